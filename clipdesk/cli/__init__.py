@@ -1,0 +1,83 @@
+"""The clipdesk command line.
+
+Each command group lives in its own module exposing ``add_parser(subparsers)``, which
+registers its sub-commands and sets ``func`` to a handler ``(args) -> int``. Heavy
+imports (torch, open_clip, Qt) happen inside handlers so that ``clipdesk --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from clipdesk import __version__
+
+# Modules under clipdesk.cli that each add one or more commands, in --help order.
+COMMAND_MODULES = (
+    "library_commands",
+    "model_commands",
+    "embed_command",
+    "demo_command",
+    "gui_command",
+)
+
+
+class CliError(Exception):
+    """A failure to report as one clear line on stderr, with exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clipdesk",
+        description="Search your own photos by what is in them. Everything stays on this machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"clipdesk {__version__}")
+    parser.add_argument(
+        "--library",
+        metavar="DIR",
+        help="library directory (default: $CLIPDESK_LIBRARY, else the user data dir)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        help="model name (default: $CLIPDESK_MODEL, else the library's model, else the default)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"clipdesk.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command group not built yet
+            if exc.name != f"clipdesk.cli.{name}":
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if _has_display():
+            args = parser.parse_args([*(argv or sys.argv[1:]), "gui"])
+        else:
+            parser.print_help()
+            return 2
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"clipdesk: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("clipdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+def _has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

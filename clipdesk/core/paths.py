@@ -1,0 +1,69 @@
+"""Every file location clipdesk uses, in one place.
+
+Platform conventions come from platformdirs; each location can be overridden with an
+environment variable so that tests and portable installs can point it anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "clipdesk"
+
+
+def _override(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def data_dir() -> Path:
+    """Where libraries and downloaded models live (``CLIPDESK_DATA_DIR``)."""
+    return _override("CLIPDESK_DATA_DIR") or Path(platformdirs.user_data_dir(APP_NAME, False))
+
+
+def cache_dir() -> Path:
+    """Where disposable files live: thumbnails, exported encoders (``CLIPDESK_CACHE_DIR``)."""
+    return _override("CLIPDESK_CACHE_DIR") or Path(platformdirs.user_cache_dir(APP_NAME, False))
+
+
+def config_dir() -> Path:
+    """Where settings live (``CLIPDESK_CONFIG_DIR``)."""
+    return _override("CLIPDESK_CONFIG_DIR") or Path(platformdirs.user_config_dir(APP_NAME, False))
+
+
+def library_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The library directory: ``--library``, else ``CLIPDESK_LIBRARY``, else the data dir."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = _override("CLIPDESK_LIBRARY")
+    if env is not None:
+        return env.resolve()
+    return data_dir() / "library"
+
+
+def models_dir() -> Path:
+    """Where downloaded and imported model weights live (``CLIPDESK_MODELS_DIR``)."""
+    return _override("CLIPDESK_MODELS_DIR") or data_dir() / "models"
+
+
+def resources_dir() -> Path:
+    """Read-only files shipped with clipdesk (models, vocabularies, icons).
+
+    Looked up in a frozen (PyInstaller) bundle first, then beside the source tree.
+    """
+    env = _override("CLIPDESK_RESOURCES_DIR")
+    if env is not None:
+        return env
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def pictures_dir() -> Path:
+    """The user's Pictures folder, the default folder offered on first run."""
+    return Path(platformdirs.user_pictures_dir())
