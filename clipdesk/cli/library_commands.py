@@ -1,0 +1,190 @@
+"""Commands over one library: index, search, similar, status, check, roots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
+    from clipdesk.core.search import SearchResults
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("index", help="add folders and index their photos")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add (default: all roots)")
+    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per encoder batch")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.set_defaults(func=cmd_index)
+
+    p = subparsers.add_parser("search", help="find photos by text (and optionally an image)")
+    p.add_argument(
+        "text",
+        nargs="?",
+        default="",
+        metavar="TEXT",
+        help='what to look for; "-word" lowers photos that match word',
+    )
+    p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
+    p.add_argument("--image", metavar="IMG", help="also match this image")
+    p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = subparsers.add_parser("similar", help="find photos that look like an image")
+    p.add_argument("image", metavar="IMG")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
+    p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_similar)
+
+    p = subparsers.add_parser("status", help="what is indexed, pending, skipped, offline")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = subparsers.add_parser("check", help="check database, index and disk agree")
+    p.add_argument("--repair", action="store_true", help="fix what can be fixed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("roots", help="list the library's folders, or remove one")
+    p.add_argument("--remove", metavar="PATH", help="stop indexing this folder")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_roots)
+
+
+def with_library(args: argparse.Namespace, action: Callable[[Library], int]) -> int:
+    """Open the library named by the global options, turning its errors into CLI errors."""
+    from clipdesk.cli import CliError
+    from clipdesk.core.catalog import CatalogError
+    from clipdesk.core.library import Library, LibraryError
+
+    try:
+        library = Library.open(args.library, model=args.model)
+    except CatalogError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        return action(library)
+    except (LibraryError, CatalogError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        library.close()
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from clipdesk.cli.progress_bar import run_job
+
+    def action(library: Library) -> int:
+        report = run_job(
+            library.index(args.paths, workers=args.workers, batch_size=args.batch_size)
+        )
+        if args.json:
+            print_json(vars(report))
+            return 0
+        print(
+            f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
+            f"({report.encoded} embedded, {report.reused} reused, {report.moved} moved, "
+            f"{report.removed} removed, {report.skipped} skipped)",
+            file=sys.stderr,
+        )
+        for root in report.offline_roots:
+            print(f"offline (kept as it was): {root}", file=sys.stderr)
+        return 0
+
+    return with_library(args, action)
+
+
+def _print_results(results: SearchResults, as_json: bool) -> None:
+    for note in results.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if as_json:
+        print_json(results.to_json())
+        return
+    if not results.hits:
+        print("no results", file=sys.stderr)
+    for hit in results.hits:
+        print(f"{hit.score:.4f}  {hit.path}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    def action(library: Library) -> int:
+        results = library.search(args.text, image=args.image, k=args.n, folder=args.folder)
+        _print_results(results, args.json)
+        return 0
+
+    return with_library(args, action)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    def action(library: Library) -> int:
+        _print_results(library.similar(args.image, k=args.n, folder=args.folder), args.json)
+        return 0
+
+    return with_library(args, action)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    def action(library: Library) -> int:
+        status = library.status()
+        if args.json:
+            print_json(status)
+            return 0
+        print(f"library: {library.directory}")
+        print(f"model:   {status['model']} on {status['device']}")
+        for key in ("indexed", "pending", "skipped", "offline"):
+            print(f"{key + ':':9}{status[key]}")
+        for root in status["roots"]:  # type: ignore[union-attr]
+            state = "" if root["online"] else "  (offline)"
+            print(f"root:    {root['path']}{state}")
+        for skipped in status["skipped_files"]:  # type: ignore[union-attr]
+            print(f"skipped: {skipped['path']}: {skipped['reason']}")
+        return 0
+
+    return with_library(args, action)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from clipdesk.core.check import check_library
+
+    def action(library: Library) -> int:
+        report = check_library(library, repair=args.repair)
+        if args.json:
+            print_json(report.to_json())
+        else:
+            for line in report.repaired:
+                print(f"repaired: {line}")
+            for line in report.problems:
+                print(f"problem: {line}")
+            for line in report.notes:
+                print(f"note: {line}")
+            print("ok" if report.ok else "problems found")
+        if not report.ok:
+            hint = "" if args.repair else "; `clipdesk check --repair` fixes what it can"
+            print(f"clipdesk: {len(report.problems)} problems found{hint}", file=sys.stderr)
+        return 0 if report.ok else 1
+
+    return with_library(args, action)
+
+
+def cmd_roots(args: argparse.Namespace) -> int:
+    def action(library: Library) -> int:
+        if args.remove:
+            library.remove_root(args.remove)
+        roots = [{"path": r.fspath, "online": r.online} for r in library.roots()]
+        if args.json:
+            print_json(roots)
+        else:
+            for root in roots:
+                print(root["path"] + ("" if root["online"] else "  (offline)"))
+        return 0
+
+    return with_library(args, action)

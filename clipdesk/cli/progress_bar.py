@@ -1,0 +1,66 @@
+"""Running a core job (a generator of Progress) under a rich progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from typing import TypeVar
+
+from clipdesk.core.progress import Progress
+
+T = TypeVar("T")
+
+STAGE_LABELS = {"scan": "Scanning", "embed": "Indexing", "done": "Done"}
+
+
+def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T:
+    """Drive ``job`` to the end and return its result; a bar on a terminal only.
+
+    Ctrl+C closes the generator, whose own clean-up keeps finished work.
+    """
+    show = sys.stderr.isatty() if show is None else show
+    if not show:
+        return _drain(job)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Bar(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("Starting", total=None, rate="")
+        try:
+            while True:
+                step = next(job)
+                rate = f"{step.rate:.1f} img/s" if step.rate else ""
+                bar.update(
+                    task,
+                    description=STAGE_LABELS.get(step.stage, step.stage),
+                    completed=step.done,
+                    total=step.total,
+                    rate=rate,
+                )
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            job.close()
+
+
+def _drain(job: Generator[Progress, None, T]) -> T:
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        job.close()

@@ -1,0 +1,90 @@
+"""The catalog's tables, as SQLAlchemy Core metadata.
+
+Migrations under ``migrations/versions`` create and change these tables; this module is
+what the code queries against and must match the latest migration (a test compares them).
+Paths are stored as bytes (``os.fsencode``) so that names which are not valid UTF-8
+survive a round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+roots = Table(
+    "roots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", LargeBinary, nullable=False, unique=True),
+    Column("added_at", Float, nullable=False),
+    Column("online", Boolean, nullable=False, server_default="1"),
+    Column("last_scan_at", Float),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("root_id", Integer, ForeignKey("roots.id", ondelete="CASCADE"), nullable=False),
+    Column("path", LargeBinary, nullable=False, unique=True),
+    Column("dir", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("mtime_ns", Integer, nullable=False),
+    Column("inode", Integer, nullable=False),
+    Column("fingerprint", String(32)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("taken_at", Float),
+    Column("camera", String),
+    # pending: found, not read yet; ok: read and fingerprinted; skipped: unreadable.
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("skip_reason", String),
+    Column("added_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_files_dir", "dir"),
+    Index("ix_files_fingerprint", "fingerprint"),
+    Index("ix_files_root_status", "root_id", "status"),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    # AUTOINCREMENT: ids are HNSW labels and must never be reused after a delete.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("model_key", String, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("fingerprint", "model_key", name="uq_embeddings_fingerprint_model"),
+    Index("ix_embeddings_model", "model_key"),
+    sqlite_autoincrement=True,
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("model_key", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)

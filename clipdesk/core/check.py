@@ -1,0 +1,94 @@
+"""``clipdesk check``: is the database sound, does the index match it, does it match disk?
+
+Checking changes nothing; ``repair=True`` fixes what it can (re-syncs the index from the
+database, rescans the roots and embeds what is missing) and then checks again.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from clipdesk.core.library import CheckReport
+from clipdesk.core.scanner import scan_tree
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
+
+EXAMPLES = 3
+
+
+def _examples(paths: list[str]) -> str:
+    shown = ", ".join(paths[:EXAMPLES])
+    return shown + (", ..." if len(paths) > EXAMPLES else "")
+
+
+def disk_problems(library: Library) -> tuple[list[str], list[str]]:
+    """Differences between the catalog and the files on disk, and notes on offline roots."""
+    problems: list[str] = []
+    notes: list[str] = []
+    gone: list[str] = []
+    changed: list[str] = []
+    unknown: list[str] = []
+    for root in library.catalog.roots():
+        if not os.path.isdir(root.path):
+            notes.append(f"root offline: {root.fspath}")
+            continue
+        known = library.catalog.files_of_root(root.id)
+        on_disk = {entry.path: entry for entry in scan_tree(root.path)}
+        for path, record in known.items():
+            entry = on_disk.get(path)
+            if entry is None:
+                gone.append(record.fspath)
+            elif entry.size != record.size or entry.mtime_ns != record.mtime_ns:
+                changed.append(record.fspath)
+        unknown.extend(os.fsdecode(p) for p in on_disk if p not in known)
+    if gone:
+        problems.append(f"catalog: {len(gone)} files are gone from disk ({_examples(gone)})")
+    if changed:
+        problems.append(
+            f"catalog: {len(changed)} files changed on disk since indexed ({_examples(changed)})"
+        )
+    if unknown:
+        problems.append(
+            f"catalog: {len(unknown)} files on disk are not in the catalog ({_examples(unknown)})"
+        )
+    return problems, notes
+
+
+def check_library(library: Library, *, repair: bool = False) -> CheckReport:
+    report = CheckReport(ok=True)
+    report.problems.extend(library.catalog.integrity_problems())
+    dims = library.catalog.model_dims()
+    current_key = library.catalog.get_meta("model_key")
+    if current_key and current_key in dims:
+        _, problems = library._open_vectors(
+            repair=False, model_key=current_key, dim=dims[current_key]
+        )
+        report.problems.extend(problems)
+        counts = library.catalog.counts(current_key)
+        if counts.pending:
+            report.notes.append(f"{counts.pending} files are waiting to be indexed")
+        orphans = library.catalog.orphan_embedding_count(current_key)
+        if orphans:
+            report.notes.append(f"{orphans} stored embeddings belong to no file any more")
+    disk, notes = disk_problems(library)
+    report.problems.extend(disk)
+    report.notes.extend(notes)
+    report.ok = not report.problems
+    if repair and report.problems:
+        report.repaired.extend(report.problems)
+        _repair(library)
+        after = check_library(library, repair=False)
+        after.repaired = report.repaired
+        return after
+    return report
+
+
+def _repair(library: Library) -> None:
+    current_key = library.catalog.get_meta("model_key")
+    dims = library.catalog.model_dims()
+    if current_key and current_key in dims:
+        library._open_vectors(repair=True, model_key=current_key, dim=dims[current_key])
+    for _ in library.index():
+        pass

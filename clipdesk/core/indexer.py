@@ -1,0 +1,267 @@
+"""Indexing: scan roots, read new and changed files in worker processes, embed in batches.
+
+``run_index`` is a generator: it yields :class:`Progress` and is the library's single
+writer while it runs. Every batch is committed to SQLite in one transaction before its
+vectors enter the HNSW index, so a run stopped at any point (cancel, crash, SIGKILL)
+resumes where it stopped: files still marked pending are read again, and vectors the
+index lacks are replayed from the database when the library is next opened.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
+from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.scanner import ScanDiff, diff_scan, scan_tree
+
+if TYPE_CHECKING:
+    from clipdesk.core.encoder import Encoder
+    from clipdesk.core.vectors import VectorIndex
+
+SAVE_INTERVAL_S = 30.0
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    scanned: int = 0
+    added: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    decoded: int = 0
+    encoded: int = 0
+    reused: int = 0
+    skipped: int = 0
+    offline_roots: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+
+def default_decode_workers() -> int:
+    """One decode process per core beyond the one the encoder keeps busy."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def scan_roots(
+    catalog: Catalog,
+    roots: Sequence[RootRecord],
+    report: IndexReport,
+    cancel: CancelToken,
+) -> Generator[Progress, None, ScanDiff | None]:
+    """Walk the roots and write what changed to the catalog; None when cancelled."""
+    seen: dict[int, list[StatEntry]] = {}
+    known = {}
+    for root in roots:
+        if not os.path.isdir(root.path):
+            # An unplugged drive or unmounted share: keep its photos, show them offline.
+            catalog.set_root_online(root.id, False)
+            report.offline_roots.append(root.fspath)
+            continue
+        if not root.online:
+            catalog.set_root_online(root.id, True)
+        entries: list[StatEntry] = []
+        for entry in scan_tree(root.path):
+            entries.append(entry)
+            if len(entries) % 500 == 0:
+                yield Progress("scan", report.scanned + len(entries), None, root.fspath)
+                if cancel.cancelled:
+                    return None
+        report.scanned += len(entries)
+        seen[root.id] = entries
+        known[root.id] = catalog.files_of_root(root.id)
+        yield Progress("scan", report.scanned, None, root.fspath)
+        if cancel.cancelled:
+            return None
+    diff = diff_scan(seen, known)
+    _apply_diff(catalog, diff)
+    for root_id in seen:
+        catalog.mark_root_scanned(root_id)
+    report.added += len(diff.added)
+    report.changed += len(diff.changed)
+    report.moved += len(diff.moved)
+    report.removed += len(diff.removed)
+    return diff
+
+
+def _apply_diff(catalog: Catalog, diff: ScanDiff) -> None:
+    by_root: dict[int, dict[str, list]] = {}
+
+    def bucket(root_id: int) -> dict[str, list]:
+        return by_root.setdefault(root_id, {"added": [], "moved": []})
+
+    for root_id, entry in diff.added:
+        bucket(root_id)["added"].append(entry)
+    for file_id, root_id, entry in diff.moved:
+        bucket(root_id)["moved"].append((file_id, entry))
+    # Removals and changes name files by id, so any root's call can carry them.
+    first = True
+    for root_id, parts in by_root.items():
+        catalog.apply_scan(
+            root_id,
+            added=parts["added"],
+            moved=parts["moved"],
+            changed=diff.changed if first else (),
+            removed=diff.removed if first else (),
+        )
+        first = False
+    if first and (diff.changed or diff.removed):
+        catalog.apply_scan(0, changed=diff.changed, removed=diff.removed)
+
+
+class _BatchWriter:
+    """Collects decoded files, encodes what is new, and commits each batch atomically."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        vectors: VectorIndex,
+        encoder: Encoder,
+        report: IndexReport,
+        batch_size: int,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.encoder = encoder
+        self.report = report
+        self.batch_size = batch_size
+        self.decoded: list[DecodeOutput] = []
+        self.skipped: list[tuple[int, str]] = []
+        self.last_save = time.monotonic()
+
+    @property
+    def full(self) -> bool:
+        return len(self.decoded) + len(self.skipped) >= self.batch_size
+
+    def add(self, output: DecodeOutput) -> None:
+        if output.error is not None or output.facts is None:
+            self.skipped.append((output.file_id, output.error or "unreadable image"))
+        else:
+            self.decoded.append(output)
+
+    def skip(self, file_id: int, reason: str) -> None:
+        self.skipped.append((file_id, reason))
+
+    def flush(self) -> None:
+        if not self.decoded and not self.skipped:
+            return
+        key = self.encoder.model_key
+        facts: list[tuple[int, DecodedFacts]] = []
+        pixels_by_fp: dict[str, np.ndarray] = {}
+        for out in self.decoded:
+            assert out.facts is not None
+            facts.append((out.file_id, out.facts))
+            if out.pixels is not None:
+                pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
+        known = self.catalog.embedding_ids_for(pixels_by_fp, key)
+        new_fps = [fp for fp in pixels_by_fp if fp not in known]
+        new_vectors: dict[str, np.ndarray] = {}
+        if new_fps:
+            batch = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32)
+            encoded = self.encoder.encode_image_batch(batch)
+            new_vectors = dict(zip(new_fps, encoded, strict=True))
+        created = self.catalog.record_results(
+            key, decoded=facts, skipped=self.skipped, new_vectors=new_vectors
+        )
+        if created:
+            ids = np.array([i for i, _ in created], dtype=np.int64)
+            self.vectors.add(ids, np.stack([v for _, v in created]))
+        self.report.decoded += len(facts)
+        self.report.encoded += len(created)
+        self.report.reused += len(facts) - len(created)
+        self.report.skipped += len(self.skipped)
+        self.decoded.clear()
+        self.skipped.clear()
+        if time.monotonic() - self.last_save > SAVE_INTERVAL_S:
+            self.save()
+
+    def save(self) -> None:
+        self.vectors.save()
+        self.last_save = time.monotonic()
+
+
+def embed_pending(
+    catalog: Catalog,
+    vectors: VectorIndex,
+    encoder: Encoder,
+    report: IndexReport,
+    cancel: CancelToken,
+    *,
+    batch_size: int = 32,
+    workers: int | None = None,
+    decode_timeout_s: float = 60.0,
+    memory_limit_mb: int | None = 4096,
+) -> Generator[Progress, None, None]:
+    """Read, embed and store every file still pending for the encoder's model."""
+    from clipdesk.core.decode_pool import DecodePool, TaskFailure
+
+    pending = catalog.pending_files(encoder.model_key)
+    total = len(pending)
+    yield Progress("embed", 0, total)
+    if not pending or cancel.cancelled:
+        return
+    writer = _BatchWriter(catalog, vectors, encoder, report, batch_size)
+    jobs: Iterable[DecodeJob] = (DecodeJob(f.id, f.path, encoder.preprocess_cfg) for f in pending)
+    started = time.monotonic()
+    done = 0
+    try:
+        with DecodePool(
+            decode_file,
+            workers=workers or default_decode_workers(),
+            timeout_s=decode_timeout_s,
+            memory_limit_mb=memory_limit_mb,
+        ) as pool:
+            for job, result in pool.map_unordered(jobs):
+                if isinstance(result, TaskFailure):
+                    writer.skip(job.file_id, result.reason)
+                else:
+                    writer.add(result)
+                done += 1
+                if writer.full:
+                    writer.flush()
+                elapsed = time.monotonic() - started
+                yield Progress("embed", done, total, rate=done / elapsed if elapsed else None)
+                if cancel.cancelled:
+                    report.cancelled = True
+                    break
+    finally:
+        # Runs on cancel, on an error and when the consumer closes the generator: what
+        # was already decoded is kept, and the index file is brought up to date.
+        writer.flush()
+        writer.save()
+
+
+def run_index(
+    catalog: Catalog,
+    vectors: VectorIndex,
+    encoder: Encoder,
+    roots: Sequence[RootRecord],
+    *,
+    cancel: CancelToken | None = None,
+    batch_size: int = 32,
+    workers: int | None = None,
+) -> Generator[Progress, None, IndexReport]:
+    """Bring the catalog and the index up to date with the roots on disk."""
+    cancel = cancel or CancelToken()
+    report = IndexReport()
+    started = time.monotonic()
+    diff = yield from scan_roots(catalog, roots, report, cancel)
+    if diff is None:
+        report.cancelled = True
+    else:
+        yield from embed_pending(
+            catalog, vectors, encoder, report, cancel, batch_size=batch_size, workers=workers
+        )
+    report.cancelled = report.cancelled or cancel.cancelled
+    report.elapsed_s = time.monotonic() - started
+    yield Progress("done", report.decoded, report.decoded, "cancelled" if report.cancelled else "")
+    return report

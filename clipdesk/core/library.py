@@ -1,0 +1,337 @@
+"""The Library: the one object the command line and the GUI talk to.
+
+It owns a catalog (SQLite), one vector index for the model in use, and that model's
+encoder, all passed in or opened lazily, so that tests can hand in small real parts and
+``clipdesk status`` never has to load torch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core import paths
+from clipdesk.core.catalog import Catalog, RootRecord
+from clipdesk.core.catalog.catalog import path_bytes
+from clipdesk.core.indexer import IndexReport, run_index
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.search import SearchResults, combine, parse_query, rank
+
+if TYPE_CHECKING:
+    from clipdesk.core.encoder import Encoder
+    from clipdesk.core.vectors import VectorIndex
+
+CATALOG_FILE = "catalog.db"
+
+
+class LibraryError(Exception):
+    """A request the library cannot carry out; the message is meant for the user."""
+
+
+@dataclass
+class CheckReport:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"ok": self.ok, "problems": self.problems}
+        if self.notes:
+            out["notes"] = self.notes
+        if self.repaired:
+            out["repaired"] = self.repaired
+        return out
+
+
+def index_dir_name(model_key: str) -> str:
+    """A file-system-safe folder name for one model's index."""
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model_key)
+
+
+class Library:
+    """A photo library: its roots, catalog, vectors and model."""
+
+    def __init__(
+        self,
+        directory: Path,
+        catalog: Catalog,
+        *,
+        model_name: str | None = None,
+        device: str = "auto",
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.directory = directory
+        self.catalog = catalog
+        self._requested_model = model_name
+        self._device = device
+        self._encoder = encoder
+        self._vectors: VectorIndex | None = None
+        self._lock = threading.RLock()  # one writer at a time
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+    ) -> Library:
+        path = paths.library_dir(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path, Catalog.open(path / CATALOG_FILE), model_name=model, device=device)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._vectors is not None:
+                self._vectors.save()
+            self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- model --------------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """The model asked for, else the one the library was built with, else the default."""
+        if self._encoder is not None:
+            return self._encoder.spec.name
+        name = self._requested_model or os.environ.get("CLIPDESK_MODEL")
+        name = name or self.catalog.get_meta("model_name")
+        if name:
+            return name
+        from clipdesk.core.models.registry import resolve_model
+
+        return resolve_model(None).name
+
+    @property
+    def encoder(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                from clipdesk.core.encoder import load_encoder
+
+                try:
+                    self._encoder = load_encoder(self.model_name, device=self._device)
+                except Exception as exc:  # missing weights, unknown name, bad file
+                    raise LibraryError(f"cannot load model {self.model_name!r}: {exc}") from exc
+            return self._encoder
+
+    @property
+    def device(self) -> str:
+        if self._encoder is not None:
+            return self._encoder.device
+        from clipdesk.core.encoder import select_device
+
+        return select_device(self._device)
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The index for the current model, checked against the database on first use."""
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._open_vectors(repair=True)[0]
+            return self._vectors
+
+    def _open_vectors(
+        self, *, repair: bool, model_key: str | None = None, dim: int | None = None
+    ) -> tuple[VectorIndex, list[str]]:
+        """Open one model's index and compare it with the database, repairing if asked."""
+        from clipdesk.core.vectors import VectorIndex
+
+        if model_key is None or dim is None:
+            model_key, dim = self.encoder.model_key, self.encoder.dim
+        directory = self.directory / "vectors" / index_dir_name(model_key)
+        index = VectorIndex.open(directory, dim)
+        problems: list[str] = []
+        if index.problem:
+            problems.append(f"index: {index.problem}")
+        db_labels = self.catalog.embedding_ids(model_key)
+        in_index = index.labels()
+        missing = np.setdiff1d(db_labels, in_index)
+        extra = np.setdiff1d(in_index, db_labels)
+        if len(missing):
+            problems.append(f"index: {len(missing)} vectors in the database are missing")
+        if len(extra):
+            problems.append(f"index: {len(extra)} vectors are not in the database")
+        if repair and (len(missing) or len(extra) or index.problem):
+            index.sync(db_labels, lambda ids: self.catalog.vectors(ids, dim))
+            index.save()
+        return index, problems
+
+    def _remember_model(self) -> None:
+        encoder = self.encoder
+        self.catalog.register_model(encoder.model_key, encoder.spec.name, encoder.dim)
+        if self.catalog.get_meta("model_key") != encoder.model_key:
+            self.catalog.set_meta("model_name", encoder.spec.name)
+            self.catalog.set_meta("model_key", encoder.model_key)
+
+    # -- roots and indexing -------------------------------------------------------------
+
+    def roots(self) -> list[RootRecord]:
+        return self.catalog.roots()
+
+    def add_root(self, folder: str | os.PathLike[str]) -> RootRecord:
+        """Add a folder to watch; a folder inside an existing root adds nothing new."""
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise LibraryError(f"not a folder: {path}")
+        resolved = os.fsencode(path.resolve())
+        sep = os.sep.encode()
+        with self._lock:
+            for root in self.catalog.roots():
+                if resolved == root.path or resolved.startswith(root.path.rstrip(sep) + sep):
+                    return root
+            new_root = self.catalog.add_root(resolved)
+            for root in self.catalog.roots():
+                if root.id != new_root.id and root.path.startswith(resolved.rstrip(sep) + sep):
+                    self.catalog.merge_root_into(root.id, new_root.id)
+            return new_root
+
+    def remove_root(self, folder: str | os.PathLike[str]) -> None:
+        root = self.catalog.root_by_path(os.fsencode(Path(folder).expanduser().resolve()))
+        if root is None:
+            raise LibraryError(f"not a root of this library: {folder}")
+        with self._lock:
+            self.catalog.remove_root(root.id)
+
+    def index(
+        self,
+        folders: Sequence[str | os.PathLike[str]] = (),
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        batch_size: int = 32,
+    ) -> Generator[Progress, None, IndexReport]:
+        """Add ``folders`` as roots (if any) and index every root; yields progress."""
+        with self._lock:
+            for folder in folders:
+                self.add_root(folder)
+            self._remember_model()
+            report = yield from run_index(
+                self.catalog,
+                self.vectors,
+                self.encoder,
+                self.catalog.roots(),
+                cancel=cancel,
+                workers=workers,
+                batch_size=batch_size,
+            )
+            return report
+
+    # -- search -------------------------------------------------------------------------
+
+    def _check_searchable(self) -> None:
+        if len(self.vectors) == 0:
+            known = self.catalog.model_keys()
+            if known and self.encoder.model_key not in known:
+                raise LibraryError(
+                    f"this library was indexed with another model ({', '.join(known)}); "
+                    f"run `clipdesk index` to embed it with {self.encoder.model_key}"
+                )
+
+    def search(
+        self,
+        text: str = "",
+        *,
+        image: str | os.PathLike[str] | None = None,
+        k: int = 20,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> SearchResults:
+        """Photos matching a text, an image, or both; ``-word`` lowers matches of word."""
+        parsed = parse_query(text)
+        if not parsed.positive and image is None:
+            raise LibraryError("nothing to search for: give some text or an image")
+        self._check_searchable()
+        encoder = self.encoder
+        results = SearchResults(query=text, model=encoder.spec.name)
+        query_vectors: list[np.ndarray] = []
+        texts = ([parsed.positive] if parsed.positive else []) + list(parsed.negatives)
+        negatives: list[np.ndarray] = []
+        if texts:
+            embedded = encoder.encode_texts(texts)
+            for phrase, truncated, tokens in zip(
+                texts, embedded.truncated, embedded.token_counts, strict=True
+            ):
+                if truncated:
+                    results.notes.append(
+                        f"{phrase[:40]!r}... is {tokens} tokens, longer than the model's "
+                        f"{encoder.context_length}; it was embedded in parts and averaged"
+                    )
+            vectors = list(embedded.vectors)
+            if parsed.positive:
+                query_vectors.append(vectors.pop(0))
+            negatives = vectors
+        if image is not None:
+            query_vectors.append(self.image_vector(image))
+        results.hits = rank(
+            self.catalog,
+            self.vectors,
+            combine(query_vectors),
+            k,
+            model_key=encoder.model_key,
+            negatives=negatives,
+            folder=os.fspath(folder) if folder else None,
+        )
+        return results
+
+    def similar(
+        self,
+        image: str | os.PathLike[str],
+        *,
+        k: int = 20,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> SearchResults:
+        """Photos that look like ``image`` (in the library or not); itself first."""
+        results = self.search("", image=image, k=k, folder=folder)
+        results.query = os.fspath(image)
+        return results
+
+    def image_vector(self, image: str | os.PathLike[str]) -> np.ndarray:
+        """The embedding of an image file: stored if the library has it, else computed."""
+        path = Path(image).expanduser().resolve()
+        stored = self.catalog.vector_for_file(path_bytes(path), self.encoder.model_key)
+        if stored is not None:
+            return stored
+        from clipdesk.core.imageio import ImageReadError, read_image
+
+        try:
+            decoded = read_image(path, target_size=self.encoder.preprocess_cfg.size)
+        except ImageReadError as exc:
+            raise LibraryError(f"cannot read {path}: {exc}") from exc
+        except FileNotFoundError as exc:
+            raise LibraryError(f"no such file: {path}") from exc
+        return self.encoder.encode_images([decoded.image])[0]
+
+    # -- reporting ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """Counts of files on disk by state, as ``clipdesk status --json`` prints them."""
+        key = self.catalog.get_meta("model_key") or ""
+        if self._encoder is not None:
+            key = self._encoder.model_key
+        counts = self.catalog.counts(key)
+        return {
+            "indexed": counts.indexed,
+            "pending": counts.pending,
+            "skipped": counts.skipped,
+            "offline": counts.offline,
+            "model": self.model_name,
+            "device": self.device,
+            "roots": [
+                {"path": r.fspath, "online": r.online, "last_scan_at": r.last_scan_at}
+                for r in self.catalog.roots()
+            ],
+            "skipped_files": [
+                {"path": f.fspath, "reason": f.skip_reason} for f in self.catalog.skipped_files()
+            ],
+        }

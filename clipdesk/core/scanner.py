@@ -1,0 +1,115 @@
+"""Walking photo folders and comparing what is on disk with what the catalog knows.
+
+Paths are handled as bytes throughout so that file names which are not valid UTF-8 are
+found, stored and shown again without loss.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from clipdesk.core.catalog.records import FileRecord, StatEntry
+
+# Folders that hold caches or system files, never a user's photos.
+IGNORED_DIR_NAMES = frozenset(
+    {b"@eaDir", b".thumbnails", b".cache", b".Trash", b".Trashes", b"$RECYCLE.BIN", b".git"}
+)
+
+
+def _is_image_name(name: bytes) -> bool:
+    from clipdesk.core.imageio import is_image_path
+
+    return is_image_path(os.fsdecode(name))
+
+
+def scan_tree(
+    root: bytes,
+    *,
+    is_image: Callable[[bytes], bool] = _is_image_name,
+    on_error: Callable[[bytes, str], None] | None = None,
+) -> Iterator[StatEntry]:
+    """Yield every image file below ``root``.
+
+    Symbolic links to files are followed, links to folders are not (so link loops cannot
+    trap the walk); a folder that cannot be listed is reported through ``on_error``.
+    """
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                children = list(entries)
+        except OSError as exc:
+            if on_error is not None:
+                on_error(directory, exc.strerror or str(exc))
+            continue
+        for entry in children:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in IGNORED_DIR_NAMES:
+                        stack.append(entry.path)
+                    continue
+                if not is_image(entry.name):
+                    continue
+                info = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                if on_error is not None:
+                    on_error(entry.path, exc.strerror or str(exc))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                yield StatEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@dataclass
+class ScanDiff:
+    """How one or more roots on disk differ from the catalog."""
+
+    added: list[tuple[int, StatEntry]] = field(default_factory=list)
+    changed: list[tuple[int, StatEntry]] = field(default_factory=list)
+    moved: list[tuple[int, int, StatEntry]] = field(default_factory=list)  # file, root, entry
+    removed: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.moved or self.removed)
+
+
+def diff_scan(
+    seen: dict[int, list[StatEntry]], known: dict[int, dict[bytes, FileRecord]]
+) -> ScanDiff:
+    """Compare scans of several roots (root id -> entries) with the catalog's files.
+
+    A file that vanished from one path while a file with the same inode, size and
+    modification time appeared at another (in any of the scanned roots) was moved.
+    """
+    diff = ScanDiff()
+    new_by_identity: dict[tuple[int, int, int], tuple[int, StatEntry]] = {}
+    gone: list[FileRecord] = []
+    for root_id, entries in seen.items():
+        catalog_files = known.get(root_id, {})
+        on_disk = set()
+        for entry in entries:
+            on_disk.add(entry.path)
+            record = catalog_files.get(entry.path)
+            if record is None:
+                new_by_identity[(entry.inode, entry.size, entry.mtime_ns)] = (root_id, entry)
+            elif record.size != entry.size or record.mtime_ns != entry.mtime_ns:
+                diff.changed.append((record.id, entry))
+            else:
+                diff.unchanged += 1
+        gone.extend(r for path, r in catalog_files.items() if path not in on_disk)
+    for record in gone:
+        match = new_by_identity.pop((record.inode, record.size, record.mtime_ns), None)
+        if match is not None and record.status != "pending":
+            root_id, entry = match
+            diff.moved.append((record.id, root_id, entry))
+        else:
+            if match is not None:
+                new_by_identity[(record.inode, record.size, record.mtime_ns)] = match
+            diff.removed.append(record.id)
+    diff.added = sorted(new_by_identity.values(), key=lambda item: item[1].path)
+    return diff
