@@ -33,6 +33,13 @@ def head_revision() -> str:
     return head
 
 
+def _known_revision(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except Exception:  # alembic raises CommandError / ResolutionError for unknown ids
+        return False
+
+
 def create_sqlite_engine(path: Path) -> Engine:
     """An engine whose every connection uses WAL, foreign keys and a busy timeout."""
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
@@ -56,7 +63,7 @@ def open_database(path: Path) -> Engine:
     scripts = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-        if current is not None and scripts.get_revision(current) is None:
+        if current is not None and not _known_revision(scripts, current):
             raise CatalogError(
                 f"{path} was written by a newer clipdesk (schema {current}); "
                 "upgrade clipdesk to open it"

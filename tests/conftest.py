@@ -1,0 +1,21 @@
+"""Shared fixtures: every test runs with its own data, cache, config and models dirs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep tests away from the user's real clipdesk folders."""
+    base = tmp_path_factory.mktemp("clipdesk-home")
+    for name in ("DATA", "CACHE", "CONFIG", "MODELS"):
+        monkeypatch.setenv(f"CLIPDESK_{name}_DIR", str(base / name.lower()))
+    monkeypatch.delenv("CLIPDESK_LIBRARY", raising=False)
+    monkeypatch.delenv("CLIPDESK_MODEL", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return base

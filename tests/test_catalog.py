@@ -1,0 +1,151 @@
+"""The catalog: migrations, non-UTF-8 paths, scan bookkeeping, counts."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from clipdesk.core.catalog import Catalog, CatalogError, DecodedFacts, StatEntry
+from clipdesk.core.catalog.schema import metadata
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    cat = Catalog.open(tmp_path / "catalog.db")
+    yield cat
+    cat.close()
+
+
+def test_migrations_build_exactly_the_declared_schema(catalog):
+    with catalog.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diffs == []
+
+
+def test_database_uses_wal(catalog, tmp_path):
+    with sqlite3.connect(tmp_path / "catalog.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_library_from_a_newer_version_is_refused(tmp_path):
+    Catalog.open(tmp_path / "c.db").close()
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(CatalogError, match="newer clipdesk"):
+        Catalog.open(tmp_path / "c.db")
+
+
+def test_non_utf8_paths_survive(catalog):
+    root = catalog.add_root(b"/photos")
+    name = b"/photos/caf\xe9.jpg"
+    catalog.apply_scan(root.id, added=[StatEntry(name, 10, 1, 2)])
+    record = catalog.file_by_path(name)
+    assert record is not None
+    assert record.path == name
+    assert os.fsencode(record.fspath) == name
+
+
+def _scan_one(catalog, path=b"/photos/a.jpg"):
+    root = catalog.add_root(b"/photos")
+    catalog.apply_scan(root.id, added=[StatEntry(path, 10, 1, 2)])
+    return root, catalog.file_by_path(path)
+
+
+def test_pending_until_embedded_for_that_model(catalog):
+    _, record = _scan_one(catalog)
+    assert [f.id for f in catalog.pending_files("m1")] == [record.id]
+    vector = np.ones(4, dtype=np.float32) / 2
+    created = catalog.record_results(
+        "m1", decoded=[(record.id, DecodedFacts("fp1", 3, 4))], new_vectors={"fp1": vector}
+    )
+    assert len(created) == 1
+    assert catalog.pending_files("m1") == []
+    # Another model still needs it: vectors of two models never stand in for each other.
+    assert [f.id for f in catalog.pending_files("m2")] == [record.id]
+    counts = catalog.counts("m1")
+    assert (counts.indexed, counts.pending, counts.skipped, counts.offline) == (1, 0, 0, 0)
+    stored = catalog.vectors([created[0][0]], 4)
+    np.testing.assert_array_equal(stored[0], vector)
+
+
+def test_copies_share_one_embedding(catalog):
+    root = catalog.add_root(b"/p")
+    catalog.apply_scan(root.id, added=[StatEntry(b"/p/a.jpg", 1, 1, 1), StatEntry(b"/p/b.jpg", 1, 1, 2)])
+    a, b = catalog.file_by_path(b"/p/a.jpg"), catalog.file_by_path(b"/p/b.jpg")
+    vec = np.ones(2, dtype=np.float32)
+    catalog.record_results("m", decoded=[(a.id, DecodedFacts("same", 1, 1))], new_vectors={"same": vec})
+    created = catalog.record_results(
+        "m", decoded=[(b.id, DecodedFacts("same", 1, 1))], new_vectors={"same": vec}
+    )
+    assert created == []
+    ids = catalog.embedding_ids("m")
+    assert len(ids) == 1
+    files = catalog.files_for_embeddings(ids)
+    assert sorted(f.path for f in files[int(ids[0])]) == [b"/p/a.jpg", b"/p/b.jpg"]
+    assert catalog.counts("m").indexed == 2
+
+
+def test_skipped_files_are_listed_once_with_reason(catalog):
+    _, record = _scan_one(catalog)
+    catalog.record_results("m", skipped=[(record.id, "truncated image")])
+    assert [(f.path, f.skip_reason) for f in catalog.skipped_files()] == [
+        (b"/photos/a.jpg", "truncated image")
+    ]
+    assert catalog.pending_files("m") == []
+    assert catalog.counts("m").skipped == 1
+
+
+def test_offline_root_files_are_counted_offline_not_deleted(catalog):
+    root, _ = _scan_one(catalog)
+    catalog.set_root_online(root.id, False)
+    counts = catalog.counts("m")
+    assert counts.offline == 1 and counts.pending == 0
+    assert catalog.pending_files("m") == []
+    assert len(catalog.files_of_root(root.id)) == 1
+
+
+def test_moved_file_keeps_fingerprint_and_changed_file_loses_it(catalog):
+    root, record = _scan_one(catalog)
+    catalog.record_results("m", decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+                           new_vectors={"fp": np.ones(2, dtype=np.float32)})
+    catalog.apply_scan(root.id, moved=[(record.id, StatEntry(b"/photos/sub/a.jpg", 10, 1, 2))])
+    moved = catalog.file_by_path(b"/photos/sub/a.jpg")
+    assert moved.id == record.id and moved.fingerprint == "fp"
+    assert catalog.pending_files("m") == []
+    catalog.apply_scan(root.id, changed=[(record.id, StatEntry(b"/photos/sub/a.jpg", 11, 5, 2))])
+    assert catalog.file_by_path(b"/photos/sub/a.jpg").fingerprint is None
+    assert [f.id for f in catalog.pending_files("m")] == [record.id]
+
+
+def test_folder_filter_selects_only_that_folder(catalog):
+    root = catalog.add_root(b"/p")
+    catalog.apply_scan(
+        root.id,
+        added=[StatEntry(b"/p/x/a.jpg", 1, 1, 1), StatEntry(b"/p/x2/b.jpg", 1, 1, 2)],
+    )
+    a, b = catalog.file_by_path(b"/p/x/a.jpg"), catalog.file_by_path(b"/p/x2/b.jpg")
+    catalog.record_results(
+        "m",
+        decoded=[(a.id, DecodedFacts("fa", 1, 1)), (b.id, DecodedFacts("fb", 1, 1))],
+        new_vectors={"fa": np.ones(2, np.float32), "fb": np.ones(2, np.float32)},
+    )
+    ids = catalog.embedding_ids_in_folder("m", b"/p/x")
+    assert len(ids) == 1
+    assert catalog.files_for_embeddings(ids)[int(ids[0])][0].path == b"/p/x/a.jpg"
+
+
+def test_embedding_ids_are_never_reused(catalog):
+    _, record = _scan_one(catalog)
+    first = catalog.record_results("m", decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+                                   new_vectors={"fp": np.ones(2, np.float32)})
+    catalog.apply_scan(1, removed=[record.id])
+    assert catalog.delete_orphan_embeddings("m") == [first[0][0]]
+    _, again = _scan_one(catalog, b"/photos/b.jpg")
+    second = catalog.record_results("m", decoded=[(again.id, DecodedFacts("fp", 1, 1))],
+                                    new_vectors={"fp": np.ones(2, np.float32)})
+    assert second[0][0] > first[0][0]
