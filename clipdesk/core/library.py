@@ -73,7 +73,11 @@ class Library:
         self._device = device
         self._encoder = encoder
         self._vectors: VectorIndex | None = None
-        self._lock = threading.RLock()  # one writer at a time
+        # The writer lock is held by whoever changes the catalog or the index (one writer
+        # at a time); the init lock only guards lazy loading, so searches can run while
+        # an index job holds the writer lock.
+        self._lock = threading.RLock()
+        self._init_lock = threading.RLock()
 
     @classmethod
     def open(
@@ -116,7 +120,7 @@ class Library:
 
     @property
     def encoder(self) -> Encoder:
-        with self._lock:
+        with self._init_lock:
             if self._encoder is None:
                 from clipdesk.core.encoder import load_encoder
 
@@ -137,7 +141,7 @@ class Library:
     @property
     def vectors(self) -> VectorIndex:
         """The index for the current model, checked against the database on first use."""
-        with self._lock:
+        with self._init_lock:
             if self._vectors is None:
                 self._vectors = self._open_vectors(repair=True)[0]
             return self._vectors
