@@ -130,7 +130,7 @@ def test_long_text_is_chunked_and_averaged(encoder: Encoder) -> None:
     out = encoder.encode_texts([LONG_TEXT, "a red square"])
     assert out.chunks[0] > 1 and out.chunks[1] == 1
     assert out.truncated == [False, False]
-    from clipdesk.core.text_chunks import split_to_fit
+    from clipdesk.core.models.text_chunks import split_to_fit
 
     pieces = split_to_fit(LONG_TEXT, encoder.count_tokens, CONTEXT)
     assert len(pieces) == out.chunks[0]

@@ -26,8 +26,8 @@ from clipdesk.core.models.registry import (
     missing_requirements,
     resolve_model,
 )
+from clipdesk.core.models.text_chunks import split_to_fit
 from clipdesk.core.preprocess import PreprocessConfig, preprocess_batch
-from clipdesk.core.text_chunks import split_to_fit
 
 if TYPE_CHECKING:
     from PIL import Image
