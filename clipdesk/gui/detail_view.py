@@ -1,0 +1,235 @@
+"""The detail view: a large preview and the facts of one result, with its actions.
+
+The facts the catalog already holds show at once; the preview and the EXIF summary are
+read in a worker and arrive a moment later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clipdesk.gui import desktop
+
+if TYPE_CHECKING:
+    from clipdesk.core.search import SearchHit
+
+PREVIEW_SIZE = 1024
+
+
+@dataclass
+class Preview:
+    path: str
+    image: QImage | None = None
+    exif: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+_EXIF_FIELDS = {
+    0x829A: "Exposure",
+    0x829D: "Aperture",
+    0x8827: "ISO",
+    0x920A: "Focal length",
+    0xA434: "Lens",
+}
+
+
+def _exif_text(tag: int, value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value).strip("\x00 ")
+    if tag == 0x829A:
+        return f"1/{round(1 / number)} s" if 0 < number < 1 else f"{number:g} s"
+    if tag == 0x829D:
+        return f"f/{number:.1f}"
+    if tag == 0x920A:
+        return f"{number:.0f} mm"
+    return f"{number:g}"
+
+
+def load_preview(path: str, size: int = PREVIEW_SIZE) -> Preview:
+    """Read a large preview and an EXIF summary; runs in a worker thread."""
+    from PIL import Image
+
+    from clipdesk.core.imageio import ImageReadError, read_image
+
+    preview = Preview(path)
+    try:
+        decoded = read_image(Path(path), target_size=size)
+    except (ImageReadError, OSError) as exc:
+        preview.error = str(exc)
+        return preview
+    image = decoded.image
+    image.thumbnail((size, size))
+    rgb = image.convert("RGB")
+    preview.image = QImage(
+        rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888
+    ).copy()
+    try:
+        with Image.open(path) as raw:
+            exif = raw.getexif().get_ifd(0x8769)
+            for tag, label in _EXIF_FIELDS.items():
+                if tag in exif:
+                    preview.exif[label] = _exif_text(tag, exif[tag])
+    except Exception:  # EXIF is a nicety; a broken block must not hide the preview
+        pass
+    return preview
+
+
+def describe(hit: SearchHit) -> dict[str, str]:
+    """The facts of a result as label -> text, in display order."""
+    record = hit.file
+    facts = {
+        "Name": os.path.basename(hit.path),
+        "Folder": os.path.dirname(hit.path),
+        "Size": f"{record.size / 1_000_000:.1f} MB"
+        if record.size >= 100_000
+        else f"{record.size / 1000:.0f} kB",
+    }
+    if record.width and record.height:
+        facts["Dimensions"] = f"{record.width} \u00d7 {record.height}"
+    if record.taken_at:
+        facts["Taken"] = dt.datetime.fromtimestamp(record.taken_at).strftime("%Y-%m-%d %H:%M")
+    else:
+        modified = dt.datetime.fromtimestamp(record.mtime_ns / 1e9)
+        facts["Modified"] = modified.strftime("%Y-%m-%d %H:%M")
+    if record.camera:
+        facts["Camera"] = record.camera
+    facts["Score"] = f"{hit.score:.3f}"
+    return facts
+
+
+class DetailView(QDialog):
+    """A non-modal window for one result; Left/Right step through the results."""
+
+    findSimilar = Signal(str)
+    stepRequested = Signal(int)  # -1 previous, +1 next
+    previewWanted = Signal(str)  # the window loads it through the service
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailView")
+        self.setWindowTitle("Photo")
+        self.resize(1000, 640)
+        self._hit: SearchHit | None = None
+        self._image: QImage | None = None
+        outer = QHBoxLayout(self)
+        self.preview = QLabel("Loading…")
+        self.preview.setObjectName("preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(QSize(320, 240))
+        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        outer.addWidget(self.preview, 3)
+        side = QVBoxLayout()
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        side.addLayout(self.form)
+        self.tags_label = QLabel()
+        self.tags_label.setWordWrap(True)
+        self.tags_label.hide()
+        side.addWidget(self.tags_label)
+        side.addStretch(1)
+        self.open_button = QPushButton("Open")
+        self.reveal_button = QPushButton("Show in folder")
+        self.copy_button = QPushButton("Copy path")
+        self.similar_button = QPushButton("Find similar")
+        for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
+            side.addWidget(button)
+        outer.addLayout(side, 2)
+        self.open_button.clicked.connect(lambda: self._hit and desktop.open_file(self._hit.path))
+        self.reveal_button.clicked.connect(
+            lambda: self._hit and desktop.reveal_file(self._hit.path)
+        )
+        self.copy_button.clicked.connect(lambda: self._hit and desktop.copy_text(self._hit.path))
+        self.similar_button.clicked.connect(self._find_similar)
+        self.facts: dict[str, str] = {}
+
+    @property
+    def hit(self) -> SearchHit | None:
+        return self._hit
+
+    def show_hit(self, hit: SearchHit) -> None:
+        """Show a result: facts now, preview and EXIF when the worker brings them."""
+        self._hit = hit
+        self._image = None
+        self.setWindowTitle(os.path.basename(hit.path))
+        self.facts = describe(hit)
+        self._render_facts()
+        self.preview.setPixmap(QPixmap())
+        self.preview.setText("Loading…")
+        self.previewWanted.emit(hit.path)
+
+    def set_preview(self, preview: Preview) -> None:
+        if self._hit is None or preview.path != self._hit.path:
+            return  # the user moved on
+        if preview.image is None:
+            self.preview.setText(f"Cannot show this file:\n{preview.error}")
+        else:
+            self._image = preview.image
+            self._fit_preview()
+        if preview.exif:
+            self.facts["EXIF"] = " · ".join(f"{k} {v}" for k, v in preview.exif.items())
+            self._render_facts()
+
+    def set_tags(self, tags: list[tuple[str, float]]) -> None:
+        """Tags with scores, once the library has them."""
+        text = ", ".join(f"{name} ({score:.2f})" for name, score in tags)
+        self.tags_label.setText(f"Tags: {text}" if text else "")
+        self.tags_label.setVisible(bool(text))
+
+    def _render_facts(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        for label, value in self.facts.items():
+            text = QLabel(value)
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.form.addRow(f"{label}:", text)
+
+    def _fit_preview(self) -> None:
+        if self._image is None:
+            return
+        pixmap = QPixmap.fromImage(self._image).scaled(
+            self.preview.size(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self.preview.setPixmap(pixmap)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_preview()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Space, Qt.Key.Key_Escape):
+            self.close()
+        elif key == Qt.Key.Key_Left:
+            self.stepRequested.emit(-1)
+        elif key == Qt.Key.Key_Right:
+            self.stepRequested.emit(1)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._hit is not None:
+            desktop.open_file(self._hit.path)
+        else:
+            super().keyPressEvent(event)
+
+    def _find_similar(self) -> None:
+        if self._hit is not None:
+            self.findSimilar.emit(self._hit.path)

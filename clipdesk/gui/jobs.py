@@ -1,0 +1,158 @@
+"""Plain functions and records for the work the service runs off the GUI thread.
+
+Nothing here touches Qt: each function takes a Library (or a path) and returns a record
+that travels back to the GUI thread through a signal.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clipdesk.core.indexer import IndexReport
+    from clipdesk.core.library import Library
+    from clipdesk.core.progress import CancelToken, Progress
+    from clipdesk.core.search import SearchHit
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """Everything the user asked for in one search: text, a dropped image, filters."""
+
+    text: str = ""
+    image: str | None = None
+    k: int = 200
+    folder: str | None = None
+    date_from: float | None = None  # epoch seconds, inclusive
+    date_to: float | None = None  # epoch seconds, exclusive
+    file_types: tuple[str, ...] = ()  # lower-case extensions with the dot: (".jpg", ".jpeg")
+    excluded: tuple[str, ...] = ()  # folders whose photos are hidden
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip() and self.image is None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(
+            self.date_from is not None or self.date_to is not None or self.file_types
+        ) or bool(self.excluded)
+
+    def accepts(self, hit: SearchHit) -> bool:
+        """Whether a hit passes the filters the core does not apply itself."""
+        if self.file_types and os.path.splitext(hit.path)[1].lower() not in self.file_types:
+            return False
+        if self.date_from is not None or self.date_to is not None:
+            taken = hit.file.taken_at
+            if taken is None:
+                taken = hit.file.mtime_ns / 1e9
+            if self.date_from is not None and taken < self.date_from:
+                return False
+            if self.date_to is not None and taken >= self.date_to:
+                return False
+        for folder in self.excluded:
+            prefix = folder.rstrip("/\\")
+            if hit.path == prefix or hit.path.startswith(prefix + os.sep):
+                return False
+        return True
+
+
+@dataclass
+class SearchOutcome:
+    request: SearchRequest
+    hits: list[SearchHit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    error: str | None = None
+    fetched: int = 0  # hits the core returned before the GUI's own filters
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    """One watched folder as the side panel shows it."""
+
+    path: str
+    online: bool
+    photos: int
+    last_scan_at: float | None
+
+
+def open_library(directory: str | None, model: str | None, device: str) -> Library:
+    from clipdesk.core.library import Library
+
+    return Library.open(directory, model=model, device=device)
+
+
+def warm_up(library: Library) -> tuple[str, str]:
+    """Load the model (torch and weights: seconds) so the first search is quick."""
+    encoder = library.encoder
+    return encoder.spec.name, encoder.device
+
+
+def run_search(library: Library, request: SearchRequest) -> SearchOutcome:
+    """One search, with the GUI's filters applied; errors come back as a message."""
+    started = time.perf_counter()
+    outcome = SearchOutcome(request)
+    k = request.k * 4 if request.filtered else request.k
+    try:
+        if request.text.strip():
+            results = library.search(request.text, image=request.image, k=k, folder=request.folder)
+        elif request.image is not None:
+            results = library.similar(request.image, k=k, folder=request.folder)
+        else:
+            return outcome
+    except Exception as exc:  # a search error must never take the window down
+        outcome.error = str(exc) or type(exc).__name__
+        outcome.elapsed_s = time.perf_counter() - started
+        return outcome
+    outcome.fetched = len(results.hits)
+    outcome.hits = [h for h in results.hits if request.accepts(h)][: request.k]
+    outcome.notes = list(results.notes)
+    outcome.elapsed_s = time.perf_counter() - started
+    return outcome
+
+
+def library_state(library: Library) -> tuple[dict[str, object], list[RootInfo]]:
+    """The status dict and the watched folders with their photo counts."""
+    try:
+        status = library.status()
+    except Exception as exc:  # no model installed yet: the counts are still worth showing
+        key = library.catalog.get_meta("model_key") or ""
+        counts = library.catalog.counts(key)
+        status = {
+            "indexed": counts.indexed,
+            "pending": counts.pending,
+            "skipped": counts.skipped,
+            "offline": counts.offline,
+            "model": None,
+            "device": None,
+            "model_problem": str(exc),
+        }
+    roots = [
+        RootInfo(r.fspath, r.online, len(library.catalog.files_of_root(r.id)), r.last_scan_at)
+        for r in library.roots()
+    ]
+    return status, roots
+
+
+def index_job(
+    library: Library,
+    folders: Sequence[str],
+    cancel: CancelToken,
+    workers: int | None,
+) -> Generator[Progress, None, IndexReport]:
+    """The library's index generator; closing this closes it (its clean-up runs)."""
+    job = library.index(folders, cancel=cancel, workers=workers)
+    try:
+        report = yield from job
+    finally:
+        job.close()
+    return report
+
+
+def remove_root(library: Library, folder: str) -> None:
+    library.remove_root(folder)

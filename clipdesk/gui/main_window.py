@@ -1,0 +1,392 @@
+"""The main window: search bar on top, folders and filters on the left, results grid.
+
+The window only arranges widgets and routes signals; the work happens in
+:class:`LibraryService` (library) and :class:`ThumbnailLoader` (thumbnails).
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clipdesk.core.progress import Progress
+from clipdesk.gui import desktop, drops
+from clipdesk.gui.detail_view import DetailView, load_preview
+from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest
+from clipdesk.gui.results_model import HitRole, ResultsModel
+from clipdesk.gui.results_view import ResultsView
+from clipdesk.gui.search_bar import SearchBar
+from clipdesk.gui.service import LibraryService
+from clipdesk.gui.settings import Settings
+from clipdesk.gui.side_panel import SidePanel, progress_text
+from clipdesk.gui.status_bar import AppStatusBar
+from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
+
+
+class MoreBar(QWidget):
+    """'Showing 12 of 200 — Show more' under the grid."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("moreBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 4)
+        self.label = QLabel()
+        self.button = QPushButton("Show more")
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+
+class MainWindow(QMainWindow):
+    """The clipdesk window; ``service`` is its only way to the library."""
+
+    resultsShown = Signal(object)  # SearchOutcome, after the grid was filled
+    settingsRequested = Signal()
+
+    def __init__(self, service: LibraryService, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings or Settings()
+        self.setWindowTitle("clipdesk")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.loader = ThumbnailLoader(ThumbnailCache(size=256), parent=self)
+        self.model = ResultsModel(self.loader, self)
+        self.view = ResultsView(self.settings.thumbnail_size)
+        self.view.setObjectName("resultsView")
+        self.view.setModel(self.model)
+        self.search_bar = SearchBar(self.loader)
+        self.side = SidePanel()
+        self.more_bar = MoreBar()
+        self.status = AppStatusBar()
+        self.setStatusBar(self.status)
+        self.detail: DetailView | None = None
+        self._build_layout()
+        self._k = self.settings.results_per_page
+        self._expand_next = False
+        self._last_outcome: SearchOutcome | None = None
+        self._roots: list[RootInfo] = []
+        self._status: dict[str, object] = {}
+        self._indexing_folders: list[str] = []
+        self._connect()
+        self.view.set_empty_message("Opening your library…")
+
+    # -- building -----------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        top = QWidget()
+        top.setObjectName("topBar")
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(12, 10, 12, 10)
+        top_layout.addWidget(self.search_bar, 1)
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.setObjectName("toolButton")
+        top_layout.addWidget(self.settings_button)
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.setSpacing(0)
+        results_layout.addWidget(self.view, 1)
+        results_layout.addWidget(self.more_bar)
+        splitter = QSplitter()
+        splitter.addWidget(self.side)
+        splitter.addWidget(results)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 1020])
+        splitter.setHandleWidth(1)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(top)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+    def _connect(self) -> None:
+        s = self.service
+        s.opened.connect(self._on_opened)
+        s.openFailed.connect(self._on_open_failed)
+        s.modelReady.connect(self.status.set_model)
+        s.modelFailed.connect(lambda reason: self.status.model_label.setText("model unavailable"))
+        s.modelFailed.connect(lambda reason: self.view.set_empty_message("No model", reason))
+        s.stateChanged.connect(self._on_state)
+        s.searchFinished.connect(self._on_search_finished)
+        s.indexStarted.connect(self._on_index_started)
+        s.indexProgress.connect(self._on_index_progress)
+        s.indexFinished.connect(self._on_index_finished)
+        s.indexPausedChanged.connect(self.status.set_paused)
+        s.message.connect(lambda text: self.status.showMessage(text, 8000))
+        self.search_bar.queryChanged.connect(lambda *_: self.new_search())
+        self.side.folders.addRequested.connect(self.add_folder)
+        self.side.folders.removeRequested.connect(s.remove_folder)
+        self.side.filters.changed.connect(self.new_search)
+        self.status.pauseToggled.connect(
+            lambda pause: s.pause_index() if pause else s.resume_index()
+        )
+        self.status.cancelRequested.connect(s.cancel_index)
+        self.more_bar.button.clicked.connect(self.show_more)
+        self.view.previewRequested.connect(self.show_detail)
+        self.view.openRequested.connect(self._open_index)
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.search_bar.edit.installEventFilter(self)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Find, self.search_bar.focus_search),
+            (QKeySequence.StandardKey.Paste, self.paste),
+            (QKeySequence.StandardKey.Preferences, self.settingsRequested.emit),
+        ):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    # -- searching ----------------------------------------------------------------------
+
+    def current_request(self) -> SearchRequest:
+        filters = self.side.filters.values()
+        return SearchRequest(
+            text=self.search_bar.text(),
+            image=self.search_bar.image(),
+            k=self._k,
+            excluded=tuple(self.settings.excluded_folders),
+            **filters,  # type: ignore[arg-type]
+        )
+
+    def new_search(self) -> None:
+        """The query or the filters changed: start again from the first page."""
+        self._k = self.settings.results_per_page
+        self._expand_next = False
+        self.run_search()
+
+    def run_search(self) -> None:
+        request = self.current_request()
+        if not request.empty and self.model.rowCount() == 0:
+            self.view.set_empty_message("Searching…")
+        self.service.search(request)
+
+    def search_similar(self, path: str) -> None:
+        """Look for photos like ``path`` (keeps any typed text: they combine)."""
+        self.search_bar.set_image(path)
+
+    def show_more(self) -> None:
+        if self.model.hidden:
+            self.model.show_more()
+        else:  # everything fetched is shown: ask the library for more
+            self._k *= 2
+            self._expand_next = True
+            self.run_search()
+        self._update_more_bar()
+
+    def _on_search_finished(self, outcome: SearchOutcome) -> None:
+        self._last_outcome = outcome
+        self.model.set_hits(outcome.hits, cutoff=not self._expand_next)
+        self._expand_next = False
+        if outcome.error:
+            self.view.set_empty_message("Search failed", outcome.error)
+        elif outcome.request.empty:
+            self._set_idle_message()
+        elif not outcome.hits:
+            detail = "Try other words, or remove a filter."
+            if self.service.indexing:
+                detail = "Indexing is still running: more photos become searchable soon."
+            self.view.set_empty_message("Nothing found", detail)
+        if not outcome.request.empty and not outcome.error:
+            self.status.showMessage(
+                f"{len(outcome.hits):,} results in {outcome.elapsed_s * 1000:.0f} ms", 6000
+            )
+        for note in outcome.notes:
+            self.status.showMessage(note, 8000)
+        self._update_more_bar()
+        if self.model.rowCount():
+            self.view.scrollToTop()
+        self.resultsShown.emit(outcome)
+
+    def _update_more_bar(self) -> None:
+        outcome = self._last_outcome
+        shown, total = self.model.rowCount(), self.model.total
+        can_fetch = outcome is not None and outcome.fetched >= outcome.request.k
+        if not shown or (shown == total and not can_fetch):
+            self.more_bar.hide()
+            return
+        if shown < total:
+            text = f"Showing the {shown:,} best of {total:,}; the rest scored much lower."
+        else:
+            text = f"Showing {shown:,} results."
+        self.more_bar.label.setText(text)
+        self.more_bar.show()
+
+    def _set_idle_message(self) -> None:
+        indexed = int(self._status.get("indexed", 0) or 0)
+        if not self._roots and not self._indexing_folders:
+            self.view.set_empty_message(
+                "No photos yet", "Add a folder of photos on the left to start."
+            )
+        else:
+            self.view.set_empty_message(
+                "Search your photos",
+                f"{indexed:,} photos indexed. Type what you are looking for "
+                '("a red circle", "a dog on the beach -people"), or drop a photo here '
+                "to find its look-alikes.",
+            )
+
+    # -- library state and indexing -----------------------------------------------------
+
+    def _on_opened(self, status: dict[str, object]) -> None:
+        self._status = status
+        self.status.model_label.setText(f"{status.get('model')} · loading…")
+        self._set_idle_message()
+        self.run_search()
+
+    def _on_open_failed(self, reason: str) -> None:
+        self.view.set_empty_message("Cannot open the library", reason)
+
+    def _on_state(self, status: dict[str, object], roots: list[RootInfo]) -> None:
+        self._status, self._roots = status, roots
+        self.side.folders.set_roots(roots)
+        self.side.filters.set_folders([r.path for r in roots])
+        self.status.set_library_text(f"{int(status.get('indexed', 0) or 0):,} photos")
+        if self.model.rowCount() == 0 and self.current_request().empty:
+            self._set_idle_message()
+
+    def add_folder(self, folder: str) -> None:
+        self.service.add_folder(folder)
+
+    def _on_index_started(self, folders: list[str]) -> None:
+        self._indexing_folders = [os.path.realpath(f) for f in folders]
+        paths = [r.path for r in self._roots if r.online] + self._indexing_folders
+        self.side.folders.set_activity({p: "waiting" for p in paths})
+        self.status.set_progress(Progress("scan", 0, None))
+
+    def _on_index_progress(self, progress: Progress) -> None:
+        self.status.set_progress(progress)
+        activity = dict(self.side.folders._activity)
+        if progress.stage == "scan" and progress.message:
+            activity[progress.message] = progress_text(progress)
+        elif progress.stage == "embed":
+            activity = dict.fromkeys(activity, progress_text(progress))
+        self.side.folders.set_activity(activity)
+
+    def _on_index_finished(self, report: object) -> None:
+        self._indexing_folders = []
+        self.side.folders.set_activity({})
+        cancelled = bool(getattr(report, "cancelled", False))
+        done = getattr(report, "decoded", 0)
+        self.status.set_idle(
+            "Indexing cancelled" if cancelled else f"Indexing finished: {done:,} photos read"
+        )
+        if not self.current_request().empty:
+            self.run_search()  # new photos may match
+
+    # -- detail view and actions --------------------------------------------------------
+
+    def show_detail(self, index: QModelIndex) -> None:
+        hit = index.data(HitRole)
+        if hit is None:
+            return
+        if self.detail is None:
+            self.detail = DetailView(self)
+            self.detail.previewWanted.connect(self._load_preview)
+            self.detail.findSimilar.connect(self.search_similar)
+            self.detail.stepRequested.connect(self._step_detail)
+        self.detail.show_hit(hit)
+        self.detail.show()
+        self.detail.raise_()
+
+    def _load_preview(self, path: str) -> None:
+        detail = self.detail
+        if detail is not None:
+            self.service.run_task(load_preview, path, done=detail.set_preview)
+
+    def _step_detail(self, step: int) -> None:
+        row = self.view.currentIndex().row() + step
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row)
+            self.view.setCurrentIndex(index)
+            self.show_detail(index)
+
+    def _open_index(self, index: QModelIndex) -> None:
+        hit = index.data(HitRole)
+        if hit is not None:
+            desktop.open_file(hit.path)
+
+    # -- drops and paste ----------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if drops.carries_image(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if drops.carries_image(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.take_image(event.mimeData()):
+            event.acceptProposedAction()
+
+    def paste(self) -> None:
+        """Ctrl+V: an image file or picture on the clipboard searches for look-alikes."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if not self.take_image(mime) and mime is not None and mime.hasText():
+            self.search_bar.edit.paste()
+
+    def take_image(self, mime: object) -> bool:
+        """Use the first image a drop or paste carries as the query image."""
+        files = drops.image_files(mime)  # type: ignore[arg-type]
+        if files:
+            self.search_similar(files[0])
+            return True
+        image = drops.image_data(mime)  # type: ignore[arg-type]
+        if image is None:
+            return False
+        self.status.showMessage("Reading the pasted image…", 3000)
+        self.service.run_task(desktop.save_pasted_image, image.copy(), done=self.search_similar)
+        return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.search_bar.edit and event.type() == QEvent.Type.KeyPress:
+            key_event: QKeyEvent = event  # type: ignore[assignment]
+            if key_event.matches(QKeySequence.StandardKey.Paste):
+                mime = QGuiApplication.clipboard().mimeData()
+                if drops.carries_image(mime) and not (
+                    mime and mime.hasText() and not mime.hasUrls()
+                ):
+                    self.take_image(mime)
+                    return True
+            if key_event.key() == Qt.Key.Key_Down and self.model.rowCount():
+                self.view.setFocus()
+                if not self.view.currentIndex().isValid():
+                    self.view.setCurrentIndex(self.model.index(0))
+                return True
+        return super().eventFilter(watched, event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop background work; safe to call twice."""
+        if self.detail is not None:
+            self.detail.close()
+        self.loader.shutdown()
+        self.service.shutdown()

@@ -1,0 +1,160 @@
+"""The results grid's model: search hits in score order, shown up to an adaptive cut-off.
+
+Only rows the view asks about (the visible ones) request their thumbnail, so a model
+with 100,000 hits costs one small Python object per hit and nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+)
+from PySide6.QtGui import QImage
+
+from clipdesk.gui.cutoff import adaptive_cutoff, next_step
+from clipdesk.gui.thumbnails import ThumbnailLoader
+
+if TYPE_CHECKING:
+    from clipdesk.core.search import SearchHit
+
+HitRole = Qt.ItemDataRole.UserRole + 1
+ScoreRole = Qt.ItemDataRole.UserRole + 2
+PathRole = Qt.ItemDataRole.UserRole + 3
+ThumbErrorRole = Qt.ItemDataRole.UserRole + 4
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class ResultsModel(QAbstractListModel):
+    """Hits best first; ``shown`` of them are rows, the rest wait behind "show more"."""
+
+    def __init__(self, loader: ThumbnailLoader, parent: object | None = None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._hits: list[SearchHit] = []
+        self._shown = 0
+        self._rows_by_path: dict[str, list[int]] = {}
+        loader.ready.connect(self._thumbnail_changed)
+        loader.failed.connect(lambda path, _reason: self._thumbnail_changed(path))
+
+    # -- contents -----------------------------------------------------------------------
+
+    def set_hits(self, hits: Sequence[SearchHit], *, cutoff: bool = True) -> None:
+        """Replace the results; the adaptive cut-off decides how many are rows."""
+        self._loader.reset()
+        self.beginResetModel()
+        self._hits = list(hits)
+        scores = [h.score for h in self._hits]
+        self._shown = adaptive_cutoff(scores) if cutoff else len(self._hits)
+        self._rows_by_path = {}
+        for row, hit in enumerate(self._hits):
+            self._rows_by_path.setdefault(hit.path, []).append(row)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_hits([])
+
+    def show_more(self) -> int:
+        """Reveal the next batch of hidden results; returns how many rows were added."""
+        target = next_step(self._shown, len(self._hits))
+        if target <= self._shown:
+            return 0
+        added = target - self._shown
+        self.beginInsertRows(QModelIndex(), self._shown, target - 1)
+        self._shown = target
+        self.endInsertRows()
+        return added
+
+    def show_all(self) -> None:
+        while self.show_more():
+            pass
+
+    @property
+    def total(self) -> int:
+        return len(self._hits)
+
+    @property
+    def hidden(self) -> int:
+        return len(self._hits) - self._shown
+
+    def hit(self, row: int) -> SearchHit | None:
+        if 0 <= row < self._shown:
+            return self._hits[row]
+        return None
+
+    def hits(self) -> list[SearchHit]:
+        """The hits that are rows, best first."""
+        return self._hits[: self._shown]
+
+    def visible_thumbnails_ready(self, rows: range) -> bool:
+        """True when every row in ``rows`` has its thumbnail (or a reason it has none)."""
+        for row in rows:
+            hit = self.hit(row)
+            if hit is None:
+                continue
+            if self._loader.image(hit.path) is None and self._loader.error(hit.path) is None:
+                return False
+        return True
+
+    # -- Qt model -----------------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._shown
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < self._shown:
+            return None
+        hit = self._hits[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            image: QImage | None = self._loader.image(hit.path)
+            if image is None:
+                self._loader.request(hit.path)
+            return image
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(hit.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{hit.path}\nscore {hit.score:.3f}"
+        if role == ScoreRole:
+            return hit.score
+        if role == PathRole:
+            return hit.path
+        if role == HitRole:
+            return hit
+        if role == ThumbErrorRole:
+            return self._loader.error(hit.path)
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid():
+            base |= Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """Dragged results carry file URLs: the file manager copies them, and dropping
+        one back on the window searches for look-alikes."""
+        data = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        data.setUrls([QUrl.fromLocalFile(self._hits[r].path) for r in rows if r < self._shown])
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def _thumbnail_changed(self, path: str) -> None:
+        for row in self._rows_by_path.get(path, ()):
+            if row < self._shown:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])

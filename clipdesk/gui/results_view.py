@@ -1,0 +1,107 @@
+"""The results grid: a virtualised icon view with keyboard actions and an empty state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from clipdesk.gui.delegate import ResultDelegate
+
+
+class ResultsView(QListView):
+    """Icon-mode list; Space previews, Enter opens, drag carries file URLs."""
+
+    previewRequested = Signal(QModelIndex)
+    openRequested = Signal(QModelIndex)
+
+    def __init__(self, thumb_size: int = 160, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWrapping(True)
+        self.setUniformItemSizes(True)  # layout without asking every row for its size
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setSpacing(4)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setMouseTracking(True)
+        self.setFrameShape(QListView.Shape.NoFrame)
+        self.delegate = ResultDelegate(thumb_size, self)
+        self.setItemDelegate(self.delegate)
+        self._empty_title = "Search your photos"
+        self._empty_detail = "Type what you are looking for, or drop a photo here."
+        self.doubleClicked.connect(self.previewRequested)
+
+    def set_thumb_size(self, size: int) -> None:
+        self.delegate.thumb_size = size
+        self.scheduleDelayedItemsLayout()
+
+    def set_empty_message(self, title: str, detail: str = "") -> None:
+        """What the grid says when it has no results (and why)."""
+        self._empty_title, self._empty_detail = title, detail
+        self.viewport().update()
+
+    def empty_message(self) -> tuple[str, str]:
+        return self._empty_title, self._empty_detail
+
+    def visible_rows(self) -> range:
+        """Rows currently on screen (for waiting on their thumbnails)."""
+        model = self.model()
+        count = model.rowCount() if model is not None else 0
+        if count == 0:
+            return range(0)
+        rect = self.viewport().rect()
+        probe = self.indexAt(
+            QPoint(rect.left() + self.spacing() + 2, rect.top() + self.spacing() + 2)
+        )
+        start = probe.row() if probe.isValid() else 0
+        end = start
+        for row in range(start, count):
+            cell = self.visualRect(model.index(row, 0))
+            if cell.top() > rect.bottom():
+                break
+            if cell.intersects(rect):
+                end = row
+        return range(start, end + 1)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        index = self.currentIndex()
+        if event.key() == Qt.Key.Key_Space and index.isValid():
+            self.previewRequested.emit(index)
+            event.accept()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and index.isValid():
+            self.openRequested.emit(index)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        model = self.model()
+        if model is not None and model.rowCount() > 0:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self.viewport())
+        rect = self.viewport().rect()
+        palette = self.palette()
+        title_font = self.font()
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.5)
+        painter.setFont(title_font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        centre = rect.center().y()
+        title_rect = QRect(rect.x() + 40, centre - 60, rect.width() - 80, 40)
+        painter.drawText(title_rect, Qt.AlignmentFlag.AlignCenter, self._empty_title)
+        painter.setFont(self.font())
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        detail_rect = QRect(rect.x() + 40, centre - 16, rect.width() - 80, 80)
+        painter.drawText(
+            detail_rect,
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            self._empty_detail,
+        )
+        painter.end()

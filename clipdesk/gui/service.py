@@ -1,0 +1,372 @@
+"""The one object the window talks to: it owns the Library and runs its work off-thread.
+
+Every call that may touch the database or the model runs in a superqt worker on the
+global thread pool, and every answer comes back as a signal on the GUI thread, so the
+window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
+only the newest request waits, and answers to outdated requests are dropped. One index
+job runs at a time (the library's writer lock would serialise them anyway); folders
+added meanwhile wait for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import FunctionWorker, GeneratorWorker
+
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.gui import jobs
+from clipdesk.gui.jobs import SearchOutcome, SearchRequest
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
+
+# Index, a search, a status refresh, a model load and a preview may all run at once.
+MIN_POOL_THREADS = 8
+
+
+class _IndexWorker(GeneratorWorker):
+    """A generator worker that closes its generator when aborted, so the job's own
+    clean-up (flush, save, release the writer lock) runs in the worker thread."""
+
+    def work(self):  # type: ignore[no-untyped-def]
+        try:
+            return super().work()
+        finally:
+            self._gen.close()
+
+
+class LibraryService(QObject):
+    """Asynchronous face of :class:`clipdesk.core.library.Library` for the GUI."""
+
+    opened = Signal(object)  # status dict
+    openFailed = Signal(str)
+    modelReady = Signal(str, str)  # model name, device
+    modelFailed = Signal(str)
+    stateChanged = Signal(object, object)  # status dict, list[RootInfo]
+    searchStarted = Signal(object)  # SearchRequest
+    searchFinished = Signal(object)  # SearchOutcome
+    indexStarted = Signal(object)  # list of folders being added
+    indexProgress = Signal(object)  # Progress
+    indexFinished = Signal(object)  # IndexReport, or None after an error
+    indexPausedChanged = Signal(bool)
+    message = Signal(str)  # a short note for the status bar
+
+    def __init__(
+        self,
+        directory: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        library: Library | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.directory = directory
+        self.model = model
+        self.device = device
+        self.index_workers: int | None = None
+        self._library = library
+        self._opening = False
+        self._closed = False
+        self._workers: set[Any] = set()
+        self._search_worker: FunctionWorker | None = None
+        self._pending_search: SearchRequest | None = None
+        self._latest_search: SearchRequest | None = None
+        self._index_worker: _IndexWorker | None = None
+        self._index_cancel: CancelToken | None = None
+        self._queued_folders: list[str] = []
+        self._index_queued = False
+        self._paused = False
+        self._model_loading = False
+        self._reopen_requested = False
+        pool = QThreadPool.globalInstance()
+        if pool.maxThreadCount() < MIN_POOL_THREADS:
+            pool.setMaxThreadCount(MIN_POOL_THREADS)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    @property
+    def library(self) -> Library | None:
+        return self._library
+
+    @property
+    def is_open(self) -> bool:
+        return self._library is not None
+
+    def open(self) -> None:
+        """Open the library (catalog and migrations) in the background."""
+        if self._library is not None:
+            self._after_open(self._library)
+            return
+        if self._opening:
+            return
+        self._opening = True
+        self._start(
+            FunctionWorker(jobs.open_library, self.directory, self.model, self.device),
+            self._after_open,
+            self._open_failed,
+        )
+
+    def _after_open(self, library: Library) -> None:
+        self._opening = False
+        self._library = library
+        self.refresh_state(emit_opened=True)
+        self.load_model()
+        if self._pending_search is not None:
+            request, self._pending_search = self._pending_search, None
+            self.search(request)
+        if self._index_queued:
+            self._index_queued = False
+            self.index()
+
+    def reopen(self, *, model: str | None, device: str) -> None:
+        """Use another model or device: stop indexing, close, and open again."""
+        self.model, self.device = model, device
+        if self._library is None:
+            return
+        self._reopen_requested = True
+        self.cancel_index()
+        if self._index_worker is None:
+            self._do_reopen()
+
+    def _do_reopen(self) -> None:
+        self._reopen_requested = False
+        library, self._library = self._library, None
+        self._opening = True
+
+        def close_and_open() -> Library:
+            if library is not None:
+                library.close()
+            return jobs.open_library(self.directory, self.model, self.device)
+
+        self._start(FunctionWorker(close_and_open), self._after_open, self._open_failed)
+
+    def _open_failed(self, exc: Exception) -> None:
+        self._opening = False
+        self.openFailed.emit(str(exc) or type(exc).__name__)
+
+    def load_model(self) -> None:
+        """Load the encoder in the background; the window shows it when ready."""
+        if self._library is None or self._model_loading:
+            return
+        self._model_loading = True
+
+        def done(result: tuple[str, str]) -> None:
+            self._model_loading = False
+            self.modelReady.emit(*result)
+
+        def failed(exc: Exception) -> None:
+            self._model_loading = False
+            self.modelFailed.emit(str(exc))
+
+        self._start(FunctionWorker(jobs.warm_up, self._library), done, failed)
+
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Stop jobs, wait for every worker, close the library; True if all finished."""
+        self._closed = True
+        self._pending_search = None
+        self._queued_folders.clear()
+        self.cancel_index()
+        finished = QThreadPool.globalInstance().waitForDone(msecs)
+        if self._library is not None and finished:
+            self._library.close()
+            self._library = None
+        return finished
+
+    # -- searching ----------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> None:
+        """Search in the background; only the answer to the newest request is emitted."""
+        if self._closed:
+            return
+        self._latest_search = request
+        if request.empty:
+            self._pending_search = None
+            self.searchFinished.emit(SearchOutcome(request))
+            return
+        if self._library is None or self._search_worker is not None:
+            self._pending_search = request
+            if self._library is None:
+                self.open()
+            return
+        self.searchStarted.emit(request)
+        worker = FunctionWorker(jobs.run_search, self._library, request)
+        self._search_worker = worker
+        self._start(worker, self._search_done, self._search_failed)
+
+    @property
+    def searching(self) -> bool:
+        return self._search_worker is not None or self._pending_search is not None
+
+    def _search_done(self, outcome: SearchOutcome) -> None:
+        self._search_worker = None
+        if outcome.request is self._latest_search:
+            self.searchFinished.emit(outcome)
+        self._next_search()
+
+    def _search_failed(self, exc: Exception) -> None:
+        self._search_worker = None
+        if self._latest_search is not None and self._pending_search is None:
+            self.searchFinished.emit(SearchOutcome(self._latest_search, error=str(exc)))
+        self._next_search()
+
+    def _next_search(self) -> None:
+        if self._pending_search is not None and not self._closed:
+            request, self._pending_search = self._pending_search, None
+            self.search(request)
+
+    # -- indexing -----------------------------------------------------------------------
+
+    @property
+    def indexing(self) -> bool:
+        return self._index_worker is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def add_folder(self, folder: str) -> None:
+        """Watch ``folder`` and index it (after the running job, if any)."""
+        self.index([folder])
+
+    def index(self, folders: Sequence[str] = ()) -> None:
+        """Index every root (adding ``folders`` first) in the background."""
+        if self._closed:
+            return
+        if self._library is None:
+            self._queued_folders.extend(folders)
+            self._index_queued = True
+            self.open()
+            return
+        if self._index_worker is not None:
+            self._queued_folders.extend(folders)
+            self._index_queued = True
+            return
+        folders = [*self._queued_folders, *folders]
+        self._queued_folders.clear()
+        self._index_queued = False
+        cancel = CancelToken()
+        worker = _IndexWorker(jobs.index_job, self._library, folders, cancel, self.index_workers)
+        worker.yielded.connect(self._index_yielded)
+        worker.paused.connect(lambda: self._set_paused(True))
+        worker.resumed.connect(lambda: self._set_paused(False))
+        worker.aborted.connect(lambda: self._index_finished(None))
+        self._index_worker, self._index_cancel = worker, cancel
+        self.indexStarted.emit(folders)
+        self._start(worker, self._index_done, self._index_failed)
+
+    def pause_index(self) -> None:
+        if self._index_worker is not None:
+            self._index_worker.pause()
+
+    def resume_index(self) -> None:
+        if self._index_worker is not None:
+            self._index_worker.resume()
+
+    def cancel_index(self) -> None:
+        """Ask the job to stop at its next step; finished work is kept."""
+        self._queued_folders.clear()
+        self._index_queued = False
+        if self._index_cancel is not None:
+            self._index_cancel.cancel()
+        if self._index_worker is not None and self._index_worker.is_paused:
+            self._index_worker.resume()
+
+    def _set_paused(self, paused: bool) -> None:
+        if paused and self._index_cancel is not None and self._index_cancel.cancelled:
+            self.resume_index()  # a pause that arrived after a cancel must not hold it up
+        self._paused = paused
+        self.indexPausedChanged.emit(paused)
+
+    def _index_yielded(self, progress: Progress) -> None:
+        self.indexProgress.emit(progress)
+
+    def _index_done(self, report: object) -> None:
+        self._index_finished(report)
+
+    def _index_failed(self, exc: Exception) -> None:
+        self.message.emit(f"Indexing stopped: {exc}")
+        self._index_finished(None)
+
+    def _index_finished(self, report: object) -> None:
+        self._index_worker, self._index_cancel = None, None
+        if self._paused:
+            self._set_paused(False)
+        self.indexFinished.emit(report)
+        if self._reopen_requested:
+            self._do_reopen()
+        elif not self._closed:
+            self.refresh_state()
+            if self._index_queued:
+                self.index()
+
+    # -- folders and state --------------------------------------------------------------
+
+    def remove_folder(self, folder: str) -> None:
+        """Stop watching ``folder`` (waits for a running index job in the background)."""
+        if self._library is None:
+            return
+
+        def failed(exc: Exception) -> None:
+            self.message.emit(f"Could not remove {folder}: {exc}")
+
+        self._start(
+            FunctionWorker(jobs.remove_root, self._library, folder),
+            lambda _: self.refresh_state(),
+            failed,
+        )
+
+    def refresh_state(self, *, emit_opened: bool = False) -> None:
+        """Re-read status and folders in the background; emits ``stateChanged``."""
+        if self._library is None or self._closed:
+            return
+
+        def done(result: tuple[dict[str, object], list[jobs.RootInfo]]) -> None:
+            status, roots = result
+            if emit_opened:
+                self.opened.emit(status)
+            self.stateChanged.emit(status, roots)
+
+        def failed(exc: Exception) -> None:
+            if emit_opened:
+                self.openFailed.emit(str(exc))
+            else:
+                self.message.emit(f"Could not read the library: {exc}")
+
+        self._start(FunctionWorker(jobs.library_state, self._library), done, failed)
+
+    def run_task(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Run any small job (a preview, saving a pasted image) off the GUI thread."""
+        self._start(FunctionWorker(func, *args), done, failed)
+
+    # -- workers ------------------------------------------------------------------------
+
+    def _start(
+        self,
+        worker: Any,
+        done: Callable[[Any], None] | None,
+        failed: Callable[[Exception], None] | None,
+    ) -> None:
+        self._workers.add(worker)
+        if done is not None:
+            worker.returned.connect(done)
+        worker.errored.connect(failed or self._report_error)
+        worker.finished.connect(lambda: self._workers.discard(worker))
+        worker.start()
+
+    def _report_error(self, exc: Exception) -> None:
+        self.message.emit(str(exc) or type(exc).__name__)
+
+    @property
+    def busy(self) -> bool:
+        """True while any background job of this service is still running."""
+        return bool(self._workers)
