@@ -34,7 +34,9 @@ def scan_tree(
     """Yield every image file below ``root``.
 
     Symbolic links to files are followed, links to folders are not (so link loops cannot
-    trap the walk); a folder that cannot be listed is reported through ``on_error``.
+    trap the walk). Anything else with an image name is listed, even if it is not a
+    regular file, so that the reader records why it cannot be indexed. A folder that
+    cannot be listed is reported through ``on_error``.
     """
     stack = [root]
     while stack:
@@ -52,15 +54,24 @@ def scan_tree(
                     if entry.name not in IGNORED_DIR_NAMES:
                         stack.append(entry.path)
                     continue
-                if not is_image(entry.name):
-                    continue
-                info = entry.stat(follow_symlinks=True)
-            except OSError as exc:
-                if on_error is not None:
-                    on_error(entry.path, exc.strerror or str(exc))
+            except OSError:
+                pass
+            if not is_image(entry.name):
                 continue
-            if stat.S_ISREG(info.st_mode):
-                yield StatEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
+            try:
+                info = entry.stat(follow_symlinks=True)
+            except OSError:
+                # A dangling link or a link loop: still listed, so that reading it records
+                # why it was skipped instead of the file silently vanishing.
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    if on_error is not None:
+                        on_error(entry.path, exc.strerror or str(exc))
+                    continue
+            if stat.S_ISDIR(info.st_mode):
+                continue  # a link to a folder: never followed, so loops cannot trap us
+            yield StatEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 @dataclass
