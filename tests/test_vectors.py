@@ -1,0 +1,326 @@
+"""VectorIndex: changes, exact and HNSW search, atomic saves, damaged files, sync, threads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipdesk.core import vectors as vectors_module
+from clipdesk.core.vectors import VectorIndex
+
+
+def normalised(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def random_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    return normalised(np.random.default_rng(seed).standard_normal((n, dim)))
+
+
+def clustered_vectors(n: int, dim: int, seed: int = 0, clusters: int = 200) -> np.ndarray:
+    """Like real image embeddings: groups of similar pictures, not isotropic noise.
+
+    The centres depend only on ``dim``, so data and queries drawn with different seeds
+    come from the same groups.
+    """
+    centres = np.random.default_rng(dim).standard_normal((clusters, dim))
+    rng = np.random.default_rng(seed)
+    return normalised(centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, dim)))
+
+
+def brute_force(data: np.ndarray, labels: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = data @ (query / np.linalg.norm(query))
+    return [int(labels[i]) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def recall_at_10(index: VectorIndex, data: np.ndarray, queries: np.ndarray) -> float:
+    labels = np.arange(len(data))
+    hits = [
+        len({lab for lab, _ in index.query(q, 10)} & set(brute_force(data, labels, q, 10)))
+        for q in queries
+    ]
+    return sum(hits) / (10 * len(queries))
+
+
+def test_add_query_remove_and_readd(tmp_path: Path) -> None:
+    data = random_vectors(300, 32)
+    index = VectorIndex.open(tmp_path, 32)
+    assert index.problem is None and len(index) == 0 and index.query(data[0], 5) == []
+    index.add(np.arange(100, 400), data * 3.0)  # stored normalised
+    assert len(index) == 300 and 100 in index and 99 not in index and -1 not in index
+    best = index.query(data[7], 3)
+    assert best[0][0] == 107 and best[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in best] == sorted((s for _, s in best), reverse=True)
+    np.testing.assert_allclose(index.get_vectors([107, 100]), data[[7, 0]], atol=1e-6)
+    assert index.remove([107, 5000]) == 1  # unknown labels are ignored
+    assert 107 not in index and index.query(data[7], 1)[0][0] != 107
+    with pytest.raises(KeyError):
+        index.get_vectors([107])
+    index.add([107], data[8:9])  # re-added with another vector: replaces
+    assert 107 in index and index.query(data[8], 2)[0][1] == pytest.approx(1.0, abs=1e-5)
+    index.add([100, 100], data[[1, 2]])  # the last one given wins
+    np.testing.assert_allclose(index.get_vectors([100])[0], data[2], atol=1e-6)
+    assert index.labels().tolist() == list(range(100, 400))
+
+
+def test_bad_input_is_refused(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path, 8)
+    with pytest.raises(ValueError):
+        index.add([-1], random_vectors(1, 8))
+    with pytest.raises(ValueError):
+        index.add([1, 2], random_vectors(1, 8))
+    with pytest.raises(ValueError):
+        index.add([1], np.zeros((1, 8)))
+    with pytest.raises(ValueError):
+        index.add([1], np.full((1, 8), np.nan))
+    with pytest.raises(ValueError):
+        index.query(np.ones(9), 1)
+    assert len(index) == 0
+
+
+def test_capacity_grows_and_deleted_slots_are_reused(tmp_path: Path) -> None:
+    data = random_vectors(6000, 16)
+    index = VectorIndex(tmp_path, 16, exact_limit=0)
+    for start in range(0, 3000, 500):
+        index.add(np.arange(start, start + 500), data[start : start + 500])
+    assert len(index) == 3000 and index._graph.get_max_elements() >= 3000
+    index.remove(np.arange(0, 3000, 2))
+    index.add(np.arange(3000, 4500), data[3000:4500])  # as many as were removed
+    assert len(index) == 3000
+    assert index._graph.get_current_count() == 3000  # no growth from churn
+    assert index.query(data[3100], 1)[0][0] == 3100
+    assert index.query(data[2], 1)[0][0] != 2
+    index.add([2], data[2:3])  # removed and its slot reused by a new label: added afresh
+    assert index.query(data[2], 1)[0][0] == 2
+
+
+def test_exact_paths_match_brute_force(tmp_path: Path) -> None:
+    data = random_vectors(2000, 64, seed=1)
+    labels = np.arange(10, 2010)
+    index = VectorIndex(tmp_path, 64, exact_limit=500)
+    index.add(labels, data)
+    q = random_vectors(1, 64, seed=2)[0]
+    everything = index.query(q, 5000)  # k >= count: all of them, exactly
+    assert [lab for lab, _ in everything] == brute_force(data, labels, q, 2000)
+    allowed = set(range(10, 2010, 7))
+    got = index.query(q, 20, allowed=allowed | {99999})
+    keep = np.array(sorted(allowed)) - 10
+    assert [lab for lab, _ in got] == brute_force(data[keep], labels[keep], q, 20)
+    assert index.query(q, 5, allowed=set()) == []
+    big = np.arange(10, 2010)[np.arange(2000) % 3 != 0]  # above exact_limit: filtered HNSW
+    got = index.query(q, 10, allowed=big)
+    assert {lab for lab, _ in got} <= set(big.tolist()) and len(got) == 10
+    assert len({lab for lab, _ in got} & set(brute_force(data[big - 10], big, q, 10))) >= 9
+
+
+def test_hnsw_recall_on_clustered_vectors(tmp_path: Path) -> None:
+    data = clustered_vectors(20_000, 512, seed=3)
+    queries = clustered_vectors(100, 512, seed=4)
+    index = VectorIndex(tmp_path, 512, exact_limit=0)  # force the graph
+    index.add(np.arange(len(data)), data)
+    assert recall_at_10(index, data, queries) >= 0.99
+
+
+def test_random_vectors_get_exact_answers_below_the_limit(tmp_path: Path) -> None:
+    # Isotropic 512-d noise is where HNSW needs ef ~2000 for 0.99 recall; at this size
+    # the exact scan is as fast, and it is what query() uses.
+    data = random_vectors(20_000, 512, seed=5)
+    index = VectorIndex(tmp_path, 512)
+    index._dense.put(np.arange(len(data)), data)  # the graph is not needed for this path
+    assert len(index) <= index.exact_limit
+    assert recall_at_10(index, data, random_vectors(50, 512, seed=6)) == 1.0
+
+
+@pytest.mark.slow
+def test_hnsw_recall_on_low_rank_vectors(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    basis = rng.standard_normal((48, 512))
+
+    def sample(n: int) -> np.ndarray:
+        return normalised(
+            rng.standard_normal((n, 48)) @ basis + 0.5 * rng.standard_normal((n, 512))
+        )
+
+    data, queries = sample(20_000), sample(100)
+    index = VectorIndex(tmp_path, 512, exact_limit=0)
+    index.add(np.arange(len(data)), data)
+    assert recall_at_10(index, data, queries) >= 0.99
+
+
+def test_save_and_open_round_trip(tmp_path: Path) -> None:
+    data = random_vectors(500, 24)
+    index = VectorIndex.open(tmp_path, 24, exact_limit=0)
+    index.add(np.arange(500) * 10, data)
+    index.remove([0, 10])
+    index.save()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["count"] == 498 and manifest["dim"] == 24 and manifest["format"] == 1
+    assert set(manifest["files"]) == {"graph", "vectors", "labels"}
+    loaded = VectorIndex.open(tmp_path, 24, exact_limit=0)
+    assert loaded.problem is None and len(loaded) == 498
+    assert np.array_equal(loaded.labels(), index.labels())
+    np.testing.assert_array_equal(loaded.get_vectors([20, 4990]), index.get_vectors([20, 4990]))
+    assert loaded.query(data[3], 5) == index.query(data[3], 5)
+    loaded.add([0], data[:1])  # a label deleted before the save comes back
+    assert loaded.query(data[0], 1)[0][0] == 0
+    loaded.save()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["graph-2.bin", "labels-2.npy", "manifest.json", "vectors-2.npy"]
+    mtime = (tmp_path / "manifest.json").stat().st_mtime_ns
+    loaded.save()  # nothing changed: nothing written
+    assert (tmp_path / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def _saved(tmp_path: Path, n: int = 200) -> np.ndarray:
+    data = random_vectors(n, 16)
+    index = VectorIndex.open(tmp_path, 16)
+    index.add(np.arange(n), data)
+    index.save()
+    return data
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "flip-graph",
+        "truncate-vectors",
+        "drop-manifest",
+        "garbage-manifest",
+        "missing-labels",
+        "newer-format",
+        "swap-labels",
+    ],
+)
+def test_damaged_index_opens_empty_with_a_reason(tmp_path: Path, damage: str) -> None:
+    _saved(tmp_path)
+    manifest_path = tmp_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    files = {k: tmp_path / v["name"] for k, v in manifest["files"].items()}
+    if damage == "flip-graph":
+        raw = bytearray(files["graph"].read_bytes())
+        raw[len(raw) // 2] ^= 0x40
+        files["graph"].write_bytes(bytes(raw))
+    elif damage == "truncate-vectors":
+        files["vectors"].write_bytes(files["vectors"].read_bytes()[:-100])
+    elif damage == "drop-manifest":
+        manifest_path.unlink()
+    elif damage == "garbage-manifest":
+        manifest_path.write_bytes(b"\x00{not json")
+    elif damage == "missing-labels":
+        files["labels"].unlink()
+    elif damage == "newer-format":
+        manifest["format"] = 99
+        manifest_path.write_text(json.dumps(manifest))
+    elif damage == "swap-labels":  # consistent file, but not the one the manifest names
+        np.save(files["labels"], np.arange(1, 201, dtype=np.int64))
+    index = VectorIndex.open(tmp_path, 16)
+    assert index.problem and len(index) == 0
+    assert index.query(random_vectors(1, 16)[0], 3) == []
+
+
+def test_wrong_dimension_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    _saved(tmp_path)
+    index = VectorIndex.open(tmp_path, 32)
+    assert "dimension" in (index.problem or "") and len(index) == 0
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3])
+def test_crash_during_save_keeps_the_previous_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
+    data = _saved(tmp_path, 100)
+    index = VectorIndex.open(tmp_path, 16)
+    index.add(np.arange(100, 150), random_vectors(50, 16, seed=9))
+    real_write = vectors_module._write_atomic
+    calls = {"n": 0}
+
+    def crashing_write(path: Path, write):  # type: ignore[no-untyped-def]
+        if calls["n"] == crash_after:
+            write(path.with_name(f".{path.name}.tmp"))  # a half-done temp file is left
+            raise OSError("power cut")
+        calls["n"] += 1
+        real_write(path, write)
+
+    monkeypatch.setattr(vectors_module, "_write_atomic", crashing_write)
+    with pytest.raises(OSError):
+        index.save()
+    monkeypatch.undo()
+    reopened = VectorIndex.open(tmp_path, 16)
+    assert reopened.problem is None
+    assert reopened.labels().tolist() == list(range(100))
+    np.testing.assert_allclose(reopened.get_vectors([5]), data[5:6], atol=1e-6)
+    reopened.add([100], data[:1])
+    reopened.save()  # the next save clears what the crash left
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_sync_makes_the_index_match_the_catalog(tmp_path: Path) -> None:
+    data = random_vectors(1000, 16)
+    truth = {i: data[i] for i in range(1000)}
+    fetched: list[int] = []
+
+    def fetch(labels: np.ndarray) -> np.ndarray:
+        fetched.extend(labels.tolist())
+        return np.stack([truth[int(i)] for i in labels])
+
+    index = VectorIndex.open(tmp_path, 16)
+    index.add(np.arange(900, 1100), random_vectors(200, 16, seed=1))  # 1000-1099: extras
+    report = index.sync(np.arange(1000), fetch, batch_size=128)
+    assert (report.added, report.removed, report.rebuilt) == (900, 100, False)
+    assert sorted(fetched) == list(range(900))
+    assert index.labels().tolist() == list(range(1000))
+    again = index.sync(np.arange(1000), fetch)
+    assert (again.added, again.removed) == (0, 0)
+
+    (tmp_path / "manifest.json").write_text("{}")
+    lost = VectorIndex.open(tmp_path, 16)
+    assert lost.problem
+    report = lost.sync(list(range(1000)), fetch)
+    assert report.rebuilt and report.added == 1000 and len(lost) == 1000
+    assert lost.query(data[123], 1)[0][0] == 123
+
+
+def test_sync_compacts_a_mostly_deleted_graph(tmp_path: Path) -> None:
+    data = random_vectors(3000, 16)
+    index = VectorIndex(tmp_path, 16, exact_limit=0)
+    index.add(np.arange(3000), data)
+    report = index.sync(np.arange(500), lambda labels: data[labels])
+    assert report.removed == 2500 and report.rebuilt
+    assert index._graph.get_current_count() == 500
+    assert index.query(data[42], 1)[0][0] == 42
+
+
+def test_searches_during_writes_from_another_thread(tmp_path: Path) -> None:
+    data = random_vectors(6000, 32)
+    index = VectorIndex(tmp_path, 32, exact_limit=1000)
+    index.add(np.arange(500), data[:500])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    answers = {"n": 0}
+
+    def search() -> None:
+        try:
+            while not stop.is_set():
+                for hit, _ in index.query(data[answers["n"] % 500], 5):
+                    assert 0 <= hit < 6000
+                answers["n"] += 1
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    readers = [threading.Thread(target=search) for _ in range(2)]
+    for t in readers:
+        t.start()
+    for start in range(500, 6000, 250):  # several resizes of the graph
+        index.add(np.arange(start, start + 250), data[start : start + 250])
+        index.remove(np.arange(start - 100, start - 50))
+        if start % 2000 == 500:
+            index.save()
+    stop.set()
+    for t in readers:
+        t.join(10)
+    assert not errors and answers["n"] > 10
+    assert len(index) == 6000 - 22 * 50
