@@ -56,13 +56,13 @@ class ResultDelegate(QStyledItemDelegate):
         )
         image = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(image, QImage) and not image.isNull():
-            self._paint_image(painter, box, image)
+            picture = self._paint_image(painter, box, image)
         else:
-            self._paint_placeholder(painter, box, palette, index.data(ThumbErrorRole))
+            picture = self._paint_placeholder(painter, box, palette, index.data(ThumbErrorRole))
 
         score = index.data(ScoreRole)
         if self.show_scores and isinstance(score, float):
-            self._paint_badge(painter, box, f"{score:.2f}")
+            self._paint_badge(painter, picture, f"{score:.2f}")
 
         name = index.data(Qt.ItemDataRole.DisplayRole) or ""
         text_rect = QRect(
@@ -85,7 +85,7 @@ class ResultDelegate(QStyledItemDelegate):
         )
         painter.restore()
 
-    def _paint_image(self, painter: QPainter, box: QRect, image: QImage) -> None:
+    def _paint_image(self, painter: QPainter, box: QRect, image: QImage) -> QRectF:
         size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRectF(
             box.x() + (box.width() - size.width()) / 2,
@@ -99,10 +99,11 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setClipPath(path)
         painter.drawImage(target, image)
         painter.restore()
+        return target
 
     def _paint_placeholder(
         self, painter: QPainter, box: QRect, palette: QPalette, error: object
-    ) -> None:
+    ) -> QRectF:
         colour = QColor(palette.color(QPalette.ColorRole.AlternateBase))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
@@ -111,15 +112,16 @@ class ResultDelegate(QStyledItemDelegate):
         if error:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(inset, Qt.AlignmentFlag.AlignCenter, "cannot show\nthis file")
+        return inset
 
-    def _paint_badge(self, painter: QPainter, box: QRect, text: str) -> None:
+    def _paint_badge(self, painter: QPainter, picture: QRectF, text: str) -> None:
         font = QFont(painter.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         font.setBold(True)
         metrics = QFontMetrics(font)
         width = metrics.horizontalAdvance(text) + 12
         height = metrics.height() + 4
-        badge = QRectF(box.right() - width - 4, box.y() + 4, width, height)
+        badge = QRectF(picture.right() - width - 5, picture.y() + 5, width, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(badge, height / 2, height / 2)

@@ -61,6 +61,7 @@ class LibraryService(QObject):
         model: str | None = None,
         device: str = "auto",
         library: Library | None = None,
+        close_library: bool | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -69,6 +70,8 @@ class LibraryService(QObject):
         self.device = device
         self.index_workers: int | None = None
         self._library = library
+        # A library handed in belongs to the caller (tests share one); ours we close.
+        self._close_library = library is None if close_library is None else close_library
         self._opening = False
         self._closed = False
         self._workers: set[Any] = set()
@@ -111,6 +114,10 @@ class LibraryService(QObject):
         )
 
     def _after_open(self, library: Library) -> None:
+        if self._closed:  # the window closed while the library was opening
+            if self._close_library:
+                library.close()
+            return
         self._opening = False
         self._library = library
         self.refresh_state(emit_opened=True)
@@ -135,6 +142,9 @@ class LibraryService(QObject):
     def _do_reopen(self) -> None:
         self._reopen_requested = False
         library, self._library = self._library, None
+        if not self._close_library:
+            library = None  # not ours to close
+        self._close_library = True
         self._opening = True
 
         def close_and_open() -> Library:
@@ -172,7 +182,8 @@ class LibraryService(QObject):
         self.cancel_index()
         finished = QThreadPool.globalInstance().waitForDone(msecs)
         if self._library is not None and finished:
-            self._library.close()
+            if self._close_library:
+                self._library.close()
             self._library = None
         return finished
 

@@ -1,0 +1,169 @@
+"""The GUI's small parts: cut-off, settings file, filters, progress text, thumbnails."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from clipdesk.core.catalog import FileRecord
+from clipdesk.core.progress import Progress
+from clipdesk.core.search import SearchHit
+from clipdesk.gui.cutoff import adaptive_cutoff, next_step
+from clipdesk.gui.jobs import SearchRequest
+from clipdesk.gui.settings import (
+    SETTINGS_VERSION,
+    Settings,
+    SettingsError,
+    load_settings,
+    save_settings,
+    settings_path,
+)
+from clipdesk.gui.status_bar import format_progress
+
+
+def hit(path: str, score: float = 0.5, taken_at: float | None = None) -> SearchHit:
+    record = FileRecord(1, 1, os.fsencode(path), 1000, 1_600_000_000 * 10**9, 1, None, "indexed")
+    if taken_at is not None:
+        record = FileRecord(1, 1, os.fsencode(path), 1000, 0, 1, None, "indexed", taken_at=taken_at)
+    return SearchHit(path, score, record)
+
+
+# -- adaptive cut-off -------------------------------------------------------------------
+
+
+def test_cutoff_stops_where_scores_fall_well_below_the_best():
+    relevant = [0.34, 0.33, 0.33, 0.32, 0.32, 0.31, 0.31, 0.30]
+    noise = [0.21, 0.20, 0.20, 0.19, 0.19, 0.18] * 5
+    assert adaptive_cutoff(relevant + noise) == len(relevant)
+
+
+def test_cutoff_is_relative_not_a_fixed_threshold():
+    # The same shape of scores shifted down (another model) cuts at the same place.
+    scores = [0.9, 0.88, 0.87, 0.86, 0.85, 0.84, 0.83, 0.6, 0.58, 0.57, 0.55, 0.5]
+    shifted = [s - 0.6 for s in scores]
+    assert adaptive_cutoff(scores) == adaptive_cutoff(shifted) == 7
+
+
+def test_cutoff_ignores_the_query_image_itself():
+    # similar(): the photo itself scores 1.0 and must not make the rest look irrelevant.
+    scores = [1.0, 0.82, 0.81, 0.80, 0.80, 0.79, 0.78, 0.77, 0.6, 0.59, 0.58, 0.57]
+    assert adaptive_cutoff(scores) == 8
+
+
+def test_cutoff_keeps_everything_when_scores_are_flat_and_a_minimum_otherwise():
+    assert adaptive_cutoff([0.3] * 50) == 50
+    assert adaptive_cutoff([0.9] + [0.1] * 40) == 6
+    assert adaptive_cutoff([0.5, 0.4]) == 2
+
+
+def test_show_more_step_grows_and_stops_at_the_end():
+    assert next_step(8, 200) == 32
+    assert next_step(100, 150) == 150
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def test_settings_round_trip_with_a_version(tmp_path: Path):
+    path = tmp_path / "s.json"
+    saved = Settings(model="tiny-shapes", cpu_share=0.5, excluded_folders=["/x"])
+    save_settings(saved, path)
+    data = json.loads(path.read_text())
+    assert data["version"] == SETTINGS_VERSION
+    assert load_settings(path) == saved
+
+
+def test_settings_default_location_is_the_config_dir(isolated_dirs):
+    save_settings(Settings(device="cpu"))
+    assert settings_path().parent == isolated_dirs / "config"
+    assert load_settings().device == "cpu"
+
+
+def test_bad_or_newer_settings_fall_back_to_defaults_and_are_not_overwritten(tmp_path: Path):
+    path = tmp_path / "s.json"
+    path.write_text("{not json")
+    assert load_settings(path) == Settings()
+    path.write_text(json.dumps({"version": 1, "cpu_share": "lots", "device": "quantum"}))
+    loaded = load_settings(path)
+    assert loaded.cpu_share == Settings().cpu_share and loaded.device == "auto"
+    path.write_text(json.dumps({"version": SETTINGS_VERSION + 1, "model": "future"}))
+    newer = load_settings(path)
+    assert newer.model is None
+    with pytest.raises(SettingsError):
+        save_settings(newer, path)
+    assert json.loads(path.read_text())["model"] == "future"
+
+
+def test_cpu_share_gives_decode_workers():
+    assert Settings(cpu_share=1.0).decode_workers(8) == 7
+    assert Settings(cpu_share=0.5).decode_workers(8) == 3
+    assert Settings(cpu_share=0.1).decode_workers(2) == 1
+
+
+# -- filters and status text ------------------------------------------------------------
+
+
+def test_request_filters_by_type_date_and_excluded_folder(tmp_path: Path):
+    day = 86400.0
+    request = SearchRequest(
+        text="x",
+        file_types=(".jpg",),
+        date_from=10 * day,
+        date_to=20 * day,
+        excluded=(str(tmp_path / "private"),),
+    )
+    assert request.filtered
+    assert request.accepts(hit(str(tmp_path / "a.jpg"), taken_at=15 * day))
+    assert not request.accepts(hit(str(tmp_path / "a.png"), taken_at=15 * day))
+    assert not request.accepts(hit(str(tmp_path / "a.jpg"), taken_at=25 * day))
+    assert not request.accepts(hit(str(tmp_path / "private" / "a.jpg"), taken_at=15 * day))
+    assert request.accepts(hit(str(tmp_path / "private-not" / "a.jpg"), taken_at=15 * day))
+    assert SearchRequest().empty and not SearchRequest(image="/a.jpg").empty
+
+
+def test_progress_text_has_counts_rate_and_time_left():
+    text = format_progress(Progress("embed", 500, 2000, rate=50.0))
+    assert "500 / 2,000" in text and "50.0 photos/s" in text and "about 30 s left" in text
+    assert "files found" in format_progress(Progress("scan", 120, None))
+    assert format_progress(Progress("done", 3, 3, "cancelled")) == "Indexing cancelled"
+
+
+# -- thumbnails -------------------------------------------------------------------------
+
+
+def test_thumbnail_cache_builds_once_and_follows_edits(qapp, tmp_path: Path):
+    from clipdesk.gui.thumbnails import ThumbnailCache
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (800, 400), (200, 30, 30)).save(photo)
+    cache = ThumbnailCache(tmp_path / "thumbs", size=128)
+    image = cache.load(str(photo))
+    assert (image.width(), image.height()) == (128, 64)
+    files = list((tmp_path / "thumbs").rglob("*.jpg"))
+    assert len(files) == 1
+    key = cache.key(str(photo))
+    cache.load(str(photo))
+    assert len(list((tmp_path / "thumbs").rglob("*.jpg"))) == 1  # reused
+    Image.new("RGB", (300, 600), (30, 30, 200)).save(photo)
+    os.utime(photo, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert cache.key(str(photo)) != key
+    edited = cache.load(str(photo))
+    assert (edited.width(), edited.height()) == (64, 128)
+    assert cache.prune(0) == 2 and cache.usage_bytes() == 0
+
+
+def test_thumbnail_cache_reports_unreadable_files(qapp, tmp_path: Path):
+    from clipdesk.gui.thumbnails import ThumbnailCache
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image at all")
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    with pytest.raises(ValueError):
+        cache.load(str(bad))
+    with pytest.raises(OSError):
+        cache.load(str(tmp_path / "missing.jpg"))
