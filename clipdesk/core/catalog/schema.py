@@ -88,3 +88,47 @@ meta = Table(
     Column("key", String, primary_key=True),
     Column("value", String, nullable=False),
 )
+
+# -- tags (migration 0002) ---------------------------------------------------------------
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(collation="NOCASE"), nullable=False, unique=True),
+    # Phrases put through the prompt templates instead of the name, ";"-separated.
+    Column("prompt", String),
+    # vocabulary: from the library's vocabulary; custom: created by teaching.
+    Column("origin", String(16), nullable=False, server_default="vocabulary"),
+    Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+file_tags = Table(
+    "file_tags",
+    metadata,
+    # Keyed by content fingerprint, so tags follow a photo through moves and copies.
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("fingerprint", String(32), primary_key=True),
+    # zero-shot | learned | manual; manual rows are the user's and are never overwritten.
+    Column("source", String(16), nullable=False),
+    # A manual "no": the tag is kept off this photo whatever the models say.
+    Column("rejected", Boolean, nullable=False, server_default="0"),
+    Column("score", Float),  # cosine (zero-shot) or probability (learned)
+    Column("confidence", Float),  # calibrated 0-1
+    Column("model_key", String),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_file_tags_fingerprint", "fingerprint"),
+)
+
+tag_models = Table(
+    "tag_models",
+    metadata,
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_key", String, primary_key=True),
+    Column("kind", String(16), nullable=False),  # zero-shot | learned
+    Column("threshold", Float),
+    Column("probe", LargeBinary),  # a serialised linear probe, for learned tags
+    Column("info", String),  # JSON: calibration, example counts
+    Column("updated_at", Float, nullable=False),
+)

@@ -1,0 +1,135 @@
+"""Zero-shot tag scores: ensembled label features and image-to-tag similarities.
+
+:func:`label_features` and :func:`zero_shot_scores` are pure functions of their inputs
+(vectors in, vectors out); :class:`LabelFeatureCache` keeps label features per model and
+per caption set on disk, so a vocabulary of hundreds of tags is embedded once, and
+adding one tag embeds only that tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clipdesk.core.tags.prompts import PromptSet
+from clipdesk.core.tags.vocabulary import TagDef
+
+TextEncoder = Callable[[list[str]], np.ndarray]
+ENCODE_BATCH = 256
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def label_features(encode: TextEncoder, groups: Sequence[Sequence[str]]) -> np.ndarray:
+    """``(len(groups), dim)``: each group of captions embedded, averaged, re-normalised."""
+    flat = [text for group in groups for text in group]
+    if not flat:
+        raise ValueError("no captions to embed")
+    parts = [encode(flat[i : i + ENCODE_BATCH]) for i in range(0, len(flat), ENCODE_BATCH)]
+    vectors = normalise(np.concatenate(parts).astype(np.float32))
+    out = np.empty((len(groups), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for row, group in enumerate(groups):
+        if not group:
+            raise ValueError("every tag needs at least one caption")
+        out[row] = vectors[start : start + len(group)].mean(axis=0)
+        start += len(group)
+    return normalise(out)
+
+
+@dataclass(frozen=True)
+class LabelFeatures:
+    """Ensembled text features of some tags and of the neutral baseline, for one model."""
+
+    names: tuple[str, ...]
+    vectors: np.ndarray  # (tags, dim), rows L2-normalised
+    neutral: np.ndarray  # (dim,), L2-normalised
+    model_key: str
+
+    def row(self, name: str) -> np.ndarray:
+        return self.vectors[self.names.index(name)]
+
+
+def zero_shot_scores(images: np.ndarray, features: LabelFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores (n, tags), baseline (n,))``: cosine of each image to each tag and to neutral.
+
+    ``images`` must be L2-normalised rows, as the catalog stores them.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    return images @ features.vectors.T, images @ features.neutral
+
+
+def _digest(texts: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode("utf-8") + b"\0")
+    return h.hexdigest()[:24]
+
+
+class LabelFeatureCache:
+    """Label features per (model, captions), in memory and in one file per model."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._memory: dict[str, dict[str, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def _file(self, model_key: str) -> Path | None:
+        if self.directory is None:
+            return None
+        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model_key)
+        return self.directory / f"{safe}.npz"
+
+    def _load(self, model_key: str) -> dict[str, np.ndarray]:
+        if model_key in self._memory:
+            return self._memory[model_key]
+        table: dict[str, np.ndarray] = {}
+        path = self._file(model_key)
+        if path is not None and path.is_file():
+            try:
+                with np.load(path) as data:
+                    table = {k: data[k].astype(np.float32) for k in data.files}
+            except (OSError, ValueError):  # a damaged cache is rebuilt, never trusted
+                table = {}
+        self._memory[model_key] = table
+        return table
+
+    def _save(self, model_key: str, table: dict[str, np.ndarray]) -> None:
+        path = self._file(model_key)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **table)
+        os.replace(tmp, path)
+
+    def features(
+        self, model_key: str, encode: TextEncoder, tags: Sequence[TagDef], prompts: PromptSet
+    ) -> LabelFeatures:
+        """Features for ``tags`` (in order) and the neutral prompt, embedding only new ones."""
+        groups = [prompts.texts_for(tag) for tag in tags] + [prompts.neutral_texts()]
+        keys = [_digest(group) for group in groups]
+        with self._lock:
+            table = self._load(model_key)
+            missing = [i for i, key in enumerate(keys) if key not in table]
+            if missing:
+                new = label_features(encode, [groups[i] for i in missing])
+                for i, vector in zip(missing, new, strict=True):
+                    table[keys[i]] = vector
+                self._save(model_key, table)
+            stacked = np.stack([table[key] for key in keys]).astype(np.float32)
+        return LabelFeatures(
+            names=tuple(tag.name for tag in tags),
+            vectors=stacked[:-1].reshape(len(tags), -1),
+            neutral=stacked[-1],
+            model_key=model_key,
+        )
