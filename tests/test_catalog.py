@@ -149,3 +149,13 @@ def test_embedding_ids_are_never_reused(catalog):
     second = catalog.record_results("m", decoded=[(again.id, DecodedFacts("fp", 1, 1))],
                                     new_vectors={"fp": np.ones(2, np.float32)})
     assert second[0][0] > first[0][0]
+
+
+def test_roots_round_trip_and_go_offline(catalog):
+    root = catalog.add_root(b"/photos")
+    assert catalog.add_root(b"/photos").id == root.id  # adding twice is harmless
+    assert (root.path, root.online, root.last_scan_at) == (b"/photos", True, None)
+    catalog.set_root_online(root.id, False)
+    catalog.mark_root_scanned(root.id)
+    (again,) = catalog.roots()
+    assert again.online is False and again.last_scan_at is not None

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 class RootRecord:
     id: int
     path: bytes
-    online: bool
     added_at: float
+    online: bool
     last_scan_at: float | None
 
     @property
