@@ -25,6 +25,7 @@ from clipdesk.core.search import SearchResults, combine, parse_query, rank
 
 if TYPE_CHECKING:
     from clipdesk.core.encoder import Encoder
+    from clipdesk.core.tags.service import TagService
     from clipdesk.core.vectors import VectorIndex
 
 CATALOG_FILE = "catalog.db"
@@ -73,6 +74,7 @@ class Library:
         self._device = device
         self._encoder = encoder
         self._vectors: VectorIndex | None = None
+        self._tags: TagService | None = None
         # The writer lock is held by whoever changes the catalog or the index (one writer
         # at a time); the init lock only guards lazy loading, so searches can run while
         # an index job holds the writer lock.
@@ -179,6 +181,16 @@ class Library:
             self.catalog.set_meta("model_name", encoder.spec.name)
             self.catalog.set_meta("model_key", encoder.model_key)
 
+    @property
+    def tags(self) -> TagService:
+        """The library's tags: vocabulary, tags on photos, teaching, the tagging job."""
+        with self._init_lock:
+            if self._tags is None:
+                from clipdesk.core.tags.service import TagService
+
+                self._tags = TagService(self)
+            return self._tags
+
     # -- roots and indexing -------------------------------------------------------------
 
     def roots(self) -> list[RootRecord]:
@@ -232,6 +244,48 @@ class Library:
             )
             return report
 
+    def switch_model(
+        self,
+        name: str,
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+    ) -> Generator[Progress, None, bool]:
+        """Re-embed the library with another model, then make it the library's model.
+
+        Until every photo has a vector for the new model, searches keep using the old
+        one: the two models' vectors live in separate indexes and are never mixed. A
+        cancelled switch keeps what it embedded; running it again resumes. Returns True
+        when the switch completed.
+        """
+        from clipdesk.core.encoder import load_encoder
+        from clipdesk.core.indexer import IndexReport, embed_pending
+
+        cancel = cancel or CancelToken()
+        try:
+            new_encoder = load_encoder(name, device=self._device)
+        except Exception as exc:
+            raise LibraryError(f"cannot load model {name!r}: {exc}") from exc
+        with self._lock:
+            self.catalog.register_model(
+                new_encoder.model_key, new_encoder.spec.name, new_encoder.dim
+            )
+            new_vectors, _ = self._open_vectors(
+                repair=True, model_key=new_encoder.model_key, dim=new_encoder.dim
+            )
+            report = IndexReport()
+            yield from embed_pending(
+                self.catalog, new_vectors, new_encoder, report, cancel, workers=workers
+            )
+            if cancel.cancelled or self.catalog.counts(new_encoder.model_key).pending:
+                return False
+            with self._init_lock:
+                self._encoder, self._vectors = new_encoder, new_vectors
+                self._requested_model = new_encoder.spec.name
+                self.catalog.set_meta("model_name", new_encoder.spec.name)
+                self.catalog.set_meta("model_key", new_encoder.model_key)
+            return True
+
     # -- search -------------------------------------------------------------------------
 
     def _check_searchable(self) -> None:
@@ -250,8 +304,16 @@ class Library:
         image: str | os.PathLike[str] | None = None,
         k: int = 20,
         folder: str | os.PathLike[str] | None = None,
+        tag: str | None = None,
     ) -> SearchResults:
-        """Photos matching a text, an image, or both; ``-word`` lowers matches of word."""
+        """Photos matching a text, an image, or both; ``-word`` lowers matches of word.
+
+        With ``tag``, only photos carrying that tag; with no text or image, all of them.
+        """
+        if tag is not None:
+            from clipdesk.core.tags.search import search_tagged
+
+            return search_tagged(self, text, tag, image=image, k=k, folder=folder)
         parsed = parse_query(text)
         if not parsed.positive and image is None:
             raise LibraryError("nothing to search for: give some text or an image")
