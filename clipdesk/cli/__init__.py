@@ -17,6 +17,8 @@ from clipdesk import __version__
 # Modules under clipdesk.cli that each add one or more commands, in --help order.
 COMMAND_MODULES = (
     "library_commands",
+    "tag_commands",
+    "dupes_command",
     "model_commands",
     "embed_command",
     "demo_command",

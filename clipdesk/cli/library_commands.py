@@ -32,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
     p.add_argument("--image", metavar="IMG", help="also match this image")
     p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    p.add_argument(
+        "--tag", metavar="TAG", help="only photos with this tag (all of them if no TEXT)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -117,7 +120,9 @@ def _print_results(results: SearchResults, as_json: bool) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     def action(library: Library) -> int:
-        results = library.search(args.text, image=args.image, k=args.n, folder=args.folder)
+        results = library.search(
+            args.text, image=args.image, k=args.n, folder=args.folder, tag=args.tag
+        )
         _print_results(results, args.json)
         return 0
 

@@ -114,7 +114,7 @@ def calibrate(scores: np.ndarray, baseline: np.ndarray) -> Calibration:
     mad = float(np.median(np.abs(margins - median))) * 1.4826 if len(margins) else 0.0
     robust_std = max(mad, 1e-4)
     if len(margins) >= MIN_SAMPLES and np.ptp(margins) > 0:
-        w_low, m_low, s_low, w_high, m_high, s_high = fit_mixture(margins)
+        _w_low, m_low, s_low, w_high, m_high, s_high = fit_mixture(margins)
         separation = abs(m_high - m_low) / np.sqrt((s_low**2 + s_high**2) / 2.0)
         members = w_high * len(margins)
         if separation >= MIN_SEPARATION and members >= 1.0 and m_high > NEUTRAL_FLOOR:

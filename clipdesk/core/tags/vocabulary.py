@@ -2,10 +2,11 @@
 
 A vocabulary file has one tag per line; ``name | phrase; phrase`` gives a tag its own
 prompt phrases (put through the prompt templates instead of the name). ``#`` starts a
-comment; ``@template ...`` and ``@neutral ...`` lines set the prompts (see prompts.py). A model may ship its own ``vocabulary.txt`` (tiny-shapes ships its shapes and
-colours); ``resources/vocabulary/<model>.txt`` may then add phrases for its names.
-Models without one get ``resources/vocabulary/default.txt``, a few hundred everyday
-concepts for real photos.
+comment; ``@template ...`` and ``@neutral ...`` lines set the prompts (see prompts.py).
+A model may ship its own ``vocabulary.txt`` (tiny-shapes ships its shapes and colours);
+``resources/vocabulary/<model>.txt`` may then add phrases for its names. Models without
+one get ``resources/vocabulary/default.txt``, a few hundred everyday concepts for real
+photos.
 """
 
 from __future__ import annotations

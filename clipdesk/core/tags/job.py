@@ -1,0 +1,163 @@
+"""The tagging job: score every photo against every tag and store the tags that apply.
+
+A generator yielding :class:`Progress`, like indexing. Tags are done in chunks; each tag
+is replaced in one transaction, so a job stopped at any yield leaves every tag either as
+it was or fully re-tagged. Tags the user taught (two or more confirmed photos) use their
+linear probe; the others use calibrated zero-shot scores; custom tags with too few
+examples carry only the user's own decisions. The user's decisions are never touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.tags.calibration import Calibration, calibrate
+from clipdesk.core.tags.learn import (
+    decide_learned,
+    decide_zero_shot,
+    examples_digest,
+    fit_tag_probe,
+    prior_from,
+)
+from clipdesk.core.tags.probe import MIN_EACH, Probe
+from clipdesk.core.tags.prompts import PromptSet
+from clipdesk.core.tags.store import TagModel, TagRecord, TagStore
+from clipdesk.core.tags.zeroshot import LabelFeatureCache, zero_shot_scores
+
+CHUNK = 16
+
+
+@dataclass
+class TagReport:
+    """What one tagging run did."""
+
+    photos: int = 0
+    tags: int = 0
+    tagged: dict[str, int] = field(default_factory=dict)  # tag -> photos (fingerprints)
+    learned: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+
+def run_tagging(
+    store: TagStore,
+    model_key: str,
+    encode_texts: Callable[[list[str]], np.ndarray],
+    prompts: PromptSet,
+    cache: LabelFeatureCache,
+    *,
+    only: Sequence[TagRecord] | None = None,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, TagReport]:
+    """(Re)tag the library's photos with ``only`` these tags, or all of them."""
+    cancel = cancel or CancelToken()
+    started = time.monotonic()
+    report = TagReport()
+    records = list(only) if only is not None else store.tags()
+    fps, images = store.library_vectors(model_key)
+    report.photos, report.tags = len(fps), len(records)
+    yield Progress("tag", 0, len(records), "reading embeddings")
+    if not fps or not records:
+        report.elapsed_s = time.monotonic() - started
+        return report
+    baseline: np.ndarray | None = None
+    for start in range(0, len(records), CHUNK):
+        chunk = records[start : start + CHUNK]
+        features = cache.features(model_key, encode_texts, [r.definition for r in chunk], prompts)
+        scores, baseline_now = zero_shot_scores(images, features)
+        baseline = baseline_now if baseline is None else baseline
+        for j, record in enumerate(chunk):
+            _tag_one(store, record, model_key, fps, images, scores[:, j], baseline,
+                     features.vectors[j], features.neutral, report)  # fmt: skip
+        yield Progress("tag", start + len(chunk), len(records), chunk[-1].name)
+        if cancel.cancelled:
+            report.cancelled = True
+            break
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+def _tag_one(
+    store: TagStore,
+    record: TagRecord,
+    model_key: str,
+    fps: list[str],
+    images: np.ndarray,
+    scores: np.ndarray,
+    baseline: np.ndarray,
+    tag_vector: np.ndarray,
+    neutral: np.ndarray,
+    report: TagReport,
+) -> None:
+    calibration = calibrate(scores, baseline)
+    info: dict[str, object] = {"calibration": calibration.to_json()}
+    yes, no = store.decisions(record.id)
+    digest = examples_digest(yes, no)
+    probe = _probe_for(
+        store, record, model_key, fps, images, (yes, no, digest), calibration, tag_vector, neutral
+    )
+    rows: list[tuple[str, str, float, float]]
+    if probe is not None:
+        probs = probe.probabilities(images)
+        chosen = decide_learned(probs)
+        rows = [(fps[i], "learned", float(probs[i]), float(probs[i])) for i in chosen]
+        info.update(probe=_probe_info(probe), examples_digest=digest)
+        model = TagModel("learned", 0.5, probe.to_bytes(), info)
+        report.learned.append(record.name)
+    elif record.origin == "custom":
+        rows = []  # a name the model cannot know: only the user's own tags count
+        model = TagModel("manual", None, None, info)
+    else:
+        chosen, confidence = decide_zero_shot(scores, baseline, calibration)
+        rows = [
+            (fps[i], "zero-shot", float(scores[i]), float(c))
+            for i, c in zip(chosen, confidence, strict=True)
+        ]
+        model = TagModel("zero-shot", calibration.threshold, None, info)
+    store.replace_automatic(record.id, rows, model_key, model=model)
+    report.tagged[record.name] = len(rows)
+
+
+def _probe_for(
+    store: TagStore,
+    record: TagRecord,
+    model_key: str,
+    fps: list[str],
+    images: np.ndarray,
+    decisions: tuple[list[str], list[str], str],
+    calibration: Calibration,
+    tag_vector: np.ndarray,
+    neutral: np.ndarray,
+) -> Probe | None:
+    """The tag's probe: reused if its examples did not change, else trained again."""
+    yes, no, digest = decisions
+    if len(yes) < MIN_EACH:
+        return None
+    saved = store.model(record.id, model_key)
+    if saved is not None and saved.probe and saved.info.get("examples_digest") == digest:
+        return Probe.from_bytes(saved.probe)
+    vectors = store.vectors_for(yes + no, model_key)
+    prior = None if record.origin == "custom" else prior_from(calibration, tag_vector, neutral)
+    return fit_tag_probe(
+        images,
+        fps,
+        {fp: vectors[fp] for fp in yes if fp in vectors},
+        {fp: vectors[fp] for fp in no if fp in vectors},
+        prior=prior,
+        seed=record.id,
+    )
+
+
+def _probe_info(probe: Probe) -> dict[str, object]:
+    return {
+        "lambda": probe.lam,
+        "zero_shot_start": probe.prior,
+        "loo_loss": round(probe.loo_loss, 6),
+        "positives": probe.positives,
+        "negatives": probe.negatives,
+    }

@@ -1,0 +1,322 @@
+"""Tags of one library: the API the command line and the GUI's tag panel use.
+
+Everything here is Qt-free and cheap except :meth:`TagService.run` and
+:meth:`TagService.export_xmp`, which are generators of :class:`Progress` to run in a
+worker. Photos are named by path; tags by name (case does not matter).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core import paths
+from clipdesk.core.catalog.catalog import path_bytes
+from clipdesk.core.library import Library, LibraryError
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.tags.job import TagReport, run_tagging
+from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model
+from clipdesk.core.tags.store import TagRecord, TagStore
+from clipdesk.core.tags.vocabulary import (
+    TagDef,
+    VocabularyError,
+    clean_name,
+    clean_prompt,
+    model_vocabulary_file,
+    vocabulary_for_model,
+)
+from clipdesk.core.tags.zeroshot import LabelFeatureCache
+
+if TYPE_CHECKING:
+    from clipdesk.core.tags.xmp import XmpReport
+
+VOCABULARY_META = "tags_vocabulary"  # where the vocabulary came from; "user" once edited
+
+
+class TagError(LibraryError):
+    """A tag request that cannot be carried out; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag of the vocabulary, with how many photos carry it and why."""
+
+    name: str
+    prompt: str | None
+    origin: str  # "vocabulary" or "custom"
+    count: int  # photos (files) carrying it
+    sources: dict[str, int] = field(default_factory=dict)  # zero-shot/learned/manual -> count
+    method: str | None = None  # how the current model decides it: zero-shot, learned, manual
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tag": self.name,
+            "count": self.count,
+            "sources": self.sources,
+            "origin": self.origin,
+            "method": self.method,
+            "prompt": self.prompt,
+        }
+
+
+@dataclass(frozen=True)
+class TaggedPhoto:
+    path: str
+    source: str
+    score: float | None  # cosine (zero-shot) or probability (learned)
+    confidence: float | None  # calibrated 0-1; 1 for the user's own tags
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, **_numbers(self.source, self.score, self.confidence)}
+
+
+@dataclass(frozen=True)
+class PhotoTag:
+    name: str
+    source: str
+    score: float | None
+    confidence: float | None
+    rejected: bool = False  # the user said this tag is wrong for this photo
+
+    def to_json(self) -> dict[str, object]:
+        out = {"tag": self.name, **_numbers(self.source, self.score, self.confidence)}
+        if self.rejected:
+            out["rejected"] = True
+        return out
+
+
+def _numbers(source: str, score: float | None, conf: float | None) -> dict[str, object]:
+    return {
+        "source": source,
+        "score": None if score is None else round(score, 6),
+        "confidence": None if conf is None else round(conf, 6),
+    }
+
+
+class TagService:
+    """Vocabulary, tags on photos, the user's decisions and the tagging job of a library."""
+
+    def __init__(self, library: Library, cache: LabelFeatureCache | None = None) -> None:
+        self.library = library
+        self.store = TagStore(library.catalog.engine)
+        self.cache = cache or LabelFeatureCache(paths.cache_dir() / "tag-features")
+
+    # -- vocabulary ---------------------------------------------------------------------
+
+    def _model_dir(self) -> Path | None:
+        try:
+            from clipdesk.core.models.registry import get_model, install_dir
+
+            encoder = self.library._encoder  # the loaded model's own folder, if loaded
+            spec = encoder.spec if encoder is not None else get_model(self.library.model_name)
+            return install_dir(spec)
+        except Exception:  # an unknown or missing model: fall back to the default words
+            return None
+
+    def ensure_vocabulary(self) -> None:
+        """Give the library the model's vocabulary, unless the user made one of their own."""
+        catalog = self.library.catalog
+        current = catalog.get_meta(VOCABULARY_META)
+        if current == "user":
+            return
+        name = self.library.model_name
+        own = model_vocabulary_file(self._model_dir())
+        expected = f"model:{name}" if own is not None else "default"
+        if current == expected:
+            return
+        source, defs = vocabulary_for_model(name, self._model_dir())
+        self.store.replace_vocabulary(defs)
+        catalog.set_meta(VOCABULARY_META, source)
+
+    def _edited(self) -> None:
+        self.library.catalog.set_meta(VOCABULARY_META, "user")
+
+    def vocabulary(self) -> list[TagDef]:
+        self.ensure_vocabulary()
+        return [t.definition for t in self.store.tags()]
+
+    def set_vocabulary(self, tags: Sequence[TagDef]) -> tuple[int, int]:
+        """Replace the vocabulary (custom tags stay); returns ``(added, removed)``."""
+        self.ensure_vocabulary()
+        result = self.store.replace_vocabulary(tags)
+        self._edited()
+        return result
+
+    def _tag(self, name: str) -> TagRecord:
+        self.ensure_vocabulary()
+        record = self.store.tag(name)
+        if record is None:
+            raise TagError(f"no tag called {name!r}; `clipdesk tags list` shows them")
+        return record
+
+    def add_tag(self, name: str, prompt: str | None = None, *, custom: bool = False) -> TagInfo:
+        self.ensure_vocabulary()
+        try:
+            tag = TagDef(clean_name(name), clean_prompt(prompt))
+        except VocabularyError as exc:
+            raise TagError(str(exc)) from exc
+        if self.store.tag(tag.name) is not None:
+            raise TagError(f"there is already a tag called {tag.name!r}")
+        record = self.store.add_tag(tag, "custom" if custom else "vocabulary")
+        self._edited()
+        return TagInfo(record.name, record.prompt, record.origin, 0)
+
+    def remove_tag(self, name: str) -> None:
+        """Forget a tag, its photos and its lessons."""
+        self.store.remove_tag(self._tag(name).id)
+        self._edited()
+
+    def rename_tag(self, old: str, new: str) -> None:
+        """Rename a tag; its photos, decisions and lessons stay."""
+        record = self._tag(old)
+        try:
+            cleaned = clean_name(new)
+        except VocabularyError as exc:
+            raise TagError(str(exc)) from exc
+        other = self.store.tag(cleaned)
+        if other is not None and other.id != record.id:
+            raise TagError(f"there is already a tag called {cleaned!r}")
+        self.store.update_tag(record.id, name=cleaned)
+        self._edited()
+
+    def set_prompt(self, name: str, prompt: str | None) -> None:
+        """Describe a tag to the model in other words (``;`` between phrases); None: its name."""
+        self.store.update_tag(self._tag(name).id, prompt=clean_prompt(prompt))
+        self._edited()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def list_tags(self) -> list[TagInfo]:
+        """Every tag, most used first."""
+        self.ensure_vocabulary()
+        counts = self.store.counts()
+        key = self._model_key_or_none()
+        out = []
+        for record in self.store.tags():
+            sources = counts.get(record.id, {})
+            model = self.store.model(record.id, key) if key else None
+            out.append(
+                TagInfo(
+                    record.name,
+                    record.prompt,
+                    record.origin,
+                    sum(sources.values()),
+                    dict(sorted(sources.items())),
+                    model.kind if model else None,
+                )
+            )
+        return sorted(out, key=lambda t: (-t.count, t.name.casefold()))
+
+    def _model_key_or_none(self) -> str | None:
+        encoder = self.library._encoder  # no model load just to list tags
+        return (
+            encoder.model_key if encoder is not None else self.library.catalog.get_meta("model_key")
+        )
+
+    def photos(self, tag: str, *, limit: int | None = None) -> list[TaggedPhoto]:
+        """Photos carrying a tag, most confident first; the user's own first of all."""
+        rows = self.store.files_with_tag(self._tag(tag).id, limit=limit)
+        return [TaggedPhoto(f.fspath, a.source, a.score, a.confidence) for f, a in rows]
+
+    def fingerprint(self, path: str | os.PathLike[str]) -> str:
+        resolved = Path(path).expanduser().resolve()
+        record = self.library.catalog.file_by_path(path_bytes(resolved))
+        if record is None or not record.fingerprint:
+            raise TagError(f"not an indexed photo of this library: {resolved}")
+        return record.fingerprint
+
+    def tags_of(self, path: str | os.PathLike[str]) -> list[PhotoTag]:
+        """A photo's tags, most confident first, then the ones the user took off it."""
+        fp = self.fingerprint(path)
+        rows = self.store.assignments_for(fp)
+        tags = [
+            PhotoTag(a.tag.name, a.source, a.score, a.confidence, bool(a.rejected)) for a in rows
+        ]
+        return sorted(tags, key=lambda t: t.rejected)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def confirm(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """The user says these photos carry ``tag``; no model will take it off."""
+        record = self._tag(tag)
+        self.store.decide(record.id, [self.fingerprint(p) for p in paths], positive=True)
+
+    def reject(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """The user says these photos do not carry ``tag``; no model will put it back."""
+        record = self._tag(tag)
+        self.store.decide(record.id, [self.fingerprint(p) for p in paths], positive=False)
+
+    def forget(self, tag: str, path: str | os.PathLike[str]) -> bool:
+        """Undo a confirm or reject; the models decide again at the next run."""
+        return self.store.forget_decision(self._tag(tag).id, self.fingerprint(path))
+
+    def teach(
+        self,
+        tag: str,
+        yes: Sequence[str | os.PathLike[str]],
+        no: Sequence[str | os.PathLike[str]] = (),
+        *,
+        prompt: str | None = None,
+    ) -> TagInfo:
+        """Record examples for a tag, creating it (as a custom tag) if it is new.
+
+        Run :meth:`run` with this tag afterwards to learn from them and re-tag the library.
+        """
+        if not yes and not no:
+            raise TagError("give at least one example photo")
+        yes_fps = [self.fingerprint(p) for p in yes]
+        no_fps = [self.fingerprint(p) for p in no]
+        if set(yes_fps) & set(no_fps):
+            raise TagError("a photo cannot be both an example and a counter-example")
+        self.ensure_vocabulary()
+        record = self.store.tag(tag)
+        if record is None:
+            self.add_tag(tag, prompt, custom=True)
+            record = self.store.tag(tag)
+            assert record is not None
+        elif prompt is not None:
+            self.set_prompt(tag, prompt)
+        self.store.decide(record.id, yes_fps, positive=True)
+        self.store.decide(record.id, no_fps, positive=False)
+        return next(t for t in self.list_tags() if t.name == record.name)
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def prompts(self) -> PromptSet:
+        return prompt_set_for_model(self.library.model_name)
+
+    def run(
+        self, tags: Sequence[str] | None = None, *, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, TagReport]:
+        """(Re)tag the library with ``tags`` (default: all), learning from the examples."""
+        self.ensure_vocabulary()
+        only = None if tags is None else [self._tag(name) for name in tags]
+        encoder = self.library.encoder
+
+        def encode(texts: list[str]) -> np.ndarray:
+            return encoder.encode_texts(texts).vectors
+
+        return run_tagging(
+            self.store, encoder.model_key, encode, self.prompts(), self.cache,
+            only=only, cancel=cancel,
+        )  # fmt: skip
+
+    def export_xmp(
+        self,
+        paths: Sequence[str | os.PathLike[str]] | None = None,
+        *,
+        sources: Sequence[str] = ("manual", "learned", "zero-shot"),
+        dry_run: bool = False,
+        cancel: CancelToken | None = None,
+    ) -> Generator[Progress, None, XmpReport]:
+        """Write ``photo.jpg.xmp`` sidecars with each photo's tags; originals stay as they are."""
+        from clipdesk.core.tags.xmp import export_sidecars
+
+        self.ensure_vocabulary()
+        fps = None if paths is None else [self.fingerprint(p) for p in paths]
+        return export_sidecars(self.store, fps, sources=sources, dry_run=dry_run, cancel=cancel)

@@ -1,0 +1,399 @@
+"""Tag tables: the vocabulary, tags on photos, per-model calibrations and probes.
+
+Queries live here rather than in the catalog so that tagging stays one self-contained
+part; it shares the catalog's engine (and so its WAL connection pool). Tags are keyed
+by content fingerprint: a moved or copied photo keeps its tags.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
+
+from clipdesk.core.catalog.catalog import _FILE_COLUMNS, _file_record
+from clipdesk.core.catalog.records import FileRecord
+from clipdesk.core.catalog.schema import embeddings, file_tags, files, roots, tag_models, tags
+from clipdesk.core.tags.vocabulary import TagDef
+
+SOURCES = ("zero-shot", "learned", "manual")
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    id: int
+    name: str
+    prompt: str | None
+    origin: str  # vocabulary | custom
+
+    @property
+    def definition(self) -> TagDef:
+        return TagDef(self.name, self.prompt)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One tag on one photo (by fingerprint), or the user's "no" to it."""
+
+    tag: TagRecord
+    fingerprint: str
+    source: str
+    score: float | None
+    confidence: float | None
+    rejected: bool = False
+
+
+@dataclass(frozen=True)
+class TagModel:
+    kind: str  # zero-shot | learned
+    threshold: float | None
+    probe: bytes | None
+    info: dict[str, object]
+
+
+_TAG_COLUMNS = (tags.c.id, tags.c.name, tags.c.prompt, tags.c.origin)
+_ASSIGN_COLUMNS = (
+    file_tags.c.fingerprint,
+    file_tags.c.source,
+    file_tags.c.score,
+    file_tags.c.confidence,
+    file_tags.c.rejected,
+)
+
+
+class TagStore:
+    """Reads and writes of the tag tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- the vocabulary -----------------------------------------------------------------
+
+    def tags(self) -> list[TagRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_TAG_COLUMNS).order_by(tags.c.id))
+            return [TagRecord(*row) for row in rows]
+
+    def tag(self, name: str) -> TagRecord | None:
+        """The tag called ``name``, ignoring case."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_TAG_COLUMNS).where(tags.c.name == name.strip())).first()
+        return TagRecord(*row) if row else None
+
+    def add_tag(self, tag: TagDef, origin: str = "vocabulary") -> TagRecord:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(tags),
+                {
+                    "name": tag.name,
+                    "prompt": tag.prompt,
+                    "origin": origin,
+                    "created_at": time.time(),
+                },
+            )
+        record = self.tag(tag.name)
+        assert record is not None
+        return record
+
+    def update_tag(self, tag_id: int, *, name: str | None = None, prompt: str | None = "") -> None:
+        """Rename and/or set the prompt (``""`` leaves it, ``None`` clears it)."""
+        values: dict[str, object] = {}
+        if name is not None:
+            values["name"] = name
+        if prompt != "":
+            values["prompt"] = prompt
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(update(tags).where(tags.c.id == tag_id).values(**values))
+
+    def remove_tag(self, tag_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(tags).where(tags.c.id == tag_id))
+
+    def replace_vocabulary(self, new: Sequence[TagDef]) -> tuple[int, int]:
+        """Make the vocabulary tags exactly ``new`` (custom tags stay); ``(added, removed)``.
+
+        A tag kept by name keeps its photos, decisions and probes.
+        """
+        wanted = {t.name.casefold(): t for t in new}
+        added = removed = 0
+        now = time.time()
+        with self.engine.begin() as conn:
+            existing = {row.name.casefold(): row for row in conn.execute(select(*_TAG_COLUMNS))}
+            for key, row in existing.items():
+                if key not in wanted and row.origin == "vocabulary":
+                    conn.execute(delete(tags).where(tags.c.id == row.id))
+                    removed += 1
+            for key, tag in wanted.items():
+                row = existing.get(key)
+                if row is None:
+                    conn.execute(
+                        insert(tags),
+                        {"name": tag.name, "prompt": tag.prompt, "origin": "vocabulary",
+                         "created_at": now},
+                    )  # fmt: skip
+                    added += 1
+                elif row.prompt != tag.prompt or row.name != tag.name:
+                    conn.execute(
+                        update(tags)
+                        .where(tags.c.id == row.id)
+                        .values(name=tag.name, prompt=tag.prompt)
+                    )
+        return added, removed
+
+    # -- tags on photos -----------------------------------------------------------------
+
+    def counts(self) -> dict[int, dict[str, int]]:
+        """Photos (files, copies included) carrying each tag, by source."""
+        query = (
+            select(file_tags.c.tag_id, file_tags.c.source, func.count(files.c.id))
+            .join(files, files.c.fingerprint == file_tags.c.fingerprint)
+            .where(file_tags.c.rejected.is_(False), files.c.status == "ok")
+            .group_by(file_tags.c.tag_id, file_tags.c.source)
+        )
+        out: dict[int, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for tag_id, source, count in conn.execute(query):
+                out.setdefault(int(tag_id), {})[source] = int(count)
+        return out
+
+    def files_with_tag(
+        self, tag_id: int, *, limit: int | None = None, online_only: bool = False
+    ) -> list[tuple[FileRecord, Assignment]]:
+        """Photos carrying a tag, most confident first (the user's own tags first of all)."""
+        query = (
+            select(*_ASSIGN_COLUMNS, *_FILE_COLUMNS)
+            .join(files, files.c.fingerprint == file_tags.c.fingerprint)
+            .where(file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False))
+            .where(files.c.status == "ok")
+            .order_by(file_tags.c.confidence.desc(), file_tags.c.score.desc(), files.c.path)
+        )
+        if online_only:
+            query = query.join(roots, roots.c.id == files.c.root_id).where(roots.c.online.is_(True))
+        if limit is not None:
+            query = query.limit(limit)
+        tag = self._tag_by_id(tag_id)
+        with self.engine.connect() as conn:
+            return [
+                (_file_record(row[5:]), Assignment(tag, row[0], row[1], row[2], row[3], row[4]))
+                for row in conn.execute(query)
+            ]
+
+    def fingerprints_with_tag(self, tag_id: int) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(file_tags.c.fingerprint).where(
+                        file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False)
+                    )
+                ).scalars()
+            )
+
+    def assignments_for(self, fingerprint: str) -> list[Assignment]:
+        """Every tag on a photo, and every tag the user took off it."""
+        query = (
+            select(*_ASSIGN_COLUMNS, *_TAG_COLUMNS)
+            .join(tags, tags.c.id == file_tags.c.tag_id)
+            .where(file_tags.c.fingerprint == fingerprint)
+            .order_by(file_tags.c.confidence.desc(), tags.c.name)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Assignment(TagRecord(*row[5:]), row[0], row[1], row[2], row[3], row[4])
+                for row in conn.execute(query)
+            ]
+
+    def _tag_by_id(self, tag_id: int) -> TagRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_TAG_COLUMNS).where(tags.c.id == tag_id)).one()
+        return TagRecord(*row)
+
+    def decide(self, tag_id: int, fingerprints: Iterable[str], positive: bool) -> None:
+        """The user's "yes" or "no" for a tag on photos; it wins over every model."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            for fp in dict.fromkeys(fingerprints):
+                where = and_(file_tags.c.tag_id == tag_id, file_tags.c.fingerprint == fp)
+                old = conn.execute(select(file_tags.c.score, file_tags.c.model_key).where(where))
+                score, model_key = old.first() or (None, None)
+                conn.execute(delete(file_tags).where(where))
+                conn.execute(
+                    insert(file_tags),
+                    {"tag_id": tag_id, "fingerprint": fp, "source": "manual",
+                     "rejected": not positive, "score": score,
+                     "confidence": 1.0 if positive else 0.0, "model_key": model_key,
+                     "updated_at": now},
+                )  # fmt: skip
+
+    def forget_decision(self, tag_id: int, fingerprint: str) -> bool:
+        """Drop the user's decision; the models decide again at the next run."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(file_tags).where(
+                    file_tags.c.tag_id == tag_id,
+                    file_tags.c.fingerprint == fingerprint,
+                    file_tags.c.source == "manual",
+                )
+            )
+        return bool(result.rowcount)
+
+    def decisions(self, tag_id: int) -> tuple[list[str], list[str]]:
+        """``(yes, no)``: fingerprints the user confirmed and rejected for a tag."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(file_tags.c.fingerprint, file_tags.c.rejected).where(
+                    file_tags.c.tag_id == tag_id, file_tags.c.source == "manual"
+                )
+            )
+            yes, no = [], []
+            for fp, rejected in rows:
+                (no if rejected else yes).append(fp)
+        return yes, no
+
+    def replace_automatic(
+        self,
+        tag_id: int,
+        rows: Sequence[tuple[str, str, float, float]],
+        model_key: str,
+        *,
+        model: TagModel | None = None,
+    ) -> None:
+        """Swap a tag's automatic rows ``(fingerprint, source, score, confidence)`` in one
+        transaction; photos the user decided about are left as the user left them."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(file_tags).where(
+                    file_tags.c.tag_id == tag_id, file_tags.c.source != "manual"
+                )
+            )
+            if rows:
+                conn.execute(
+                    insert(file_tags).prefix_with("OR IGNORE"),
+                    [
+                        {"tag_id": tag_id, "fingerprint": fp, "source": source,
+                         "rejected": False, "score": score, "confidence": conf,
+                         "model_key": model_key, "updated_at": now}
+                        for fp, source, score, conf in rows
+                    ],
+                )  # fmt: skip
+            if model is not None:
+                self._save_model(conn, tag_id, model_key, model, now)
+
+    # -- per-model state ----------------------------------------------------------------
+
+    def _save_model(self, conn, tag_id: int, model_key: str, model: TagModel, now: float) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(
+            insert(tag_models).prefix_with("OR REPLACE"),
+            {"tag_id": tag_id, "model_key": model_key, "kind": model.kind,
+             "threshold": model.threshold, "probe": model.probe,
+             "info": json.dumps(model.info), "updated_at": now},
+        )  # fmt: skip
+
+    def save_model(self, tag_id: int, model_key: str, model: TagModel) -> None:
+        with self.engine.begin() as conn:
+            self._save_model(conn, tag_id, model_key, model, time.time())
+
+    def model(self, tag_id: int, model_key: str) -> TagModel | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(tag_models.c.kind, tag_models.c.threshold, tag_models.c.probe,
+                       tag_models.c.info)
+                .where(tag_models.c.tag_id == tag_id, tag_models.c.model_key == model_key)
+            ).first()  # fmt: skip
+        if row is None:
+            return None
+        return TagModel(row[0], row[1], row[2], json.loads(row[3] or "{}"))
+
+    def drop_probe(self, tag_id: int, model_key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(tag_models).where(
+                    tag_models.c.tag_id == tag_id, tag_models.c.model_key == model_key
+                )
+            )
+
+    # -- embeddings -----------------------------------------------------------------------
+
+    def library_vectors(self, model_key: str) -> tuple[list[str], np.ndarray]:
+        """``(fingerprints, vectors)`` of every readable photo embedded with ``model_key``."""
+        has_file = exists().where(
+            and_(files.c.fingerprint == embeddings.c.fingerprint, files.c.status == "ok")
+        )
+        query = (
+            select(embeddings.c.fingerprint, embeddings.c.vector)
+            .where(embeddings.c.model_key == model_key, has_file)
+            .order_by(embeddings.c.id)
+        )
+        fps: list[str] = []
+        blobs: list[bytes] = []
+        with self.engine.connect() as conn:
+            for fp, blob in conn.execute(query):
+                fps.append(fp)
+                blobs.append(blob)
+        if not blobs:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return fps, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    def vectors_for(self, fingerprints: Sequence[str], model_key: str) -> dict[str, np.ndarray]:
+        fps = list(dict.fromkeys(fingerprints))
+        out: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(fps), _CHUNK):
+                rows = conn.execute(
+                    select(embeddings.c.fingerprint, embeddings.c.vector).where(
+                        embeddings.c.model_key == model_key,
+                        embeddings.c.fingerprint.in_(fps[start : start + _CHUNK]),
+                    )
+                )
+                out.update({fp: np.frombuffer(v, dtype=np.float32).copy() for fp, v in rows})
+        return out
+
+    def paths_for(self, fingerprints: Iterable[str]) -> dict[str, list[FileRecord]]:
+        """Readable files with each fingerprint (a photo and its copies)."""
+        fps = list(dict.fromkeys(fingerprints))
+        out: dict[str, list[FileRecord]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(fps), _CHUNK):
+                rows = conn.execute(
+                    select(*_FILE_COLUMNS)
+                    .where(files.c.fingerprint.in_(fps[start : start + _CHUNK]))
+                    .where(files.c.status == "ok")
+                    .order_by(files.c.path)
+                )
+                for row in rows:
+                    record = _file_record(row)
+                    out.setdefault(record.fingerprint or "", []).append(record)
+        return out
+
+    def keywords_by_fingerprint(
+        self, fingerprints: Sequence[str] | None, sources: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """Tag names on each photo from the given sources; every tagged photo if None.
+
+        Asked-for photos without tags map to an empty list (their sidecar may need
+        clipdesk's old keywords taken out).
+        """
+        query = (
+            select(file_tags.c.fingerprint, tags.c.name)
+            .join(tags, tags.c.id == file_tags.c.tag_id)
+            .where(file_tags.c.rejected.is_(False), file_tags.c.source.in_(list(sources)))
+        )
+        out: dict[str, list[str]] = {fp: [] for fp in fingerprints or ()}
+        with self.engine.connect() as conn:
+            if fingerprints is None:
+                rows = list(conn.execute(query))
+            else:
+                fps = list(dict.fromkeys(fingerprints))
+                rows = []
+                for start in range(0, len(fps), _CHUNK):
+                    chunk = fps[start : start + _CHUNK]
+                    rows.extend(conn.execute(query.where(file_tags.c.fingerprint.in_(chunk))))
+        for fp, name in rows:
+            out.setdefault(fp, []).append(name)
+        return out
