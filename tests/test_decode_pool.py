@@ -210,3 +210,57 @@ def test_hostile_sample_files_each_get_their_reason(tmp_path: Path) -> None:
     for sample in samples:
         expected = f"ok {sample.facts['format']}" if sample.ok else sample.reason
         assert out[sample.path] == expected, sample.name
+
+
+def test_a_task_workers_cannot_import_is_an_error_not_a_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "vanishing_task.py").write_text("def run(item):\n    return item\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import vanishing_task
+
+    pool = DecodePool(vanishing_task.run, workers=1)
+    monkeypatch.undo()  # the workers will not find the module
+    monkeypatch.delitem(sys.modules, "vanishing_task")
+    with pool, pytest.raises(RuntimeError, match="cannot start"):
+        list(pool.map_unordered(["a", "b"]))
+    assert not multiprocessing.active_children()
+
+
+def sleep_30ms(item: int) -> int:
+    time.sleep(0.03)
+    return item
+
+
+def echo(item: int) -> int:
+    return item
+
+
+def _timed_ours(task, n: int, workers: int) -> float:  # type: ignore[no-untyped-def]
+    with DecodePool(task, workers=workers) as pool:
+        list(pool.map_unordered(range(2 * workers)))  # start the workers first
+        started = time.perf_counter()
+        assert sum(1 for _ in pool.map_unordered(range(n))) == n
+        return time.perf_counter() - started
+
+
+def _timed_stdlib(task, n: int, workers: int) -> float:  # type: ignore[no-untyped-def]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        list(pool.imap_unordered(task, range(2 * workers)))
+        started = time.perf_counter()
+        assert sum(1 for _ in pool.imap_unordered(task, range(n), chunksize=1)) == n
+        return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_throughput_matches_multiprocessing_pool() -> None:
+    """Run with -s to see the figures."""
+    echo_ours, echo_std = _timed_ours(echo, 3000, 2), _timed_stdlib(echo, 3000, 2)
+    busy_ours, busy_std = _timed_ours(sleep_30ms, 200, 2), _timed_stdlib(sleep_30ms, 200, 2)
+    print(
+        f"\nper-task overhead, empty task, 2 workers: DecodePool {echo_ours / 3000 * 1e6:.0f} us,"
+        f" multiprocessing.Pool {echo_std / 3000 * 1e6:.0f} us"
+        f"\n200 x 30 ms tasks, 2 workers: DecodePool {busy_ours:.2f} s,"
+        f" multiprocessing.Pool {busy_std:.2f} s, ideal 3.00 s"
+    )
+    assert busy_ours < 1.1 * busy_std

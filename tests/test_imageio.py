@@ -207,7 +207,7 @@ def test_mutated_files_raise_only_image_read_error(
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "HEIF", "AVIF"])
 def test_orientation_is_applied_once_in_every_format(fmt: str) -> None:
-    if fmt in ("HEIF", "AVIF") and f".{fmt.lower()}" not in IMAGE_EXTENSIONS | {".heif"}:
+    if {"HEIF": ".heic", "AVIF": ".avif"}.get(fmt, ".png") not in IMAGE_EXTENSIONS:
         pytest.skip(f"no {fmt} support here")
     raw = image_samples.photo(300, 200, seed=2)
     raw.paste((255, 0, 0), (0, 0, 40, 40))
@@ -218,3 +218,16 @@ def test_orientation_is_applied_once_in_every_format(fmt: str) -> None:
     r, g, b = decoded.image.getpixel((195, 5))
     assert r > 200 and g < 60 and b < 60
     assert decoded.camera == image_samples.CAMERA_MODEL
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"])
+def test_cut_off_copies_are_reported_as_truncated(fmt: str) -> None:
+    if {"HEIF": ".heic", "AVIF": ".avif"}.get(fmt, ".png") not in IMAGE_EXTENSIONS:
+        pytest.skip(f"no {fmt} support here")
+    buf = io.BytesIO()
+    image_samples.photo(300, 200, seed=1).save(buf, fmt)
+    data = buf.getvalue()
+    assert read_image(data).width == 300
+    for fraction in (0.1, 0.5, 0.9):
+        with pytest.raises(ImageReadError, match=r"^truncated image$"):
+            read_image(data[: int(len(data) * fraction)], target_size=64)

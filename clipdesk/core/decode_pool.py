@@ -213,6 +213,10 @@ class DecodePool(Generic[T, R]):
         running = self._running() if self._running else None
         if running is not None:
             running.close()
+        for worker in self._pool:  # ask every idle worker first, then wait for them
+            if not worker.jobs:
+                with contextlib.suppress(OSError, ValueError):
+                    worker.tasks.send_bytes(pickle.dumps(None))
         for worker in list(self._pool):
             self._stop_worker(worker, kill=bool(worker.jobs))
         self._closed = True

@@ -186,11 +186,40 @@ def _ensure_openers() -> None:
         _openers_ready = True
 
 
-def _decode_reason(exc: BaseException) -> str:
+def _declares_more(data: bytes) -> bool:
+    """Whether the container says the file is longer than it is (a cut-off copy).
+
+    Some decoders report a cut-off WebP, TIFF or HEIF/AVIF only as "damaged" or "not an
+    image"; "truncated" tells the user that a copy may still be in progress.
+    """
+    size = len(data)
+    if data[:4] == b"RIFF" and size >= 8:
+        return 8 + int.from_bytes(data[4:8], "little") > size
+    if data[:4] in (b"II*\x00", b"MM\x00*") and size >= 8:
+        return int.from_bytes(data[4:8], "little" if data[:1] == b"I" else "big") >= size
+    if data[4:8] == b"ftyp":  # ISO base media (HEIF, AVIF): a chain of sized boxes
+        pos, boxes = 0, 0
+        while pos + 8 <= size and boxes < 1000:
+            boxes += 1
+            box = int.from_bytes(data[pos : pos + 4], "big")
+            if box == 1 and pos + 16 <= size:
+                box = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            if box == 0:
+                return False  # extends to the end of the file
+            if box < 8:
+                return False  # damaged, not cut off
+            pos += box
+        return pos > size
+    return False
+
+
+def _decode_reason(exc: BaseException, data: bytes = b"") -> str:
     if isinstance(exc, Image.DecompressionBombError):
         return "too large (decompression bomb?)"
     text = str(exc).lower()
-    if "truncated" in text or isinstance(exc, EOFError):
+    if "truncated" in text or "end of file" in text or isinstance(exc, EOFError):
+        return "truncated image"
+    if _declares_more(data):
         return "truncated image"
     if "unsupported" in text or "not supported" in text:
         return "unsupported image variant"
@@ -201,11 +230,13 @@ def _open(data: bytes) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=_FORMATS)
     except UnidentifiedImageError:
-        raise ImageReadError("not an image") from None
+        raise ImageReadError(
+            "truncated image" if _declares_more(data) else "not an image"
+        ) from None
     except MemoryError:
         raise
     except Exception as exc:
-        raise ImageReadError(_decode_reason(exc), repr(exc)) from None
+        raise ImageReadError(_decode_reason(exc, data), repr(exc)) from None
 
 
 _EXIF_IFD = 0x8769
@@ -384,7 +415,7 @@ def _decode(data: bytes, target_size: int | None, max_pixels: int) -> DecodedIma
         except (ImageReadError, MemoryError):
             raise
         except Exception as exc:  # Pillow raises many types for damaged data
-            raise ImageReadError(_decode_reason(exc), repr(exc)) from None
+            raise ImageReadError(_decode_reason(exc, data), repr(exc)) from None
         return DecodedImage(rgb, width, height, taken_at, camera, fmt)
     finally:
         im.close()
