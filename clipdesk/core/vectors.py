@@ -252,8 +252,26 @@ class VectorIndex:
 
     # ----------------------------------------------------------------- open / save
     @classmethod
-    def open(cls, directory: Path, dim: int, **params: Any) -> VectorIndex:
-        """Load the saved index if it checks out, else start empty with ``problem`` set."""
+    def open(
+        cls,
+        directory: Path,
+        dim: int,
+        *,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 256,
+        exact_limit: int = EXACT_LIMIT,
+    ) -> VectorIndex:
+        """Load the saved index if it checks out, else start empty with ``problem`` set.
+
+        ``m`` and ``ef_construction`` apply to a new graph; a loaded one keeps its own.
+        """
+        params: dict[str, Any] = {
+            "m": m,
+            "ef_construction": ef_construction,
+            "ef_search": ef_search,
+            "exact_limit": exact_limit,
+        }
         index = cls(directory, dim, **params)
         try:
             index._load()
