@@ -54,6 +54,5 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
         )
         return DecodeOutput(job.file_id, facts, preprocess(decoded.image, job.config))
     except ImageReadError as exc:
-        return DecodeOutput(job.file_id, error=str(exc) or "unreadable image")
-    except MemoryError:
-        return DecodeOutput(job.file_id, error="out of memory while decoding")
+        return DecodeOutput(job.file_id, error=exc.reason or "unreadable image")
+    # MemoryError is left to the pool, which replaces the worker and reports the file.
