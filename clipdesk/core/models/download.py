@@ -111,7 +111,7 @@ def download_model(
             files=records,
         ),
     )
-    _swap_into_place(staging, final)
+    swap_into_place(staging, final)
     return final
 
 
@@ -244,7 +244,7 @@ def _verify(part: Path, name: str, sha256: str | None, size: int | None) -> None
             )
 
 
-def _swap_into_place(staging: Path, final: Path) -> None:
+def swap_into_place(staging: Path, final: Path) -> None:
     """Replace ``final`` by ``staging`` with renames only, so a crash never mixes them."""
     old = final.with_name(f".{final.name}.old")
     if old.exists():

@@ -35,6 +35,29 @@ def tiny_model_config(context_length: int = 32, image_size: int = 64) -> dict[st
     }
 
 
+def spread_random_model(model: Any, seed: int = 0) -> None:
+    """Make a random-initialised model tell pictures apart, in place.
+
+    Fresh MobileOne/FastViT towers (MobileCLIP) start with layer scales of 1e-5 and
+    identity batch-norm statistics, so every picture gets nearly the same vector and a
+    comparison of two pipelines would prove nothing. Layer scales of 1 and random
+    batch-norm statistics (which re-parameterisation must then fold correctly) give
+    vectors that differ from picture to picture. Towers without either are untouched.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine:
+                n = module.num_features
+                module.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                module.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+        for name, param in model.named_parameters():
+            if name.endswith(".gamma"):
+                param.fill_(1.0)
+
+
 def save_random_model(
     folder: Path,
     model_cfg: dict[str, Any] | str,
@@ -61,6 +84,7 @@ def save_random_model(
     write_open_clip_config(folder, cfg, preprocess)
     torch.manual_seed(seed)
     model = open_clip.create_model(f"local-dir:{folder}")  # no weights yet: random init
+    spread_random_model(model, seed)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     weights = folder / WEIGHTS_NAME
     save_file(state, str(weights))
@@ -77,3 +101,54 @@ def save_random_model(
             ),
         )
     return folder
+
+
+def write_hf_text_files(folder: Path, corpus: list[str], *, vocab_size: int = 400) -> int:
+    """Give ``folder`` an XLM-RoBERTa-shaped text tower config and a small tokenizer.
+
+    The real ``xlm-roberta-base`` tokenizer cannot be fetched offline; a Unigram
+    tokenizer trained on ``corpus`` with the same special tokens stands in for it, and
+    ``config.json`` has the real tower's shape with that smaller vocabulary. Returns
+    the vocabulary size. Needs the optional ``transformers`` and ``tokenizers``.
+    """
+    import json
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaConfig
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..4
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>"
+    )
+    tokenizer.train_from_iterator(corpus, trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "XLMRobertaTokenizer",
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "pad_token": "<pad>",
+                "mask_token": "<mask>",
+                "model_max_length": 512,
+            }
+        ),
+        encoding="utf-8",
+    )
+    size = tokenizer.get_vocab_size()
+    XLMRobertaConfig(
+        vocab_size=size,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    ).to_json_file(str(folder / "config.json"))
+    return size

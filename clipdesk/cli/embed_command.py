@@ -1,0 +1,126 @@
+"""``clipdesk embed``: image or text embeddings as a NumPy file, one row per input."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "embed",
+        help="write normalised embeddings of images or texts to a .npy file",
+        description=(
+            "One float32 row per input, in argument order, L2-normalised. Texts longer than "
+            "the model's context (77 tokens for most models) are split into sentence "
+            "chunks whose vectors are averaged, or cut with --long-text truncate."
+        ),
+    )
+    p.add_argument("images", nargs="*", metavar="IMG", help="image files")
+    p.add_argument("--text", nargs="+", metavar="TEXT", help="embed these texts instead")
+    p.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the array")
+    p.add_argument(
+        "--long-text",
+        choices=("chunk", "truncate"),
+        default="chunk",
+        help="what to do with texts past the context length (default: chunk)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.set_defaults(func=cmd_embed)
+
+
+def requested_model(args: argparse.Namespace) -> str | None:
+    """``--model``, else ``$CLIPDESK_MODEL``, else None (the registry decides)."""
+    return getattr(args, "model", None) or os.environ.get("CLIPDESK_MODEL") or None
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from clipdesk.cli import CliError
+
+    if bool(args.images) == bool(args.text):
+        raise CliError("give image files or --text TEXT..., not both and not neither")
+    import numpy as np
+
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models import ModelError
+
+    try:
+        encoder = load_encoder(requested_model(args), device=args.device)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+    if encoder.spec.is_demo:
+        print(
+            f"clipdesk: note: using the demo model {encoder.spec.name}, which only knows "
+            "simple shapes; install a real one with: clipdesk models download NAME",
+            file=sys.stderr,
+        )
+    if args.text:
+        vectors = _embed_texts(encoder, args.text, args.long_text)
+    else:
+        vectors = encoder.encode_images(_read_images(args.images, encoder.preprocess_cfg.size))
+    out = args.out if args.out.endswith(".npy") else args.out + ".npy"
+    try:
+        np.save(out, np.ascontiguousarray(vectors, dtype=np.float32))
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"wrote {len(vectors)} x {encoder.dim} vectors ({encoder.model_key}) to {out}")
+    return 0
+
+
+def _embed_texts(encoder: object, texts: list[str], long_text: str) -> object:
+    result = encoder.encode_texts(texts, long_text=long_text)  # type: ignore[attr-defined]
+    limit = encoder.context_length  # type: ignore[attr-defined]
+    for i, (count, chunks, cut) in enumerate(
+        zip(result.token_counts, result.chunks, result.truncated, strict=True), start=1
+    ):
+        if count <= limit:
+            continue
+        if chunks > 1:
+            how = f"embedded as {chunks} sentence chunks whose vectors were averaged"
+            if cut:
+                how += " (a chunk was still too long and lost its end)"
+        else:
+            how = f"cut to the first {limit} tokens; the rest was ignored"
+        print(
+            f"clipdesk: warning: text {i} has {count} tokens, more than the model's {limit}: {how}",
+            file=sys.stderr,
+        )
+    return result.vectors
+
+
+def _read_images(paths: list[str], size: int) -> list[object]:
+    from clipdesk.cli import CliError
+
+    images = []
+    for path in paths:
+        try:
+            images.append(_read_one(path, size))
+        except _ReadFailure as exc:
+            raise CliError(f"{path}: {exc}") from exc
+    return images
+
+
+class _ReadFailure(Exception):
+    pass
+
+
+def _read_one(path: str, size: int) -> object:
+    try:
+        from clipdesk.core.imageio import ImageReadError, read_image
+    except ImportError:  # pragma: no cover - imageio ships with the core
+        return _read_with_pil(path)
+    try:
+        return read_image(path, target_size=size).image
+    except ImageReadError as exc:
+        raise _ReadFailure(str(exc) or "unreadable image") from exc
+
+
+def _read_with_pil(path: str) -> object:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return ImageOps.exif_transpose(im).convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise _ReadFailure(str(exc)) from exc

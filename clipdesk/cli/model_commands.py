@@ -1,0 +1,183 @@
+"""``clipdesk models list / download / import``: the model registry from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clipdesk.core.models import ModelSpec
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("models", help="list, download or import CLIP models")
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    q = sub.add_parser("list", help="known models with their facts; ✓ installed, * default")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_list)
+
+    q = sub.add_parser("download", help="download a model (pinned and verified)")
+    q.add_argument("name", metavar="NAME")
+    q.set_defaults(func=cmd_download)
+
+    q = sub.add_parser("import", help="install an open_clip checkpoint from disk (offline)")
+    q.add_argument("file", metavar="FILE", help=".safetensors, or a state dict (.bin/.pt/.pth)")
+    q.add_argument("--arch", required=True, help="open_clip architecture, e.g. ViT-B-32-256")
+    q.add_argument("--name", help="name for the model (default: from the file)")
+    q.add_argument(
+        "--pretrained",
+        metavar="TAG",
+        help="open_clip pretrained tag of the weights, for their preprocessing",
+    )
+    q.set_defaults(func=cmd_import)
+
+
+def _describe(spec: ModelSpec, default: str) -> dict[str, Any]:
+    from clipdesk.core.models import is_installed
+
+    return {
+        "name": spec.name,
+        "arch": spec.arch,
+        "pretrained": spec.pretrained,
+        "resolution": spec.resolution,
+        "installed": is_installed(spec),
+        "default": spec.name == default,
+        "licence": spec.licence,
+        "facts": spec.facts(),
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from clipdesk.core.models import default_model_name, list_models
+
+    default = default_model_name()
+    rows = [_describe(spec, default) for spec in list_models()]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("", "name", "architecture", "res", "ImageNet", "CPU ms", "MB", "licence"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        facts = row["facts"]
+        mark = ("✓" if row["installed"] else " ") + ("*" if row["default"] else " ")
+        licence = row["licence"] or "?"
+        if facts["research_only"]:
+            licence += " (research only)"
+        table.add_row(
+            mark,
+            row["name"] + (" (demo)" if facts["is_demo"] else ""),
+            f"{row['arch']}/{row['pretrained']}",
+            _num(row["resolution"]),
+            f"{facts['imagenet_top1']:.1f}%" if facts["imagenet_top1"] is not None else "-",
+            _num(facts["cpu_ms_per_image"]),
+            _num(facts["download_mb"]),
+            licence,
+        )
+    # Piped output keeps every column whole (rich would squeeze it to 80 characters).
+    Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False).print(table)
+    print("✓ installed   * default   CPU ms: per photo on 2 cores, fp32")
+    return 0
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from clipdesk.cli import CliError
+    from clipdesk.core.models import ModelError, get_model, is_installed
+    from clipdesk.core.models.download import download_model
+
+    try:
+        spec = get_model(args.name)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+    if is_installed(spec):
+        print(f"{spec.name} is already installed")
+        return 0
+    if not spec.downloadable:
+        raise CliError(f"{spec.name} cannot be downloaded ({spec.source} model)")
+    if spec.research_only or spec.licence:
+        print(f"{spec.name}: licence: {spec.licence}", file=sys.stderr)
+    try:
+        with _bar(spec) as report:
+            folder = download_model(spec, progress=report)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print("clipdesk: download interrupted; run the same command to resume", file=sys.stderr)
+        return 130
+    print(f"installed {spec.name} in {folder}")
+    return 0
+
+
+class _bar:
+    """A rich download bar on a terminal, a few plain lines otherwise."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.bar: Any = None
+        self.task: Any = None
+        self.last_tenth = -1
+
+    def __enter__(self) -> Any:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self.bar = Progress(
+                "{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self.bar.__enter__()
+            self.task = self.bar.add_task(self.spec.name, total=None)
+        return self.report
+
+    def report(self, done: int, total: int | None) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+        elif total:
+            tenth = 10 * done // total
+            if tenth != self.last_tenth:
+                self.last_tenth = tenth
+                print(
+                    f"{self.spec.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", file=sys.stderr
+                )
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clipdesk.cli import CliError
+    from clipdesk.core.models import ModelError
+    from clipdesk.core.models.importing import import_checkpoint
+
+    try:
+        spec = import_checkpoint(
+            Path(args.file), args.arch, name=args.name, pretrained=args.pretrained
+        )
+    except (ModelError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    print(f"installed {spec.name} ({spec.arch}); use it with: clipdesk --model {spec.name} ...")
+    return 0

@@ -1,0 +1,231 @@
+"""Installing an open_clip checkpoint from disk, for computers without a network.
+
+``import_checkpoint(path, arch)`` checks that the file really is a state dict for that
+open_clip architecture (loaded with ``weights_only=True``, never unpickling code), writes
+it as safetensors into its own model folder with an ``open_clip_config.json`` and a
+manifest, and the model then shows up in ``list_models()``. A file whose SHA-256 equals a
+registry model's pinned weights is installed as that registry model, byte for byte, so
+an offline computer gets exactly what a download would have given it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from clipdesk.core import paths
+from clipdesk.core.models.download import swap_into_place
+from clipdesk.core.models.errors import ImportCheckpointError
+from clipdesk.core.models.manifest import (
+    Manifest,
+    file_record,
+    sha256_file,
+    write_manifest,
+)
+from clipdesk.core.models.openclip_config import (
+    builtin_archs,
+    builtin_model_config,
+    uses_hf_text,
+    write_open_clip_config,
+)
+from clipdesk.core.models.registry import (
+    ModelSpec,
+    get_model,
+    install_dir,
+    list_models,
+    validate_name,
+)
+from clipdesk.core.preprocess import PreprocessConfig
+
+SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+WEIGHTS_NAME = "open_clip_model.safetensors"
+
+
+def import_checkpoint(
+    path: Path,
+    arch: str,
+    *,
+    name: str | None = None,
+    pretrained: str | None = None,
+) -> ModelSpec:
+    """Install the checkpoint at ``path`` as a model; returns its spec.
+
+    ``pretrained`` names the open_clip pretrained tag the weights come from, which fixes
+    the preprocessing (and QuickGELU); without it, an architecture with a single tag uses
+    that tag's settings and others open_clip's defaults.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ImportCheckpointError(f"no such file: {path}")
+    if path.suffix.lower() not in SUFFIXES:
+        raise ImportCheckpointError(
+            f"{path.name}: expected a checkpoint ({', '.join(SUFFIXES)}), not {path.suffix!r}"
+        )
+    if arch not in builtin_archs():
+        close = difflib.get_close_matches(arch, builtin_archs(), n=4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ImportCheckpointError(f"unknown open_clip architecture {arch!r}{hint}")
+    model_cfg = builtin_model_config(arch)
+    if uses_hf_text(model_cfg):
+        raise ImportCheckpointError(
+            f"{arch} needs its Hugging Face tokenizer files as well; importing it from a "
+            "single checkpoint is not supported"
+        )
+    digest = sha256_file(path)
+    registry_match = _registry_model_with_sha(digest)
+    if name is None:
+        name = registry_match.name if registry_match else _default_name(arch, path)
+    validate_name(name)
+    existing = {s.name: s for s in list_models()}
+    target = existing.get(name)
+    if target is not None and target.source == "registry":
+        return _import_as_registry_model(path, digest, target, arch)
+    if target is not None:
+        raise ImportCheckpointError(
+            f"a model called {name!r} exists already ({target.source}); choose another --name"
+        )
+    tag_cfg = _tag_config(arch, pretrained)
+    if tag_cfg.get("quick_gelu") and not model_cfg.get("quick_gelu"):
+        model_cfg["quick_gelu"] = True
+    size = int(model_cfg["vision_cfg"].get("image_size", 224))
+    preprocess = PreprocessConfig.from_open_clip({**tag_cfg, "size": size})
+
+    final = paths.models_dir() / name
+    staging = final.with_name(f".{name}.import")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        write_open_clip_config(staging, model_cfg, preprocess)
+        params = _load_and_save(staging, path)
+        weights = staging / WEIGHTS_NAME
+        write_manifest(
+            staging,
+            Manifest(
+                name=name,
+                arch=arch,
+                pretrained=pretrained or "",
+                source="import",
+                files={WEIGHTS_NAME: file_record(weights, sha256_file(weights))},
+                facts={
+                    "resolution": size,
+                    "params_m": round(params / 1e6, 1),
+                    "source_file": str(path),
+                    "source_sha256": digest,
+                },
+            ),
+        )
+        swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return get_model(name)
+
+
+def _default_name(arch: str, path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-.") or "imported"
+    return f"{arch}-{stem}"[:80]
+
+
+def _registry_model_with_sha(digest: str) -> ModelSpec | None:
+    for spec in list_models():
+        if spec.source == "registry" and any(f.sha256 == digest for f in spec.files):
+            return spec
+    return None
+
+
+def _tag_config(arch: str, pretrained: str | None) -> dict[str, Any]:
+    import open_clip
+
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if pretrained is None:
+        return dict(open_clip.get_pretrained_cfg(arch, tags[0])) if len(tags) == 1 else {}
+    cfg = open_clip.get_pretrained_cfg(arch, pretrained)
+    if not cfg:
+        known = ", ".join(tags) or "none"
+        raise ImportCheckpointError(
+            f"open_clip has no pretrained tag {pretrained!r} for {arch} (known: {known})"
+        )
+    return dict(cfg)
+
+
+def _load_and_save(folder: Path, checkpoint: Path) -> int:
+    """Load ``checkpoint`` strictly into the folder's architecture, save it as
+    safetensors, and return the parameter count."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    model = open_clip.create_model(f"local-dir:{folder}")  # config only: random init
+    try:
+        open_clip.load_checkpoint(model, str(checkpoint), strict=True, weights_only=True)
+    except RuntimeError as exc:
+        text = str(exc)
+        if "Missing key" in text or "Unexpected key" in text or "size mismatch" in text:
+            first = text.splitlines()[1:2] or [text[:200]]
+            raise ImportCheckpointError(
+                f"{checkpoint.name} does not fit the architecture: {first[0].strip()[:300]}"
+            ) from None
+        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
+    except Exception as exc:  # unpickling refused, corrupt file, TorchScript archive...
+        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_NAME))
+    del model
+    return sum(v.numel() for v in state.values() if v.is_floating_point())
+
+
+def _unreadable(checkpoint: Path, exc: BaseException) -> str:
+    return (
+        f"cannot read {checkpoint.name} safely: only safetensors files and plain state "
+        f"dicts are accepted ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    )
+
+
+def _import_as_registry_model(path: Path, digest: str, spec: ModelSpec, arch: str) -> ModelSpec:
+    """Install a file that is byte for byte a registry model's pinned weights."""
+    if arch != spec.arch:
+        raise ImportCheckpointError(
+            f"{spec.name} is architecture {spec.arch}, not {arch}; use --arch {spec.arch}"
+        )
+    weights = [f for f in spec.files if f.sha256 == digest]
+    if len(spec.files) != 1 or not weights:
+        pinned = spec.files[0].sha256 if len(spec.files) == 1 else None
+        reason = (
+            f"its SHA-256 is not the pinned {pinned[:12]}... of {spec.name}"
+            if pinned
+            else f"{spec.name} cannot be imported from one file"
+        )
+        raise ImportCheckpointError(
+            f"{path.name} cannot be installed as {spec.name}: {reason}; choose another --name"
+        )
+    if spec.preprocess is None:
+        raise ImportCheckpointError(f"{spec.name} has no preprocessing settings")
+    pinned = weights[0]
+    final = install_dir(spec)
+    staging = final.with_name(f".{final.name}.import")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        target = staging / pinned.filename
+        shutil.copyfile(path, target)
+        if sha256_file(target) != digest:
+            raise ImportCheckpointError(f"{path.name} changed while it was being copied")
+        write_open_clip_config(staging, builtin_model_config(spec.arch), spec.preprocess)
+        write_manifest(
+            staging,
+            Manifest(
+                name=spec.name,
+                arch=spec.arch,
+                pretrained=spec.pretrained,
+                source="download",
+                files={pinned.filename: file_record(target, digest)},
+                facts={"source_file": str(path)},
+            ),
+        )
+        swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return spec
