@@ -167,3 +167,9 @@ def test_thumbnail_cache_reports_unreadable_files(qapp, tmp_path: Path):
         cache.load(str(bad))
     with pytest.raises(OSError):
         cache.load(str(tmp_path / "missing.jpg"))
+
+
+def test_installed_qt_binding_does_not_lose_references_on_emit(qapp):
+    from clipdesk.gui.compat import signal_emit_leaks
+
+    assert not signal_emit_leaks(64)

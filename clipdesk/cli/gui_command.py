@@ -42,7 +42,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
         raise CliError(f"no such file: {args.similar}")
     try:
         from clipdesk.gui import LaunchOptions, run_gui
-    except ImportError as exc:  # e.g. a server install without Qt's system libraries
+        from clipdesk.gui.compat import check_binding
+
+        check_binding()
+    except (ImportError, RuntimeError) as exc:  # no Qt system libraries, a broken binding
         raise CliError(f"the desktop app cannot start: {exc}") from exc
     options = LaunchOptions(
         library=getattr(args, "library", None),

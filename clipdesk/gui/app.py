@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
+from clipdesk.gui.compat import check_binding
 from clipdesk.gui.icons import app_icon
 from clipdesk.gui.main_window import MainWindow
 from clipdesk.gui.service import LibraryService
@@ -32,6 +33,7 @@ class LaunchOptions:
 
 def application() -> QApplication:
     """The QApplication, created once with the app's name, icon and look."""
+    check_binding()
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "clipdesk"])
