@@ -58,6 +58,15 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
+def _objective(
+    K: np.ndarray, f0: np.ndarray, y: np.ndarray, c: np.ndarray, lam: float, b0: float,
+    a: np.ndarray, b: float,
+) -> float:  # fmt: skip
+    f = f0 + K @ a + b
+    data = c @ (np.logaddexp(0.0, f) - y * f)
+    return float(data + 0.5 * lam * a @ K @ a + 0.5 * BIAS_LAMBDA * (b - b0) ** 2)
+
+
 def _fit_dual(
     K: np.ndarray,
     f0: np.ndarray,
@@ -67,11 +76,16 @@ def _fit_dual(
     b0: float,
     iterations: int = 30,
 ) -> tuple[np.ndarray, float]:
-    """Newton steps for ``a, b`` with logits ``f0 + K a + b`` and penalty ``lam/2 a'Ka``."""
+    """Damped Newton for ``a, b`` with logits ``f0 + K a + b`` and penalty ``lam/2 a'Ka``.
+
+    A far-off start (a zero-shot prior that points the wrong way) saturates the sigmoid;
+    the backtracking line search keeps Newton from jumping to infinity there.
+    """
     n = len(y)
     a = np.zeros(n)
     b = b0
     jitter = 1e-8 * (np.trace(K) / max(n, 1) + 1e-12)
+    current = _objective(K, f0, y, c, lam, b0, a, b)
     for _ in range(iterations):
         f = f0 + K @ a + b
         p = _sigmoid(f)
@@ -86,9 +100,17 @@ def _fit_dual(
         hess[n, :n] = (s[:, None] * K).sum(axis=0)
         hess[n, n] = s.sum() + BIAS_LAMBDA
         step = np.linalg.solve(hess, np.concatenate([grad_a, [grad_b]]))
-        a -= step[:n]
-        b -= step[n]
-        if np.abs(step).max() < 1e-8:
+        t = 1.0
+        while t > 1e-6:
+            trial_a, trial_b = a - t * step[:n], b - t * step[n]
+            trial = _objective(K, f0, y, c, lam, b0, trial_a, trial_b)
+            if trial <= current:
+                break
+            t /= 2.0
+        else:
+            break  # no step lowers the objective: at the optimum to machine precision
+        a, b, improvement, current = trial_a, trial_b, current - trial, trial
+        if improvement < 1e-10 * max(1.0, abs(current)):
             break
     return a, float(b)
 

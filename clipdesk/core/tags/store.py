@@ -171,7 +171,12 @@ class TagStore:
             .join(files, files.c.fingerprint == file_tags.c.fingerprint)
             .where(file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False))
             .where(files.c.status == "ok")
-            .order_by(file_tags.c.confidence.desc(), file_tags.c.score.desc(), files.c.path)
+            .order_by(
+                (file_tags.c.source == "manual").desc(),
+                file_tags.c.confidence.desc(),
+                file_tags.c.score.desc(),
+                files.c.path,
+            )
         )
         if online_only:
             query = query.join(roots, roots.c.id == files.c.root_id).where(roots.c.online.is_(True))

@@ -1,0 +1,118 @@
+"""Per-tag thresholds from score distributions, and the few-shot linear probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipdesk.core.tags.calibration import calibrate
+from clipdesk.core.tags.probe import Probe, train_probe
+
+
+def _library(rng, n, share, neg_mean, pos_mean, std=0.012):
+    """Margins of one tag over a library: ``share`` of photos show it."""
+    truth = rng.random(n) < share
+    margins = np.where(truth, rng.normal(pos_mean, std, n), rng.normal(neg_mean, std, n))
+    baseline = rng.normal(0.22, 0.02, n)  # varies per photo; the margin does not care
+    return baseline + margins, baseline, truth
+
+
+def _f1(pred, truth):
+    tp = (pred & truth).sum()
+    return 2 * tp / max(pred.sum() + truth.sum(), 1)
+
+
+def test_threshold_falls_between_the_two_groups():
+    rng = np.random.default_rng(0)
+    scores, baseline, truth = _library(rng, 400, 0.2, -0.03, 0.03)
+    cal = calibrate(scores, baseline)
+    assert cal.method == "mixture"
+    assert -0.02 < cal.threshold < 0.02
+    pred = scores - baseline >= cal.threshold
+    assert _f1(pred, truth) > 0.95
+    conf = cal.confidence(np.array([-0.05, cal.threshold, 0.05]))
+    assert conf[0] < 0.1 and conf[1] == pytest.approx(0.5, abs=0.02) and conf[2] > 0.9
+    grid = np.linspace(-0.1, 0.1, 101)
+    assert np.all(np.diff(cal.confidence(grid)) >= 0)
+
+
+def test_per_tag_thresholds_beat_one_fixed_cut_off():
+    """Tags whose scores sit at different heights defeat any single cut-off."""
+    rng = np.random.default_rng(1)
+    tags = [_library(rng, 300, share, lo, hi) for share, lo, hi in
+            [(0.3, -0.05, 0.01), (0.2, 0.0, 0.06), (0.4, -0.03, 0.03)]]  # fmt: skip
+    calibrated = np.mean(
+        [_f1(s - b >= calibrate(s, b).threshold, t) for s, b, t in tags]
+    )
+    best_fixed = max(
+        np.mean([_f1(s - b >= cut, t) for s, b, t in tags]) for cut in np.linspace(-0.1, 0.1, 201)
+    )
+    assert calibrated > best_fixed + 0.05
+
+
+def test_a_tag_on_no_photo_tags_almost_nothing():
+    rng = np.random.default_rng(2)
+    baseline = rng.normal(0.22, 0.02, 500)
+    scores = baseline + rng.normal(-0.04, 0.01, 500)
+    cal = calibrate(scores, baseline)
+    assert cal.method == "outlier"
+    assert (scores - baseline >= cal.threshold).sum() <= 3
+
+
+def test_a_tag_on_every_photo_tags_almost_everything():
+    rng = np.random.default_rng(3)
+    baseline = rng.normal(0.22, 0.02, 300)
+    scores = baseline + rng.normal(0.08, 0.005, 300)
+    cal = calibrate(scores, baseline)
+    assert (scores - baseline >= cal.threshold).mean() > 0.95
+
+
+def test_few_photos_do_not_break_it():
+    cal = calibrate(np.array([0.3, 0.2]), np.array([0.2, 0.2]))
+    assert np.isfinite(cal.threshold)
+    assert cal.threshold >= 0.0  # must at least beat the neutral caption
+
+
+def _clusters(rng, n, d=64, shift=0.25):
+    """Normalised embeddings in two clusters along one direction, plus a shared offset."""
+    direction = rng.normal(size=d)
+    direction /= np.linalg.norm(direction)
+    common = rng.normal(size=d)
+    common /= np.linalg.norm(common)
+    y = rng.random(n) < 0.5
+    x = common + rng.normal(0, 0.05, (n, d)) + np.where(y, shift, -shift)[:, None] * direction
+    return x / np.linalg.norm(x, axis=1, keepdims=True), y, direction
+
+
+def test_probe_learns_from_five_and_five():
+    rng = np.random.default_rng(4)
+    x, y, _ = _clusters(rng, 600)
+    pos, neg = x[y][:5], x[~y][:5]
+    probe = train_probe(pos, neg, center=x.mean(axis=0))
+    pred = probe.probabilities(x[10:]) >= 0.5
+    assert _f1(pred, y[10:]) > 0.85
+    assert probe.positives == 5 and probe.negatives == 5
+
+
+def test_a_good_zero_shot_start_is_kept_and_a_useless_one_dropped():
+    rng = np.random.default_rng(5)
+    x, y, direction = _clusters(rng, 400)
+    good = (direction * 40.0, 0.0)
+    useless = (-direction * 40.0, 0.0)  # points the wrong way
+    pos, neg = x[y][:5], x[~y][:5]
+    with_good = train_probe(pos, neg, prior=good, center=x.mean(axis=0))
+    with_bad = train_probe(pos, neg, prior=useless, center=x.mean(axis=0))
+    assert with_good.prior
+    assert not with_bad.prior
+    assert _f1(with_bad.probabilities(x) >= 0.5, y) > 0.8
+
+
+def test_probe_round_trips_through_bytes():
+    rng = np.random.default_rng(6)
+    x, y, _ = _clusters(rng, 50)
+    probe = train_probe(x[y][:3], x[~y][:3])
+    again = Probe.from_bytes(probe.to_bytes())
+    assert np.array_equal(again.weights, probe.weights)
+    assert (again.bias, again.lam, again.prior) == (probe.bias, probe.lam, probe.prior)
+    with pytest.raises(ValueError, match="at least"):
+        train_probe(x[:1], x[1:3])

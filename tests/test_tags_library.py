@@ -1,0 +1,201 @@
+"""Tagging a real library with the tiny-shapes model: truth, decisions, teaching, moves.
+
+The library is indexed and tagged once per module; tests that change it work on a copy
+of its catalog (the photos stay where they are, so their paths stay valid).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.library import Library
+from clipdesk.core.tags.service import TagError
+from clipdesk.core.tags.vocabulary import TagDef
+from clipdesk.training.shapes import write_sample_library
+
+MODEL = "tiny-shapes"
+
+
+def run(job):
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models.registry import get_model, is_installed
+
+    spec = get_model(MODEL)
+    if not is_installed(spec):
+        pytest.skip("the tiny-shapes model is not installed")
+    return load_encoder(spec, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, encoder):
+    """``(library dir, records)`` of a library indexed and tagged once."""
+    photos = tmp_path_factory.mktemp("photos")
+    records = write_sample_library(photos, 48, seed=11)
+    directory = tmp_path_factory.mktemp("lib")
+    library = Library(directory, Catalog.open(directory / "catalog.db"), encoder=encoder)
+    run(library.index([photos], workers=1))
+    report = run(library.tags.run())
+    assert report.photos == 48 and report.tags == 13
+    library.close()
+    return directory, records
+
+
+def open_copy(template, tmp_path, encoder) -> Library:
+    directory = tmp_path / "lib"
+    shutil.copytree(template[0], directory)
+    return Library(directory, Catalog.open(directory / "catalog.db"), encoder=encoder)
+
+
+@pytest.fixture
+def library(template, tmp_path, encoder):
+    lib = open_copy(template, tmp_path, encoder)
+    yield lib
+    lib.close()
+
+
+def truth(records):
+    return {os.fspath(Path(r.path).resolve()): set(r.shapes) | set(r.colours) for r in records}
+
+
+def test_zero_shot_tags_agree_with_the_truth(library, template):
+    expected = truth(template[1])
+    tp = fp = fn = 0
+    for path, wanted in expected.items():
+        got = {t.name for t in library.tags.tags_of(path) if not t.rejected}
+        tp += len(got & wanted)
+        fp += len(got - wanted)
+        fn += len(wanted - got)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert precision >= 0.8 and recall >= 0.8, (precision, recall)
+
+
+def test_listing_counts_scores_and_sources(library):
+    tags = {t.name: t for t in library.tags.list_tags()}
+    assert set(tags) == {"circle", "square", "triangle", "star", "heart", "red", "green",
+                         "blue", "yellow", "purple", "orange", "white", "black"}  # fmt: skip
+    circle = tags["circle"]
+    photos = library.tags.photos("circle")
+    assert circle.count == len(photos) > 0
+    assert circle.sources == {"zero-shot": circle.count} and circle.method == "zero-shot"
+    confidences = [p.confidence for p in photos]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert all(-1.0 <= p.score <= 1.0 and p.source == "zero-shot" for p in photos)
+    shown = library.tags.tags_of(photos[0].path)
+    assert "circle" in {t.name for t in shown}
+
+
+def test_the_users_decisions_win_over_every_run(library, template):
+    expected = truth(template[1])
+    with_circle = next(p for p, tags in expected.items() if "circle" in tags)
+    without_star = next(
+        p for p, tags in expected.items()
+        if "star" not in {t.name for t in library.tags.tags_of(p)}
+    )  # fmt: skip
+    library.tags.reject("circle", [with_circle])
+    library.tags.confirm("star", [without_star])
+    run(library.tags.run())
+    circle = next(t for t in library.tags.tags_of(with_circle) if t.name == "circle")
+    assert circle.rejected and circle.source == "manual"
+    assert with_circle not in {p.path for p in library.tags.photos("circle")}
+    star = next(t for t in library.tags.tags_of(without_star) if t.name == "star")
+    assert star.source == "manual" and star.confidence == 1.0 and not star.rejected
+    assert library.tags.photos("star")[0].source == "manual"  # the user's own come first
+    assert library.tags.forget("circle", with_circle)
+    run(library.tags.run(["circle"]))
+    again = [t for t in library.tags.tags_of(with_circle) if t.name == "circle"]
+    assert not again or not again[0].rejected
+
+
+def test_teaching_a_custom_tag_from_examples(library, template):
+    expected = truth(template[1])
+    red_circles = [p for p, tags in expected.items() if {"red", "circle"} <= tags]
+    others = [p for p, tags in expected.items() if not tags & {"red", "circle"}]
+    if len(red_circles) < 3:
+        pytest.skip("too few red circles in this sample")
+    info = library.tags.teach("red ball", red_circles[:3], others[:5])
+    assert info.origin == "custom" and info.count == 3
+    report = run(library.tags.run(["red ball"]))
+    assert report.learned == ["red ball"]
+    tagged = {p.path: p for p in library.tags.photos("red ball")}
+    assert set(red_circles[:3]) <= set(tagged)
+    assert not set(others[:5]) & {p for p, t in tagged.items() if t.source != "manual"}
+    learned = [p for p in tagged.values() if p.source == "learned"]
+    assert all(0.5 <= p.score <= 1.0 for p in learned)
+    assert next(t for t in library.tags.list_tags() if t.name == "red ball").method == "learned"
+
+
+def test_a_custom_tag_without_examples_tags_nothing(library, template):
+    one = next(iter(truth(template[1])))
+    library.tags.teach("our dog Rex", [one])
+    run(library.tags.run(["our dog Rex"]))
+    assert [p.path for p in library.tags.photos("our dog Rex")] == [one]
+
+
+def test_search_by_tag(library):
+    photos = library.tags.photos("square")
+    everything = library.search("", tag="square", k=100)
+    assert [h.path for h in everything.hits] == [p.path for p in photos]
+    scores = [h.score for h in everything.hits]
+    assert scores == sorted(scores, reverse=True)
+    ranked = library.search("a red shape", tag="SQUARE", k=3)
+    assert {h.path for h in ranked.hits} <= {p.path for p in photos}
+    assert len(ranked.hits) == min(3, len(photos))
+    with pytest.raises(TagError, match="no tag called"):
+        library.search("", tag="unicorn")
+
+
+def test_editing_the_vocabulary(library):
+    before = len(library.tags.photos("heart"))
+    library.tags.rename_tag("heart", "love heart")
+    assert len(library.tags.photos("love heart")) == before
+    library.tags.set_prompt("love heart", "a heart; a heart shape")
+    library.tags.add_tag("shape", "a shape")
+    library.tags.remove_tag("black")
+    names = [t.name for t in library.tags.vocabulary()]
+    assert "black" not in names and {"love heart", "shape"} <= set(names)
+    # Once edited, the user's vocabulary is never replaced by the model's.
+    library.tags.ensure_vocabulary()
+    assert [t.name for t in library.tags.vocabulary()] == names
+    added, removed = library.tags.set_vocabulary([TagDef("circle"), TagDef("kite")])
+    assert (added, removed) == (1, len(names) - 1)
+    assert [t.name for t in library.tags.vocabulary()] == ["circle", "kite"]
+    with pytest.raises(TagError, match="already"):
+        library.tags.add_tag("CIRCLE")
+
+
+def test_tags_follow_a_photo_when_it_moves_or_is_copied(tmp_path, encoder):
+    photos = tmp_path / "photos"
+    records = write_sample_library(photos, 10, seed=3)
+    lib = Library(tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"), encoder=encoder)
+    try:
+        run(lib.index([photos], workers=1))
+        first = os.fspath(Path(records[0].path).resolve())
+        lib.tags.confirm("star", [first])
+        run(lib.tags.run())
+        before = {(t.name, t.source) for t in lib.tags.tags_of(first)}
+        moved = photos / "moved" / "renamed.jpg"
+        moved.parent.mkdir()
+        shutil.move(first, moved)
+        shutil.copy(moved, photos / "copy.jpg")
+        run(lib.index(workers=1))
+        assert {(t.name, t.source) for t in lib.tags.tags_of(moved)} == before
+        assert {(t.name, t.source) for t in lib.tags.tags_of(photos / "copy.jpg")} == before
+        with pytest.raises(TagError, match="not an indexed photo"):
+            lib.tags.tags_of(first)
+    finally:
+        lib.close()
