@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from clipdesk.core.library import CheckReport
-from clipdesk.core.scanner import scan_tree
+from clipdesk.core.scanner import root_available, scan_tree
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
@@ -31,10 +31,10 @@ def disk_problems(library: Library) -> tuple[list[str], list[str]]:
     changed: list[str] = []
     unknown: list[str] = []
     for root in library.catalog.roots():
-        if not os.path.isdir(root.path):
+        known = library.catalog.files_of_root(root.id)
+        if not root_available(root.path, bool(known)):
             notes.append(f"root offline: {root.fspath}")
             continue
-        known = library.catalog.files_of_root(root.id)
         on_disk = {entry.path: entry for entry in scan_tree(root.path)}
         for path, record in known.items():
             entry = on_disk.get(path)

@@ -9,9 +9,10 @@ index lacks are replayed from the database when the library is next opened.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,10 @@ import numpy as np
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
 from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
 from clipdesk.core.progress import CancelToken, Progress
-from clipdesk.core.scanner import ScanDiff, diff_scan, scan_tree
+from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
 
 if TYPE_CHECKING:
+    from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.vectors import VectorIndex
 
@@ -62,7 +64,8 @@ def scan_roots(
     seen: dict[int, list[StatEntry]] = {}
     known = {}
     for root in roots:
-        if not os.path.isdir(root.path):
+        known_files = catalog.files_of_root(root.id)
+        if not root_available(root.path, bool(known_files)):
             # An unplugged drive or unmounted share: keep its photos, show them offline.
             catalog.set_root_online(root.id, False)
             report.offline_roots.append(root.fspath)
@@ -78,7 +81,7 @@ def scan_roots(
                     return None
         report.scanned += len(entries)
         seen[root.id] = entries
-        known[root.id] = catalog.files_of_root(root.id)
+        known[root.id] = known_files
         yield Progress("scan", report.scanned, None, root.fspath)
         if cancel.cancelled:
             return None
@@ -200,8 +203,16 @@ def embed_pending(
     workers: int | None = None,
     decode_timeout_s: float = 60.0,
     memory_limit_mb: int | None = 4096,
+    decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
+    pool: DecodePool | None = None,
 ) -> Generator[Progress, None, None]:
-    """Read, embed and store every file still pending for the encoder's model."""
+    """Read, embed and store every file still pending for the encoder's model.
+
+    ``decode`` runs in the worker processes (a picklable top-level function; tests hand
+    in one that crashes or hangs on chosen files). A long-lived caller such as the folder
+    watcher may pass its own ``pool`` (running ``decode``) to avoid starting workers for
+    every small change; it is left open.
+    """
     from clipdesk.core.decode_pool import DecodePool, TaskFailure
 
     pending = catalog.pending_files(encoder.model_key)
@@ -214,13 +225,18 @@ def embed_pending(
     started = time.monotonic()
     done = 0
     try:
-        with DecodePool(
-            decode_file,
-            workers=workers or default_decode_workers(),
-            timeout_s=decode_timeout_s,
-            memory_limit_mb=memory_limit_mb,
-        ) as pool:
-            for job, result in pool.map_unordered(jobs):
+        with contextlib.ExitStack() as stack:
+            if pool is None:
+                pool = stack.enter_context(
+                    DecodePool(
+                        decode,
+                        workers=workers or default_decode_workers(),
+                        timeout_s=decode_timeout_s,
+                        memory_limit_mb=memory_limit_mb,
+                    )
+                )
+            results = stack.enter_context(contextlib.closing(pool.map_unordered(jobs)))
+            for job, result in results:
                 if isinstance(result, TaskFailure):
                     writer.skip(job.file_id, result.reason)
                 else:
@@ -249,6 +265,8 @@ def run_index(
     cancel: CancelToken | None = None,
     batch_size: int = 32,
     workers: int | None = None,
+    decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
+    decode_timeout_s: float = 60.0,
 ) -> Generator[Progress, None, IndexReport]:
     """Bring the catalog and the index up to date with the roots on disk."""
     cancel = cancel or CancelToken()
@@ -259,7 +277,15 @@ def run_index(
         report.cancelled = True
     else:
         yield from embed_pending(
-            catalog, vectors, encoder, report, cancel, batch_size=batch_size, workers=workers
+            catalog,
+            vectors,
+            encoder,
+            report,
+            cancel,
+            batch_size=batch_size,
+            workers=workers,
+            decode=decode,
+            decode_timeout_s=decode_timeout_s,
         )
     report.cancelled = report.cancelled or cancel.cancelled
     report.elapsed_s = time.monotonic() - started

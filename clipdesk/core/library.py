@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,13 @@ from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.search import SearchResults, combine, parse_query, rank
 
 if TYPE_CHECKING:
+    from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.tags.service import TagService
     from clipdesk.core.vectors import VectorIndex
+    from clipdesk.core.watch.dirty import Scope
+    from clipdesk.core.watch.reconcile import ReconcileReport
+    from clipdesk.core.watch.stability import Stabilizer
 
 CATALOG_FILE = "catalog.db"
 
@@ -242,6 +247,51 @@ class Library:
                 workers=workers,
                 batch_size=batch_size,
             )
+            return report
+
+    def reconcile(
+        self,
+        scopes: Sequence[Scope] = (),
+        *,
+        stability: Stabilizer | None = None,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        batch_size: int = 32,
+        pool: DecodePool | None = None,
+    ) -> Generator[Progress, None, ReconcileReport]:
+        """Compare some folders (default: every root) with the catalog, then embed.
+
+        Unlike :meth:`index` this looks only where it is told (the folder watcher passes
+        the folders events named), still recognising moves from anywhere; with
+        ``stability`` a file is read only once it has stopped changing.
+        """
+        from clipdesk.core.indexer import embed_pending
+        from clipdesk.core.watch.dirty import Scope
+        from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
+
+        cancel = cancel or CancelToken()
+        started = time.monotonic()
+        with self._lock:
+            self._remember_model()
+            report = ReconcileReport()
+            scopes = scopes or [Scope(r.path, recursive=True) for r in self.catalog.roots()]
+            exclude = [os.fsencode(os.path.realpath(self.directory))]
+            done = yield from reconcile_scopes(
+                self.catalog, scopes, report, stability=stability, exclude=exclude, cancel=cancel
+            )
+            if done:
+                yield from embed_pending(
+                    self.catalog,
+                    self.vectors,
+                    self.encoder,
+                    report,
+                    cancel,
+                    batch_size=batch_size,
+                    workers=workers,
+                    pool=pool,
+                )
+            report.cancelled = cancel.cancelled
+            report.elapsed_s = time.monotonic() - started
             return report
 
     def switch_model(

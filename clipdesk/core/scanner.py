@@ -30,8 +30,9 @@ def scan_tree(
     *,
     is_image: Callable[[bytes], bool] = _is_image_name,
     on_error: Callable[[bytes, str], None] | None = None,
+    recursive: bool = True,
 ) -> Iterator[StatEntry]:
-    """Yield every image file below ``root``.
+    """Yield every image file below ``root`` (only those directly in it if not ``recursive``).
 
     Symbolic links to files are followed, links to folders are not (so link loops cannot
     trap the walk). Anything else with an image name is listed, even if it is not a
@@ -51,7 +52,7 @@ def scan_tree(
         for entry in children:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in IGNORED_DIR_NAMES:
+                    if recursive and entry.name not in IGNORED_DIR_NAMES:
                         stack.append(entry.path)
                     continue
             except OSError:
@@ -72,6 +73,24 @@ def scan_tree(
             if stat.S_ISDIR(info.st_mode):
                 continue  # a link to a folder: never followed, so loops cannot trap us
             yield StatEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def root_available(path: bytes, has_files: bool) -> bool:
+    """Whether a root can be scanned now.
+
+    An unplugged drive or an unmounted share often leaves its mount point behind as an
+    empty folder; scanning that would look as if every photo had been deleted, so a
+    root that is known to hold files and is now empty counts as offline.
+    """
+    if not os.path.isdir(path):
+        return False
+    if not has_files:
+        return True
+    try:
+        with os.scandir(path) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
 
 
 @dataclass

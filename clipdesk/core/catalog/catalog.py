@@ -150,6 +150,36 @@ class Catalog:
             rows = conn.execute(select(*_FILE_COLUMNS).where(files.c.dir == directory))
             return {row.path: _file_record(row) for row in rows}
 
+    def has_files(self, root_id: int) -> bool:
+        with self.engine.connect() as conn:
+            query = select(files.c.id).where(files.c.root_id == root_id).limit(1)
+            return conn.execute(query).first() is not None
+
+    def files_below(self, directory: bytes) -> dict[bytes, FileRecord]:
+        """Every file anywhere below ``directory`` (in it or its sub-folders)."""
+        lo, hi = folder_range(directory)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_FILE_COLUMNS).where(files.c.path >= lo, files.c.path < hi))
+            return {row.path: _file_record(row) for row in rows}
+
+    def files_by_identity(
+        self, identities: Iterable[tuple[int, int, int]]
+    ) -> dict[tuple[int, int, int], list[FileRecord]]:
+        """Files by ``(inode, size, mtime_ns)``: how a moved file is recognised."""
+        wanted = set(identities)
+        inodes = sorted({inode for inode, _, _ in wanted})
+        out: dict[tuple[int, int, int], list[FileRecord]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(inodes), 500):
+                rows = conn.execute(
+                    select(*_FILE_COLUMNS).where(files.c.inode.in_(inodes[start : start + 500]))
+                )
+                for row in rows:
+                    key = (row.inode, row.size, row.mtime_ns)
+                    if key in wanted:
+                        out.setdefault(key, []).append(_file_record(row))
+        return out
+
     def file_by_path(self, path: str | os.PathLike[str] | bytes) -> FileRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -187,6 +217,15 @@ class Catalog:
                 for start in range(0, len(removed), 500):
                     chunk = list(removed[start : start + 500])
                     conn.execute(delete(files).where(files.c.id.in_(chunk)))
+            if len(moved) > 1:
+                # Files may swap names (a -> tmp, b -> a, tmp -> b): park every moved row
+                # on a unique placeholder first so no update meets a path still in use.
+                for file_id, _ in moved:
+                    conn.execute(
+                        update(files)
+                        .where(files.c.id == file_id)
+                        .values(path=b"\0moving\0" + str(file_id).encode())
+                    )
             for file_id, entry in moved:
                 conn.execute(
                     update(files)

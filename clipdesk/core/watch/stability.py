@@ -1,0 +1,51 @@
+"""Reading a file only once it has stopped changing.
+
+A photo being copied in (from a camera, over the network) grows for a while; reading it
+then gives a truncated image. A file counts as settled once two looks at least
+``settle_s`` apart saw the same size and modification time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from clipdesk.core.catalog.records import StatEntry
+
+FORGET_AFTER_S = 3600.0
+
+
+class Stabilizer:
+    def __init__(self, settle_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_s = settle_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[bytes, tuple[int, int, float]] = {}  # path -> size, mtime, first seen
+
+    def wait_s(self, entry: StatEntry) -> float:
+        """0 when ``entry`` may be read now; else how long to wait before looking again."""
+        if self.settle_s <= 0:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.get(entry.path)
+            if seen is not None and seen[:2] == (entry.size, entry.mtime_ns):
+                waited = now - seen[2]
+                if waited >= self.settle_s:
+                    del self._seen[entry.path]
+                    return 0.0
+                return self.settle_s - waited
+            self._seen[entry.path] = (entry.size, entry.mtime_ns, now)
+            if len(self._seen) > 10_000:
+                self._forget_old(now)
+            return self.settle_s
+
+    def _forget_old(self, now: float) -> None:
+        for path, (_, _, first) in list(self._seen.items()):
+            if now - first > FORGET_AFTER_S:
+                del self._seen[path]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
