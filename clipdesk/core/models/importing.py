@@ -99,7 +99,7 @@ def import_checkpoint(
     staging.mkdir(parents=True)
     try:
         write_open_clip_config(staging, model_cfg, preprocess)
-        params = _load_and_save(staging, path)
+        params = _load_and_save(staging, path, arch)
         weights = staging / WEIGHTS_NAME
         write_manifest(
             staging,
@@ -151,25 +151,26 @@ def _tag_config(arch: str, pretrained: str | None) -> dict[str, Any]:
     return dict(cfg)
 
 
-def _load_and_save(folder: Path, checkpoint: Path) -> int:
+def _load_and_save(folder: Path, checkpoint: Path, arch: str) -> int:
     """Load ``checkpoint`` strictly into the folder's architecture, save it as
     safetensors, and return the parameter count."""
     import open_clip
+    from open_clip.factory import load_state_dict
     from safetensors.torch import save_file
 
+    try:  # reading first, so that an unsafe or broken file is named as such
+        load_state_dict(str(checkpoint), weights_only=True)
+    except Exception as exc:  # unpickling refused, corrupt file, TorchScript archive...
+        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
     model = open_clip.create_model(f"local-dir:{folder}")  # config only: random init
     try:
         open_clip.load_checkpoint(model, str(checkpoint), strict=True, weights_only=True)
-    except RuntimeError as exc:
-        text = str(exc)
-        if "Missing key" in text or "Unexpected key" in text or "size mismatch" in text:
-            first = text.splitlines()[1:2] or [text[:200]]
-            raise ImportCheckpointError(
-                f"{checkpoint.name} does not fit the architecture: {first[0].strip()[:300]}"
-            ) from None
-        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
-    except Exception as exc:  # unpickling refused, corrupt file, TorchScript archive...
-        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
+    except Exception as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+        raise ImportCheckpointError(
+            f"{checkpoint.name} does not fit architecture {arch}: {detail[:300]}"
+        ) from None
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_NAME))
     del model
