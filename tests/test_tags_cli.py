@@ -48,7 +48,7 @@ def cli_env(tmp_path_factory):
 
 
 def test_list_show_and_search_by_tag(cli_env):
-    env, paths = cli_env
+    env = cli_env[0]
     tags = as_json("tags", "list", env=env)
     assert tags and all(set(t) >= {"tag", "count", "sources"} for t in tags)
     assert [t["count"] for t in tags] == sorted((t["count"] for t in tags), reverse=True)

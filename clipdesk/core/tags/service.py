@@ -196,10 +196,11 @@ class TagService:
         self.ensure_vocabulary()
         counts = self.store.counts()
         key = self._model_key_or_none()
+        models = self.store.models(key) if key else {}
         out = []
         for record in self.store.tags():
             sources = counts.get(record.id, {})
-            model = self.store.model(record.id, key) if key else None
+            model = models.get(record.id)
             out.append(
                 TagInfo(
                     record.name,

@@ -315,13 +315,16 @@ class TagStore:
             return None
         return TagModel(row[0], row[1], row[2], json.loads(row[3] or "{}"))
 
-    def drop_probe(self, tag_id: int, model_key: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(tag_models).where(
-                    tag_models.c.tag_id == tag_id, tag_models.c.model_key == model_key
-                )
-            )
+    def models(self, model_key: str) -> dict[int, TagModel]:
+        """Every tag's state for one model, by tag id (one query, for listings)."""
+        query = select(
+            tag_models.c.tag_id, tag_models.c.kind, tag_models.c.threshold, tag_models.c.info
+        ).where(tag_models.c.model_key == model_key)
+        with self.engine.connect() as conn:
+            return {
+                int(tag_id): TagModel(kind, threshold, None, json.loads(info or "{}"))
+                for tag_id, kind, threshold, info in conn.execute(query)
+            }
 
     # -- embeddings -----------------------------------------------------------------------
 
