@@ -72,6 +72,12 @@ def is_available(catalog: Catalog, root: RootRecord) -> bool:
     return not catalog.has_files(root.id)  # empty: online only if it always was
 
 
+def _set_online(catalog: Catalog, root: RootRecord, online: bool, report: ReconcileReport) -> None:
+    if root.online != online:
+        catalog.set_root_online(root.id, online)
+        (report.online_roots if online else report.offline_roots).append(root.fspath)
+
+
 def _scan_scope(
     catalog: Catalog, scope: Scope, exclude: Sequence[bytes], report: ReconcileReport
 ) -> tuple[list[StatEntry], dict[bytes, FileRecord]]:
@@ -171,16 +177,17 @@ def reconcile_scopes(
     seen: dict[int, list[StatEntry]] = {}
     known: dict[int, dict[bytes, FileRecord]] = {}
     whole_roots: list[int] = []
+    emptied: list[RootRecord] = []  # unmounted, or every photo moved away? see below
     for root_id, root_scopes in by_root.items():
         root = root_by_id[root_id]
-        if not is_available(catalog, root):
-            if root.online:
-                catalog.set_root_online(root.id, False)
-                report.offline_roots.append(root.fspath)
+        if not root_available(root.path, has_files=False):
+            _set_online(catalog, root, False, report)
             continue
-        if not root.online:
-            catalog.set_root_online(root.id, True)
-            report.online_roots.append(root.fspath)
+        if not root_available(root.path, has_files=True) and catalog.has_files(root.id):
+            emptied.append(root)
+            root_scopes = [Scope(root.path, recursive=True)]
+        elif not root.online:
+            _set_online(catalog, root, True, report)
             root_scopes = [Scope(root.path, recursive=True)]  # back: look at all of it
         seen[root_id], known[root_id] = [], {}
         for scope in root_scopes:
@@ -195,6 +202,13 @@ def reconcile_scopes(
                 return False
     diff = diff_scan(seen, known)
     _moves_from_elsewhere(catalog, diff)
+    for root in emptied:
+        # A root that became empty keeps its photos (shown offline) unless every one of
+        # them turned up elsewhere: an empty mount point must not read as "all deleted".
+        ids = {r.id for r in known[root.id].values()}
+        kept = [file_id for file_id in diff.removed if file_id not in ids]
+        _set_online(catalog, root, len(kept) == len(diff.removed), report)
+        diff.removed = kept
     if stability is not None:
         _hold_unsettled(diff, stability, report)
     _apply_diff(catalog, diff)

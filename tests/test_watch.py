@@ -1,0 +1,243 @@
+"""A real watcher on temporary folders: every change is followed, moves cost nothing.
+
+After each change the test waits for the watcher to be idle, then checks that
+``status`` and a search that asks for everything agree with the files on disk, and
+counts the images the (real) encoder was given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import image_samples
+import pytest
+from test_watch_common import (
+    MODEL,
+    CountingEncoder,
+    assert_agrees,
+    open_library,
+    save_model,
+    wait_for,
+    write_image,
+)
+
+from clipdesk.core.check import check_library
+from clipdesk.core.watch import LibraryWatcher, WatchEventKind, WatchSettings
+
+FAST = WatchSettings(
+    debounce_s=0.2,
+    max_delay_s=2.0,
+    settle_s=0.8,
+    root_check_s=0.5,
+    poll_interval_s=0.5,
+    workers=1,
+    batch_size=8,
+)
+
+
+@pytest.fixture(scope="module")
+def shared_encoder(tmp_path_factory):
+    from clipdesk.core.encoder import load_encoder
+
+    models = tmp_path_factory.mktemp("models")
+    save_model(models)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLIPDESK_MODELS_DIR", str(models))
+        return load_encoder(MODEL, device="cpu")
+
+
+@pytest.fixture
+def watched(tmp_path, shared_encoder):
+    """``start(*roots, settings=FAST)`` -> (library, watcher, counting encoder)."""
+    started = []
+
+    def start(*roots: Path, settings: WatchSettings = FAST, **kwargs):
+        encoder = CountingEncoder(shared_encoder)
+        library = open_library(tmp_path / "lib", encoder)
+        for root in roots:
+            library.add_root(root)
+        watcher = LibraryWatcher(library, settings, **kwargs)
+        started.append((library, watcher))
+        watcher.start()
+        assert watcher.wait_idle(60), "the start-up look did not finish"
+        return library, watcher, encoder
+
+    yield start
+    for library, watcher in started:
+        watcher.stop()
+        assert not watcher.running
+        library.close()
+
+
+def settle(watcher: LibraryWatcher) -> None:
+    assert watcher.wait_idle(60, quiet_s=0.5), watcher.status()
+
+
+def test_every_change_is_followed_and_moves_cost_no_encoding(tmp_path, watched):
+    photos = tmp_path / "photos"
+    for i in range(6):
+        write_image(photos / ("a" if i % 2 else "b") / f"IMG_{i}.png", seed=i)
+    library, watcher, encoder = watched(photos)
+    assert encoder.images == 6
+    assert_agrees(library, photos)
+    modes = watcher.status().roots
+    assert modes == {os.fspath(photos.resolve()): "events"}
+
+    write_image(photos / "a" / "new.png", seed=100)  # create
+    settle(watcher)
+    assert encoder.images == 7
+    assert_agrees(library, photos)
+
+    before = (encoder.images, watcher.totals.decoded)
+    (photos / "a" / "new.png").rename(photos / "a" / "renamed.png")  # rename
+    settle(watcher)
+    assert_agrees(library, photos)
+    (photos / "a" / "renamed.png").rename(photos / "b" / "renamed.png")  # between folders
+    settle(watcher)
+    assert_agrees(library, photos)
+    (photos / "b" / "renamed.png").rename(photos / "b" / "RENAMED.png")  # case only
+    settle(watcher)
+    assert_agrees(library, photos)
+    (photos / "b").rename(photos / "c")  # a whole folder
+    settle(watcher)
+    assert_agrees(library, photos)
+    assert (encoder.images, watcher.totals.decoded) == before, "a move read or encoded a file"
+    assert watcher.totals.moved >= 4 + 3
+
+    shutil.copy(photos / "c" / "RENAMED.png", photos / "copy.png")  # copies share a vector
+    settle(watcher)
+    assert_agrees(library, photos)
+    assert encoder.images == before[0]
+    key = library.encoder.model_key
+    assert len(library.catalog.embedding_ids(key)) == 7
+
+    (photos / "a" / "IMG_1.png").unlink()  # delete
+    shutil.rmtree(photos / "c")  # a folder with its photos
+    settle(watcher)
+    assert_agrees(library, photos)
+    assert library.status()["indexed"] == 3
+    assert check_library(library).ok
+
+
+def test_a_file_copied_in_slowly_is_read_once_when_complete(tmp_path, watched):
+    photos = tmp_path / "photos"
+    write_image(photos / "first.png", seed=1)
+    library, watcher, encoder = watched(photos)
+    source = tmp_path / "big.jpg"
+    source.write_bytes(image_samples.jpeg_bytes(image_samples.photo(800, 600, seed=3)))
+    target = photos / "slow.jpg"
+    writer = subprocess.Popen(  # grows the file for about four seconds
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "data = open(sys.argv[1], 'rb').read()\n"
+            "step = len(data) // 16 + 1\n"
+            "with open(sys.argv[2], 'wb') as out:\n"
+            "    for i in range(0, len(data), step):\n"
+            "        out.write(data[i:i + step]); out.flush(); time.sleep(0.25)\n",
+            str(source),
+            str(target),
+        ]
+    )
+    seen_early = []
+    while writer.poll() is None:
+        record = library.catalog.file_by_path(os.fsencode(target.resolve()))
+        if record is not None:
+            seen_early.append(record.status)
+    assert writer.wait() == 0
+    assert not seen_early, "the file was taken in while it was still being written"
+    settle(watcher)
+    record = library.catalog.file_by_path(os.fsencode(target.resolve()))
+    assert record is not None and record.status == "ok"
+    assert watcher.totals.decoded == 2 and watcher.totals.skipped == 0
+    assert encoder.images == 2
+    assert_agrees(library, photos)
+
+
+def test_moves_between_roots_keep_their_embedding(tmp_path, watched):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for i in range(4):
+        write_image(one / "sub" / f"p{i}.png", seed=i)
+    write_image(two / "q.png", seed=50)
+    library, watcher, encoder = watched(one, two)
+    assert encoder.images == 5
+    (one / "sub" / "p0.png").rename(two / "p0.png")
+    (one / "sub").rename(two / "sub")
+    settle(watcher)
+    assert_agrees(library, one, two)
+    assert encoder.images == 5 and watcher.totals.decoded == 5
+    in_two = library.catalog.files_of_root(library.roots()[1].id)
+    names = ("q.png", "p0.png", "sub/p1.png", "sub/p2.png", "sub/p3.png")
+    assert {r.fspath for r in in_two.values()} == {os.fspath((two / n).resolve()) for n in names}
+
+
+def test_an_unplugged_root_is_offline_and_comes_back_without_work(tmp_path, watched):
+    photos, away = tmp_path / "drive" / "photos", tmp_path / "elsewhere"
+    for i in range(5):
+        write_image(photos / f"p{i}.png", seed=i)
+    library, watcher, encoder = watched(photos)
+    kinds = []
+    watcher._on_event = lambda e: kinds.append(e.kind)  # listen from now on
+    photos.rename(away)  # the drive is unplugged
+    assert wait_for(lambda: library.status()["offline"] == 5, 20)
+    settle(watcher)
+    status = library.status()
+    assert (status["indexed"], status["offline"]) == (0, 5)
+    assert status["roots"][0]["online"] is False
+    assert library.search("a picture", k=20).hits == []
+    assert watcher.status().roots == {os.fspath(photos.resolve()): "offline"}
+    assert check_library(library).ok
+
+    away.rename(photos)  # plugged in again
+    assert wait_for(lambda: library.status()["indexed"] == 5, 20)
+    settle(watcher)
+    assert_agrees(library, photos)
+    assert encoder.images == 5 and watcher.totals.decoded == 5, "coming back cost work"
+    assert WatchEventKind.OFFLINE in kinds and WatchEventKind.ONLINE in kinds
+    assert watcher.status().roots == {os.fspath(photos.resolve()): "events"}
+    write_image(photos / "after.png", seed=77)  # and it is followed by events again
+    settle(watcher)
+    assert_agrees(library, photos)
+
+
+def test_an_empty_mount_point_is_offline_not_deleted(tmp_path, watched):
+    mount = tmp_path / "mnt"
+    for i in range(3):
+        write_image(mount / f"p{i}.png", seed=i)
+    library, watcher, _ = watched(mount)
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    for child in list(mount.iterdir()):
+        child.rename(hidden / child.name)  # what an unmounted share leaves behind
+    assert wait_for(lambda: library.status()["offline"] == 3, 20)
+    settle(watcher)
+    assert library.catalog.counts(library.encoder.model_key).offline == 3
+    for child in list(hidden.iterdir()):
+        child.rename(mount / child.name)
+    assert wait_for(lambda: library.status()["indexed"] == 3, 20)
+    settle(watcher)
+    assert_agrees(library, mount)
+
+
+def test_removing_and_adding_a_root_again_reuses_embeddings(tmp_path, watched):
+    photos = tmp_path / "photos"
+    for i in range(4):
+        write_image(photos / f"p{i}.png", seed=i)
+    library, watcher, encoder = watched(photos)
+    watcher.remove_root(photos)
+    settle(watcher)
+    assert library.status()["indexed"] == 0 and library.roots() == []
+    assert watcher.status().roots == {}
+    write_image(photos / "later.png", seed=9)  # no longer followed
+    settle(watcher)
+    assert library.status()["pending"] == 0 and library.status()["indexed"] == 0
+
+    watcher.add_root(photos)
+    settle(watcher)
+    assert_agrees(library, photos)
+    assert encoder.images == 5, "re-adding a root encoded its old photos again"
