@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,16 @@ LONG_TEXT = (
     "Next to it there is a large blue circle with a thin outline. "
     "Below both of them a green triangle points down."
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep every clipdesk location (model cache included) inside a temporary folder."""
+    root = tmp_path_factory.mktemp("dirs")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("DATA", "CACHE", "CONFIG", "MODELS"):
+            mp.setenv(f"CLIPDESK_{var}_DIR", str(root / var.lower()))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +190,15 @@ def test_missing_model_and_missing_package(tmp_path: Path, model_dir: Path) -> N
         load_encoder(_spec(tmp_path / "nothing-here"))
     with pytest.raises(MissingDependencyError, match="pip install"):
         load_encoder(_spec(model_dir, requires=("clipdesk_no_such_package",)))
+
+
+def test_bf16_autocast_stays_close_to_fp32(model_dir: Path, encoder: Encoder) -> None:
+    low = load_encoder(_spec(model_dir), device="cpu", precision="bf16")
+    assert low.dtype == "bfloat16" and low.model_key == encoder.model_key
+    images = _images(3)
+    ours, full = low.encode_images(images), encoder.encode_images(images)
+    assert ours.dtype == np.float32
+    cos = (ours * full).sum(axis=1)
+    assert cos.min() > 0.99 and not np.array_equal(ours, full)
+    with pytest.raises(ValueError, match="precision"):
+        load_encoder(_spec(model_dir), precision="fp8")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,16 @@ def _photos() -> dict[str, bytes]:
         "grayscale": _encode(_scene(900, 600, 5).convert("L"), "PNG"),
         "small": _encode(_scene(150, 100, 6), "PNG"),
     }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep every clipdesk location (model cache included) inside a temporary folder."""
+    root = tmp_path_factory.mktemp("dirs")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("DATA", "CACHE", "CONFIG", "MODELS"):
+            mp.setenv(f"CLIPDESK_{var}_DIR", str(root / var.lower()))
+        yield
 
 
 @pytest.fixture(scope="module")

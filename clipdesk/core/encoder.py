@@ -184,17 +184,19 @@ class Encoder:
         import torch
 
         tensor = torch.from_numpy(np.ascontiguousarray(batch))
-        return tensor.to(self.device, dtype=self._input_dtype(), non_blocking=True)
-
-    def _input_dtype(self) -> Any:
-        import torch
-
-        return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(self.dtype, torch.float32)
+        return tensor.to(self.device, non_blocking=True)
 
     def _run(self, fn: Any, inputs: Any) -> np.ndarray:
+        import contextlib
+
         import torch
 
-        with self._lock, torch.inference_mode():
+        # Half precision is autocast over fp32 weights: matrix products run in fp16/bf16,
+        # layer norms, softmax and the final normalisation stay in fp32.
+        low = {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(self.dtype)
+        kind = self.device.split(":")[0]
+        autocast = torch.autocast(device_type=kind, dtype=low) if low else contextlib.nullcontext()
+        with self._lock, torch.inference_mode(), autocast:
             if not hasattr(inputs, "device") or str(inputs.device) != self.device:
                 inputs = inputs.to(self.device)
             features = fn(inputs).float()
@@ -238,7 +240,7 @@ def load_encoder(
     if precision == "auto":
         precision = "fp16" if kind == "cuda" else "fp32"
     folder = install_dir(spec)
-    model, tokenizer = _build(folder, dev, precision)
+    model, tokenizer = _build(folder, dev)
     cfg = read_open_clip_config(folder)
     from open_clip import get_model_preprocess_cfg
 
@@ -257,7 +259,7 @@ def load_encoder(
     )
 
 
-def _build(folder: Path, device: str, precision: str) -> tuple[Any, Any]:
+def _build(folder: Path, device: str) -> tuple[Any, Any]:
     """open_clip model and tokenizer from a model folder, never touching the network."""
     import open_clip
 
@@ -270,9 +272,11 @@ def _build(folder: Path, device: str, precision: str) -> tuple[Any, Any]:
             hf_model_name=str(folder), hf_tokenizer_name=str(folder), hf_model_pretrained=False
         )
         overrides["text_cfg"] = text_cfg
+    # Always built in fp32: re-parameterisation folds batch norms at full precision, and
+    # fp16/bf16 run as autocast over these weights (see Encoder._run).
     model = open_clip.create_model(
         f"local-dir:{folder}",
-        precision=precision,
+        precision="fp32",
         device=device,
         weights_only=True,
         require_pretrained=True,
