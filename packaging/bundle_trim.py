@@ -1,0 +1,164 @@
+"""What a CPU-only bundle leaves out, and the check that it may.
+
+PyPI's Linux torch wheels are CUDA builds: ``libtorch_cuda.so`` is linked against CUDA's
+runtime, cuBLAS, cuFFT, cuSPARSE, NCCL and more (ELF ``DT_NEEDED``), so those libraries
+must be present for ``import torch`` to work even on a computer without a GPU. Everything
+else in the CUDA family is only ever ``dlopen``-ed when a GPU is used (cuDNN's engines,
+cuSOLVER, torch's CUDA linear algebra, NVSHMEM's transports, NVRTC's builtins) or belongs
+to the compiler stack (triton), and is left out here. The rule is computed, not listed:
+a CUDA-family library stays exactly when a library that stays links to it.
+
+The module exclusions are packages that are installed in a development environment but
+that the app never imports on its CPU path (``import torch`` and open_clip tolerate
+their absence; this was checked by blocking each import).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+# Top-level modules a bundle never needs. ``transformers``/``tokenizers``/``sentencepiece``
+# come back when a bundled model needs a Hugging Face text tower (see build.py).
+EXCLUDED_MODULES: tuple[str, ...] = (
+    "triton",  # torch.compile's GPU kernel compiler
+    "cuda",  # cuda-bindings / cuda-pathfinder (torch works without them)
+    "transformers",
+    "tokenizers",
+    "sentencepiece",
+    "hf_xet",  # faster Hugging Face downloads; clipdesk downloads by itself
+    "networkx",  # torch.compile only
+    "onnx",  # building ONNX files; running them needs only onnxruntime
+    "tensorboard",
+    "torch.utils.tensorboard",
+    "pytest",
+    "_pytest",
+    "pytestqt",
+    "ruff",
+    "pip",
+    "tkinter",
+    "IPython",
+    "matplotlib",
+)
+
+# Paths (relative to the bundle) that belong to the CUDA family, for the link rule above.
+CUDA_FAMILY: tuple[str, ...] = (
+    "nvidia/*",
+    "triton/*",
+    "torch/lib/*cuda*",
+    "torch/lib/*nvshmem*",
+    "torch/lib/*nvrtc*",
+    "cuda/*",
+    "cuda_bindings/*",
+)
+
+# Never needed at run time, whatever the platform.
+ALWAYS_DROP: tuple[str, ...] = ("*.a", "*.lib", "*.h", "*.hpp", "*.cuh", "*.pyi")
+
+
+def in_family(dest: str, patterns: Iterable[str] = CUDA_FAMILY) -> bool:
+    dest = dest.replace(os.sep, "/")
+    return any(fnmatch.fnmatch(dest, p) for p in patterns)
+
+
+def elf_needed(path: str | os.PathLike[str]) -> list[str]:
+    """The ``DT_NEEDED`` sonames of a 64-bit little-endian ELF file; [] for anything else."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+                return []
+            (shoff,) = struct.unpack_from("<Q", head, 0x28)
+            shentsize, shnum = struct.unpack_from("<HH", head, 0x3A)
+            f.seek(shoff)
+            table = f.read(shentsize * shnum)
+            sections = [
+                struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)
+            ]
+            dynamic = next((s for s in sections if s[1] == 6), None)  # SHT_DYNAMIC
+            if dynamic is None:
+                return []
+            strtab = sections[dynamic[6]]  # sh_link: the string table it uses
+            f.seek(strtab[4])
+            strings = f.read(strtab[5])
+            f.seek(dynamic[4])
+            entries = f.read(dynamic[5])
+    except (OSError, struct.error, IndexError):
+        return []
+    needed = []
+    for i in range(0, len(entries) - 15, 16):
+        tag, value = struct.unpack_from("<qQ", entries, i)
+        if tag == 0:  # DT_NULL
+            break
+        if tag == 1:  # DT_NEEDED
+            end = strings.index(b"\0", value)
+            needed.append(strings[value:end].decode())
+    return needed
+
+
+def linked_closure(roots: Iterable[str], by_soname: dict[str, str]) -> set[str]:
+    """Sonames reachable through ``DT_NEEDED`` from the files ``roots``.
+
+    ``by_soname`` maps a file name in the bundle to its source path.
+    """
+    seen: set[str] = set()
+    todo = [name for root in roots for name in elf_needed(root)]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_soname:
+            continue
+        seen.add(name)
+        todo.extend(elf_needed(by_soname[name]))
+    return seen
+
+
+def trim_binaries(
+    binaries: list[tuple[str, str, str]], *, cpu_only: bool = True
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """Split PyInstaller's ``(dest, src, typecode)`` binaries into (kept, dropped)."""
+    kept, dropped = [], []
+    for entry in binaries:
+        (dropped if in_family(entry[0], ALWAYS_DROP) else kept).append(entry)
+    if not cpu_only:
+        return kept, dropped
+    links = [e for e in kept if e[2] == "SYMLINK"]  # (dest, target dest, "SYMLINK")
+    files = [e for e in kept if e[2] != "SYMLINK"]
+    family = [e for e in files if in_family(e[0])]
+    others = [e for e in files if not in_family(e[0])]
+    by_soname = {Path(e[0]).name: e[1] for e in family}
+    needed = linked_closure((e[1] for e in others), by_soname)
+    keep_family = [e for e in family if Path(e[0]).name in needed]
+    dropped += [e for e in family if Path(e[0]).name not in needed]
+    gone = {e[0] for e in dropped}
+    kept_links = [e for e in links if _link_target(e) not in gone]
+    dropped += [e for e in links if _link_target(e) in gone]
+    return others + keep_family + kept_links, dropped
+
+
+def _link_target(entry: tuple[str, str, str]) -> str:
+    """The bundle path a SYMLINK entry points at (its source is relative to its folder)."""
+    folder = os.path.dirname(entry[0])
+    return os.path.normpath(os.path.join(folder, entry[1])).replace(os.sep, "/")
+
+
+def trim_datas(
+    datas: list[tuple[str, str, str]], *, cpu_only: bool = True
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """Data files: headers and static libraries always go; triton's too on a CPU build."""
+    patterns = ALWAYS_DROP + (("triton/*", "nvidia/*") if cpu_only else ())
+    kept = [e for e in datas if not in_family(e[0], patterns)]
+    dropped = [e for e in datas if in_family(e[0], patterns)]
+    return kept, dropped
+
+
+def total_mb(entries: Iterable[tuple[str, str, str]]) -> float:
+    """Size of the source files of TOC entries, in MB (10**6 bytes)."""
+    size = 0
+    for entry in entries:
+        with contextlib.suppress(OSError, TypeError):
+            size += os.path.getsize(entry[1])
+    return size / 1e6

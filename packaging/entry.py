@@ -1,0 +1,24 @@
+"""The frozen app's entry point: ``clipdesk`` (and ``clipdesk-gui`` on Windows/macOS).
+
+Decoding runs in worker processes started with ``spawn``. In a frozen app a spawned
+worker is this same executable started again with multiprocessing's own arguments, so
+``freeze_support()`` must run before anything else: it turns such a start into the
+worker it was meant to be, instead of a second command line or a second window.
+
+With no command, ``clipdesk`` opens the desktop app wherever there is a display (always
+on Windows and macOS), so the windowed ``clipdesk-gui`` launcher needs no logic of its own.
+"""
+
+import multiprocessing
+import sys
+
+
+def main() -> int:
+    multiprocessing.freeze_support()
+    from clipdesk.cli import main as cli_main
+
+    return cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
