@@ -211,9 +211,15 @@ def load_encoder(
     threads: int | None = None,
     precision: str = "auto",
     batch_size: int | None = None,
+    backend: str | None = None,
 ) -> Encoder:
     """Load a model for use. ``None`` means the default model if installed, else the best
-    installed one, else the bundled demo (see :func:`registry.resolve_model`)."""
+    installed one, else the bundled demo (see :func:`registry.resolve_model`).
+
+    ``backend`` (default ``CLIPDESK_BACKEND``, else ``auto``): ``auto`` runs on ONNX
+    Runtime on a CPU-only computer when a checked export of the model is cached (no
+    torch import at all), ``onnx`` also exports it now if needed, ``torch`` never uses
+    ONNX Runtime; see :mod:`clipdesk.core.onnx_backend`."""
     spec = name_or_spec if isinstance(name_or_spec, ModelSpec) else resolve_model(name_or_spec)
     if not is_installed(spec):
         how = (
@@ -230,6 +236,13 @@ def load_encoder(
         )
     if precision not in _PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(_PRECISIONS)}")
+    from clipdesk.core import onnx_backend
+
+    use_onnx = precision in ("auto", "fp32") and onnx_backend.wants_onnx(backend, device)
+    if use_onnx:
+        fast = onnx_backend.load_onnx_encoder(spec, threads=threads, batch_size=batch_size)
+        if fast is not None:
+            return fast
 
     import torch
 
@@ -245,7 +258,7 @@ def load_encoder(
     from open_clip import get_model_preprocess_cfg
 
     preprocess_cfg = PreprocessConfig.from_open_clip(get_model_preprocess_cfg(model))
-    return Encoder(
+    encoder = Encoder(
         spec,
         model,
         tokenizer,
@@ -257,6 +270,9 @@ def load_encoder(
         context_length=int(tokenizer.context_length),
         batch_size=batch_size or _DEFAULT_BATCH.get(kind, 16),
     )
+    if use_onnx and kind == "cpu" and onnx_backend.requested_backend(backend) == "onnx":
+        return onnx_backend.upgrade(encoder, threads=threads)
+    return encoder
 
 
 def _build(folder: Path, device: str) -> tuple[Any, Any]:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from clipdesk.core.vectors import VectorIndex
 
 SAVE_INTERVAL_S = 30.0
+
+# Given the number of files about to be embedded, yields progress while it works and
+# returns the encoder to use: the same model, perhaps on a faster backend.
+Prepare = Callable[[int], Generator[Progress, None, "Encoder"]]
 
 
 @dataclass
@@ -121,8 +126,25 @@ def _apply_diff(catalog: Catalog, diff: ScanDiff) -> None:
         catalog.apply_scan(0, changed=diff.changed, removed=diff.removed)
 
 
+@dataclass
+class _Batch:
+    """One batch between decoding and the database: its vectors may still be computing."""
+
+    facts: list[tuple[int, DecodedFacts]]
+    skipped: list[tuple[int, str]]
+    new_fps: list[str]
+    encoded: Future[np.ndarray] | np.ndarray | None = None
+
+
 class _BatchWriter:
-    """Collects decoded files, encodes what is new, and commits each batch atomically."""
+    """Collects decoded files, encodes what is new, and commits each batch atomically.
+
+    Encoding runs on one background thread while the caller keeps collecting the next
+    batch from the decode workers: with the encoder in the caller's thread, the workers
+    stall as soon as their result pipes fill, and decoding and encoding take turns
+    instead of overlapping. The database and the index are still written only from the
+    caller's thread, one batch at a time and in order.
+    """
 
     def __init__(
         self,
@@ -140,6 +162,8 @@ class _BatchWriter:
         self.decoded: list[DecodeOutput] = []
         self.skipped: list[tuple[int, str]] = []
         self.last_save = time.monotonic()
+        self._inflight: _Batch | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def full(self) -> bool:
@@ -155,6 +179,8 @@ class _BatchWriter:
         self.skipped.append((file_id, reason))
 
     def flush(self) -> None:
+        """Commit the batch being encoded, then start encoding the collected one."""
+        self._commit()
         if not self.decoded and not self.skipped:
             return
         key = self.encoder.model_key
@@ -165,25 +191,52 @@ class _BatchWriter:
             facts.append((out.file_id, out.facts))
             if out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
+        # After the commit above, so a photo seen in the previous batch counts as known.
         known = self.catalog.embedding_ids_for(pixels_by_fp, key)
         new_fps = [fp for fp in pixels_by_fp if fp not in known]
-        new_vectors: dict[str, np.ndarray] = {}
+        batch = _Batch(facts, list(self.skipped), new_fps)
         if new_fps:
-            batch = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32)
-            encoded = self.encoder.encode_image_batch(batch)
-            new_vectors = dict(zip(new_fps, encoded, strict=True))
+            pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32)
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="clipdesk-encode")
+            batch.encoded = self._executor.submit(self.encoder.encode_image_batch, pixels)
+        self._inflight = batch
+        self.decoded.clear()
+        self.skipped.clear()
+
+    def finish(self) -> None:
+        """Encode and commit everything collected, and stop the encoder thread."""
+        try:
+            self.flush()
+            self._commit()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor = None
+
+    def _commit(self) -> None:
+        batch, self._inflight = self._inflight, None
+        if batch is None:
+            return
+        new_vectors: dict[str, np.ndarray] = {}
+        if batch.encoded is not None:
+            encoded = batch.encoded
+            if isinstance(encoded, Future):
+                encoded = encoded.result()
+            new_vectors = dict(zip(batch.new_fps, encoded, strict=True))
         created = self.catalog.record_results(
-            key, decoded=facts, skipped=self.skipped, new_vectors=new_vectors
+            self.encoder.model_key,
+            decoded=batch.facts,
+            skipped=batch.skipped,
+            new_vectors=new_vectors,
         )
         if created:
             ids = np.array([i for i, _ in created], dtype=np.int64)
             self.vectors.add(ids, np.stack([v for _, v in created]))
-        self.report.decoded += len(facts)
+        self.report.decoded += len(batch.facts)
         self.report.encoded += len(created)
-        self.report.reused += len(facts) - len(created)
-        self.report.skipped += len(self.skipped)
-        self.decoded.clear()
-        self.skipped.clear()
+        self.report.reused += len(batch.facts) - len(created)
+        self.report.skipped += len(batch.skipped)
         if time.monotonic() - self.last_save > SAVE_INTERVAL_S:
             self.save()
 
@@ -205,13 +258,15 @@ def embed_pending(
     memory_limit_mb: int | None = 4096,
     decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
     pool: DecodePool | None = None,
+    prepare: Prepare | None = None,
 ) -> Generator[Progress, None, None]:
     """Read, embed and store every file still pending for the encoder's model.
 
     ``decode`` runs in the worker processes (a picklable top-level function; tests hand
     in one that crashes or hangs on chosen files). A long-lived caller such as the folder
     watcher may pass its own ``pool`` (running ``decode``) to avoid starting workers for
-    every small change; it is left open.
+    every small change; it is left open. ``prepare(count)``, once the number of files
+    to embed is known, may swap in a faster encoder of the same model (see ``Prepare``).
     """
     from clipdesk.core.decode_pool import DecodePool, TaskFailure
 
@@ -220,6 +275,8 @@ def embed_pending(
     yield Progress("embed", 0, total)
     if not pending or cancel.cancelled:
         return
+    if prepare is not None:
+        encoder = yield from prepare(total)
     writer = _BatchWriter(catalog, vectors, encoder, report, batch_size)
     jobs: Iterable[DecodeJob] = (DecodeJob(f.id, f.path, encoder.preprocess_cfg) for f in pending)
     started = time.monotonic()
@@ -252,7 +309,7 @@ def embed_pending(
     finally:
         # Runs on cancel, on an error and when the consumer closes the generator: what
         # was already decoded is kept, and the index file is brought up to date.
-        writer.flush()
+        writer.finish()
         writer.save()
 
 
@@ -267,6 +324,7 @@ def run_index(
     workers: int | None = None,
     decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
     decode_timeout_s: float = 60.0,
+    prepare: Prepare | None = None,
 ) -> Generator[Progress, None, IndexReport]:
     """Bring the catalog and the index up to date with the roots on disk."""
     cancel = cancel or CancelToken()
@@ -286,6 +344,7 @@ def run_index(
             workers=workers,
             decode=decode,
             decode_timeout_s=decode_timeout_s,
+            prepare=prepare,
         )
     report.cancelled = report.cancelled or cancel.cancelled
     report.elapsed_s = time.monotonic() - started

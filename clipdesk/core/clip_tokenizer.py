@@ -1,0 +1,172 @@
+"""CLIP's byte-pair tokenizer without torch, for the fast query path.
+
+open_clip's ``SimpleTokenizer`` lives in a module that imports torch at the top, which
+costs seconds before a cold ``clipdesk search`` can answer. This is the same algorithm
+over the same vocabulary file (read from the installed open_clip package, or from a copy
+beside an exported model), returning numpy token ids that are identical to open_clip's
+(``tests/test_onnx_tokenizer.py`` checks it on a varied corpus).
+
+``ftfy`` (a dependency of open_clip) is imported only for text it could change: plain
+printable ASCII without ``&`` passes through it unchanged, so the usual query skips the
+import (about 0.15 s).
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import importlib.util
+import itertools
+import string
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+VOCAB_NAME = "bpe_simple_vocab_16e6.txt.gz"
+CLEANERS = ("lower", "whitespace", "canonicalize")
+_MERGES = 49152 - 256 - 2
+_SPECIALS = ("<start_of_text>", "<end_of_text>")
+_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"&"}
+
+
+def default_vocab_path() -> Path:
+    """open_clip's vocabulary file, found without importing open_clip (and torch)."""
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("open_clip is not installed and no vocabulary file was given")
+    return Path(next(iter(spec.submodule_search_locations))) / VOCAB_NAME
+
+
+@lru_cache(maxsize=1)
+def _bytes_to_unicode() -> dict[int, str]:
+    """Reversible byte -> printable character map (the one in OpenAI's CLIP)."""
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs], strict=True))
+
+
+@lru_cache(maxsize=4)
+def _load_vocab(path: str) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    with gzip.open(path) as fh:
+        merges_text = fh.read().decode("utf-8").split("\n")[1 : _MERGES + 1]
+    merges = [tuple(line.split()) for line in merges_text]
+    vocab = list(_bytes_to_unicode().values())
+    vocab = vocab + [v + "</w>" for v in vocab]
+    vocab.extend("".join(m) for m in merges)
+    vocab.extend(_SPECIALS)
+    encoder = {token: i for i, token in enumerate(vocab)}
+    ranks = {(m[0], m[1]): i for i, m in enumerate(merges)}
+    return encoder, ranks
+
+
+def _fix_text(text: str) -> str:
+    if not all(c in _PLAIN for c in text):
+        import ftfy
+
+        text = ftfy.fix_text(text)
+    return html.unescape(html.unescape(text)).strip()
+
+
+def _whitespace(text: str) -> str:
+    return " ".join(text.split()).strip()
+
+
+def _canonicalize(text: str) -> str:
+    text = text.replace("_", " ").translate(str.maketrans("", "", string.punctuation))
+    return " ".join(text.lower().split()).strip()
+
+
+class ClipTokenizer:
+    """Drop-in for open_clip's ``SimpleTokenizer`` that returns ``np.int64`` arrays."""
+
+    def __init__(
+        self,
+        context_length: int = 77,
+        *,
+        clean: str = "lower",
+        vocab_path: str | Path | None = None,
+    ) -> None:
+        if clean not in CLEANERS:
+            raise ValueError(f"clean must be one of {', '.join(CLEANERS)}")
+        import regex
+
+        self.context_length = int(context_length)
+        self.clean = clean
+        path = str(vocab_path or default_vocab_path())
+        self.encoder, self.bpe_ranks = _load_vocab(path)
+        self.byte_encoder = _bytes_to_unicode()
+        self.sot_token_id = self.encoder[_SPECIALS[0]]
+        self.eot_token_id = self.encoder[_SPECIALS[1]]
+        self.vocab_size = len(self.encoder)
+        self.cache: dict[str, str] = {t: t for t in _SPECIALS}
+        self.pat = regex.compile(
+            "|".join(_SPECIALS) + r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+            regex.IGNORECASE,
+        )
+
+    def clean_text(self, text: str) -> str:
+        text = _fix_text(text)
+        if self.clean == "canonicalize":
+            return _canonicalize(text)
+        text = _whitespace(text)
+        return text.lower() if self.clean == "lower" else text
+
+    def bpe(self, token: str) -> str:
+        """Merge a word's characters by rank until no known pair is left."""
+        cached = self.cache.get(token)
+        if cached is not None:
+            return cached
+        word = (*token[:-1], token[-1] + "</w>")
+        ranks = self.bpe_ranks
+        while len(word) > 1:
+            pairs = set(itertools.pairwise(word))
+            best = min(pairs, key=lambda p: ranks.get(p, float("inf")))
+            if best not in ranks:
+                break
+            first, second = best
+            merged: list[str] = []
+            i = 0
+            while i < len(word):
+                if i < len(word) - 1 and word[i] == first and word[i + 1] == second:
+                    merged.append(first + second)
+                    i += 2
+                else:
+                    merged.append(word[i])
+                    i += 1
+            word = tuple(merged)
+        out = " ".join(word)
+        self.cache[token] = out
+        return out
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without the start and end tokens."""
+        ids: list[int] = []
+        for token in self.pat.findall(self.clean_text(text)):
+            chars = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
+            ids.extend(self.encoder[piece] for piece in self.bpe(chars).split(" "))
+        return ids
+
+    def __call__(self, texts: str | list[str], context_length: int | None = None) -> np.ndarray:
+        """``(n, context_length)`` int64 ids, truncated as open_clip does (end token kept)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        length = int(context_length or self.context_length)
+        out = np.zeros((len(texts), length), dtype=np.int64)
+        for row, text in enumerate(texts):
+            ids = [self.sot_token_id, *self.encode(text), self.eot_token_id]
+            if len(ids) > length:
+                ids = ids[:length]
+                ids[-1] = self.eot_token_id
+            out[row, : len(ids)] = ids
+        return out

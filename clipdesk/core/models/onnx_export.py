@@ -1,0 +1,317 @@
+"""Export a torch encoder's towers to ONNX once, quantise them, and keep what checks out.
+
+Each tower is exported in fp32 with a dynamic batch axis and quantised with ONNX
+Runtime's dynamic int8 quantisation (per-channel weights, matrix products only: the
+token embedding and layer norms stay fp32, which is what keeps the text tower within
+tolerance). Every candidate is compared with the torch fp32 model on probe inputs; the
+fastest one whose cosine to torch is at least ``MIN_COSINE`` on every probe is kept,
+and ``meta.json`` is written last so a half-written export is never used.
+
+Why per model and not once for all: quantisation error depends on the weights, so the
+check runs on the weights the user actually has. Needs torch, onnx and onnxruntime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clipdesk.core.models.manifest import write_json_atomic
+from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
+from clipdesk.core.models.registry import install_dir
+from clipdesk.core.onnx_backend import (
+    EXPORT_FORMAT,
+    META_NAME,
+    MIN_COSINE,
+    export_dir,
+    make_session,
+)
+from clipdesk.core.preprocess import PreprocessConfig
+
+if TYPE_CHECKING:
+    from clipdesk.core.encoder import Encoder
+
+OPSET = 17
+PROBE_TEXTS = [
+    "a photo of a dog",
+    "two people walking on a beach at sunset",
+    "a red bicycle leaning against a brick wall",
+    "birthday cake with candles",
+    "snow",
+    "a blurry picture of a street at night with cars and neon signs",
+    "my grandmother's kitchen",
+    "a screenshot of a spreadsheet",
+    "Geburtstagskuchen mit Kerzen",
+    "a close-up of a yellow flower in a green field, shallow depth of field, bokeh",
+    "3 cats",
+    "the Eiffel tower",
+]
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported (an architecture the exporter does not handle)."""
+
+
+def probe_images(cfg: PreprocessConfig, n: int = 12, seed: int = 0) -> np.ndarray:
+    """Photo-like model inputs: gradients, blobs and sensor noise, normalised like real ones."""
+    rng = np.random.default_rng(seed)
+    size = cfg.size
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    images = []
+    for _ in range(n):
+        top, bottom = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+        img = top * (1 - yy[..., None]) + bottom * yy[..., None]
+        for _ in range(rng.integers(2, 7)):
+            cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.35)
+            mask = ((xx - cx) ** 2 + (yy - cy) ** 2) < r * r
+            img[mask] = rng.uniform(0, 1, 3)
+        img = np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1)
+        images.append(img.transpose(2, 0, 1))
+    mean = np.asarray(cfg.mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(cfg.std, dtype=np.float32)[:, None, None]
+    return ((np.stack(images).astype(np.float32) - mean) / std).astype(np.float32)
+
+
+def tokenizer_info(encoder: Encoder) -> dict[str, Any] | None:
+    """How to rebuild the encoder's tokenizer without torch, or None if that is not possible."""
+    folder = install_dir(encoder.spec)
+    text_cfg = read_open_clip_config(folder)["model_cfg"].get("text_cfg", {})
+    kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
+    clean = kwargs.pop("clean", "lower")
+    if (
+        uses_hf_text({"text_cfg": text_cfg})
+        or text_cfg.get("hf_tokenizer_name")
+        or kwargs
+        or type(encoder.tokenizer).__name__ != "SimpleTokenizer"
+        or clean not in ("lower", "whitespace", "canonicalize")
+    ):
+        return None
+    return {"kind": "clip-bpe", "clean": clean, "context_length": encoder.context_length}
+
+
+def _towers(model: Any) -> tuple[Any, Any]:
+    import torch
+
+    class ImageTower(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_image(pixels)
+
+    class TextTower(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_text(tokens)
+
+    return ImageTower().eval(), TextTower().eval()
+
+
+def _export(module: Any, example: Any, path: Path, input_name: str) -> None:
+    import torch
+
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            dynamo=False,
+            input_names=[input_name],
+            output_names=["features"],
+            dynamic_axes={input_name: {0: "batch"}, "features": {0: "batch"}},
+            opset_version=OPSET,
+            do_constant_folding=True,
+        )
+
+
+def _quantise(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # "consider pre-processing" is advice, not a problem
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
+    finally:
+        logger.setLevel(level)
+
+
+def _cosines(session: Any, name: str, inputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    out = session.run(None, {name: inputs})[0].astype(np.float32)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return (out * reference).sum(axis=1)
+
+
+def _check(
+    tower: str,
+    fp32: Path,
+    inputs: np.ndarray,
+    reference: np.ndarray,
+    quantise: bool,
+    threads: int | None,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Quantise if asked, measure each candidate, pick the fastest that holds."""
+    name = "pixels" if tower == "image" else "tokens"
+    candidates = []
+    if quantise:
+        int8 = fp32.with_name(f"{tower}.int8.onnx")
+        _quantise(fp32, int8)
+        candidates.append(("int8", int8))
+    candidates.append(("float32", fp32))
+    results: list[dict[str, Any]] = []
+    chosen = None
+    for precision, path in candidates:
+        cos = _cosines(make_session(path, threads), name, inputs, reference)
+        entry = {
+            "file": path.name,
+            "precision": precision,
+            "min_cosine": round(float(cos.min()), 6),
+            "mean_cosine": round(float(cos.mean()), 6),
+            "size": path.stat().st_size,
+        }
+        results.append(entry)
+        if chosen is None and float(cos.min()) >= MIN_COSINE:
+            chosen = entry
+    return chosen, results
+
+
+def export_encoder(
+    encoder: Encoder,
+    *,
+    quantise: bool = True,
+    keep_all: bool = False,
+    directory: Path | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Export, check and cache ``encoder``'s towers; returns the metadata written.
+
+    The encoder must be the torch fp32 CPU one (the reference). ``keep_all`` keeps every
+    candidate file (for benchmarks); otherwise only the chosen ones stay on disk.
+    """
+    if getattr(encoder, "backend", "torch") != "torch" or encoder.dtype != "float32":
+        raise ValueError("export from the torch fp32 encoder (it is also the reference)")
+    started = time.monotonic()
+    target = directory or export_dir(encoder.model_key)
+    work = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        meta = _export_into(encoder, work, quantise=quantise, threads=threads)
+        if not keep_all:
+            keep = {meta[t]["file"] for t in ("image", "text") if meta.get(t)}
+            for path in work.glob("*.onnx"):
+                if path.name not in keep:
+                    path.unlink()
+        meta["export_seconds"] = round(time.monotonic() - started, 1)
+        write_json_atomic(work / META_NAME, meta)
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return meta
+
+
+def _export_into(
+    encoder: Encoder, work: Path, *, quantise: bool, threads: int | None
+) -> dict[str, Any]:
+    import torch
+
+    image_tower, text_tower = _towers(encoder.model)
+    pixels = probe_images(encoder.preprocess_cfg)
+    reference_images = encoder.encode_image_batch(pixels)
+    try:
+        _export(image_tower, torch.from_numpy(pixels[:2]), work / "image.onnx", "pixels")
+    except Exception as exc:
+        raise ExportError(f"the image tower cannot be exported: {exc}") from exc
+    image, image_results = _check(
+        "image", work / "image.onnx", pixels, reference_images, quantise, threads
+    )
+    tok = tokenizer_info(encoder)
+    text, text_results = None, []
+    if tok is not None:
+        tokens = np.asarray(encoder.tokenizer(PROBE_TEXTS), dtype=np.int64)
+        reference_texts = encoder._encode_text_list(PROBE_TEXTS)
+        with contextlib.suppress(Exception):  # a text tower that will not export: use torch
+            _export(text_tower, torch.from_numpy(tokens[:2]), work / "text.onnx", "tokens")
+            text, text_results = _check(
+                "text", work / "text.onnx", tokens, reference_texts, quantise, threads
+            )
+    return {
+        "format": EXPORT_FORMAT,
+        "model_key": encoder.model_key,
+        "model": encoder.spec.name,
+        "dim": encoder.dim,
+        "preprocess": encoder.preprocess_cfg.to_open_clip(),
+        "tokenizer": tok or {"kind": "other", "context_length": encoder.context_length},
+        "image": image,
+        "text": text,
+        "checks": {"image": image_results, "text": text_results, "min_cosine": MIN_COSINE},
+        "versions": _versions(),
+        "created_at": time.time(),
+    }
+
+
+def _versions() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {"torch": version("torch"), "onnxruntime": version("onnxruntime"), "opset": OPSET}
+
+
+def write_refusal(encoder: Encoder, reason: str) -> None:
+    """Remember that this model cannot be exported, so indexing does not retry each time."""
+    target = export_dir(encoder.model_key)
+    target.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": EXPORT_FORMAT,
+        "model_key": encoder.model_key,
+        "image": None,
+        "text": None,
+        "refused": reason[:500],
+        "versions": _versions(),
+        "created_at": time.time(),
+    }
+    write_json_atomic(target / META_NAME, meta)
+
+
+def describe(meta: dict[str, Any]) -> str:
+    """One line for logs: which precision each tower got and how close it came."""
+    parts = []
+    for tower in ("image", "text"):
+        entry = meta.get(tower)
+        parts.append(
+            f"{tower}: {entry['precision']} (cos {entry['min_cosine']:.5f})"
+            if entry
+            else f"{tower}: torch"
+        )
+    return ", ".join(parts)
+
+
+__all__ = [
+    "ExportError",
+    "describe",
+    "export_encoder",
+    "probe_images",
+    "tokenizer_info",
+    "write_refusal",
+]

@@ -1,0 +1,179 @@
+"""The ONNX Runtime backend: exported once, checked against torch, used only where it holds.
+
+A tiny random-initialised CLIP (real BPE vocabulary) is exported once for the module;
+each test points clipdesk's folders at that shared model and export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from clipdesk.core import onnx_backend
+from clipdesk.core.encoder import Encoder, load_encoder
+from clipdesk.core.models.onnx_export import export_encoder, probe_images
+from clipdesk.core.models.testing import save_random_model, tiny_model_config
+from clipdesk.core.onnx_backend import OnnxEncoder
+
+NAME = "tiny-random"
+TEXTS = [
+    "a photo of a dog",
+    "café on a rainy day",
+    "a long description " + "of a sunny beach with people and umbrellas " * 12,
+]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("onnx-shared")
+    dirs = {"models": base / "models", "cache": base / "cache"}
+    save_random_model(dirs["models"] / NAME, tiny_model_config(), name=NAME, seed=3)
+    return dirs
+
+
+@pytest.fixture
+def env(shared: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    monkeypatch.setenv("CLIPDESK_MODELS_DIR", str(shared["models"]))
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(shared["cache"]))
+    monkeypatch.delenv("CLIPDESK_BACKEND", raising=False)
+    return shared
+
+
+@pytest.fixture
+def torch_encoder(env: dict[str, Path]) -> Encoder:
+    return load_encoder(NAME, device="cpu", backend="torch")
+
+
+@pytest.fixture
+def exported(torch_encoder: Encoder) -> dict:
+    meta = onnx_backend.read_export(onnx_backend.export_dir(torch_encoder.model_key))
+    if meta is None:
+        meta = export_encoder(torch_encoder)
+    return meta
+
+
+def _photos(n: int, size: int = 96) -> list[Image.Image]:
+    rng = np.random.default_rng(11)
+    out = []
+    for _ in range(n):
+        arr = rng.integers(0, 256, (size, size + 20, 3), dtype=np.uint8)
+        arr[: size // 2] //= 2  # some structure: a darker top half
+        out.append(Image.fromarray(arr))
+    return out
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+def test_export_keeps_the_fastest_tower_that_matches_torch(exported: dict) -> None:
+    for tower in ("image", "text"):
+        chosen = exported[tower]
+        assert chosen is not None
+        assert chosen["min_cosine"] >= onnx_backend.MIN_COSINE
+        candidates = exported["checks"][tower]
+        assert [c["precision"] for c in candidates] == ["int8", "float32"]
+        # The first candidate that holds is the one kept; the others are deleted.
+        first_ok = next(c for c in candidates if c["min_cosine"] >= onnx_backend.MIN_COSINE)
+        assert chosen["file"] == first_ok["file"]
+    directory = onnx_backend.export_dir(exported["model_key"])
+    on_disk = sorted(p.name for p in directory.glob("*.onnx"))
+    assert on_disk == sorted({exported["image"]["file"], exported["text"]["file"]})
+
+
+def test_auto_backend_gives_torch_vectors(torch_encoder: Encoder, exported: dict) -> None:
+    fast = load_encoder(NAME, device="cpu")
+    assert isinstance(fast, OnnxEncoder)
+    assert fast.model_key == torch_encoder.model_key
+    assert fast.dim == torch_encoder.dim
+    assert fast.preprocess_cfg == torch_encoder.preprocess_cfg
+    pixels = probe_images(fast.preprocess_cfg, 6, seed=99)  # not the probes it was checked on
+    assert (
+        _cos(fast.encode_image_batch(pixels), torch_encoder.encode_image_batch(pixels)).min()
+        >= 0.999
+    )
+    photos = _photos(3)
+    assert _cos(fast.encode_images(photos), torch_encoder.encode_images(photos)).min() >= 0.999
+    ours, ref = fast.encode_texts(TEXTS), torch_encoder.encode_texts(TEXTS)
+    assert ours.token_counts == ref.token_counts
+    assert ours.chunks == ref.chunks and ours.chunks[2] > 1  # the long text was chunked
+    assert ours.truncated == ref.truncated
+    assert _cos(ours.vectors, ref.vectors).min() >= 0.999
+    norms = np.linalg.norm(fast.encode_image_batch(pixels), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+
+
+def test_torch_backend_is_respected(exported: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert type(load_encoder(NAME, device="cpu", backend="torch")) is Encoder
+    monkeypatch.setenv("CLIPDESK_BACKEND", "torch")
+    assert type(load_encoder(NAME, device="cpu")) is Encoder
+    monkeypatch.setenv("CLIPDESK_BACKEND", "fastest")
+    with pytest.raises(ValueError, match="backend"):
+        load_encoder(NAME, device="cpu")
+
+
+def test_without_onnxruntime_torch_is_used(exported: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_backend, "onnx_available", lambda: False)
+    assert type(load_encoder(NAME, device="cpu")) is Encoder
+    assert type(load_encoder(NAME, device="cpu", backend="onnx")) is Encoder
+
+
+def test_a_damaged_export_is_not_used(
+    env: dict[str, Path], exported: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(env["cache"], cache)
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(cache))
+    directory = onnx_backend.export_dir(exported["model_key"])
+    assert isinstance(load_encoder(NAME, device="cpu"), OnnxEncoder)
+    image = directory / exported["image"]["file"]
+    image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    assert onnx_backend.read_export(directory) is None
+    assert type(load_encoder(NAME, device="cpu")) is Encoder
+
+
+def test_towers_that_miss_the_bar_are_not_used(
+    torch_encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clipdesk.core.models.onnx_export as onnx_export
+
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.5)  # no export can reach it
+    upgraded = onnx_backend.upgrade(torch_encoder)
+    assert upgraded is torch_encoder
+    meta = json.loads((onnx_backend.export_dir(torch_encoder.model_key) / "meta.json").read_text())
+    assert meta["image"] is None and meta["text"] is None
+    assert not list(onnx_backend.export_dir(torch_encoder.model_key).glob("*.onnx"))
+    assert type(load_encoder(NAME, device="cpu")) is Encoder
+
+
+def test_cold_query_path_does_not_import_torch(env: dict[str, Path], exported: dict) -> None:
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from clipdesk.core.encoder import load_encoder\n"
+        f"enc = load_encoder({NAME!r}, device='cpu')\n"
+        "vec = enc.encode_texts(['a photo of a dog']).vectors\n"
+        "size = enc.preprocess_cfg.size\n"
+        "img = enc.encode_image_batch(np.zeros((1, 3, size, size), np.float32))\n"
+        "assert vec.shape == (1, enc.dim) and img.shape == (1, enc.dim)\n"
+        "assert type(enc).__name__ == 'OnnxEncoder', type(enc)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'open_clip' not in sys.modules, 'open_clip was imported'\n"
+    )
+    environ = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
