@@ -242,8 +242,6 @@ class LibraryWatcher:
             return
         self._failures = 0
         self.totals.add(report)
-        with self._cv:
-            self._looks += 1
         if report.cancelled and not self._stopping.is_set():
             for scope in scopes:
                 self._dirty.schedule(scope)
@@ -274,6 +272,8 @@ class LibraryWatcher:
             self._emit(Kind.MESSAGE, f"cannot list {path}: {why}; its photos are kept")
         changed = (report.added, report.changed, report.moved, report.removed, report.decoded)
         if any(changed) or report.skipped or report.offline_roots or report.online_roots:
+            with self._cv:
+                self._looks += 1  # something happened: wait_idle waits for quiet again
             self._emit(Kind.UPDATED, report=report)
 
     # ------------------------------------------------------------------ roots

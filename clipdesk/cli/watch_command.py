@@ -1,0 +1,119 @@
+"""``clipdesk watch PATH...``: index, then keep following changes until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
+    from clipdesk.core.watch import WatchEvent
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "watch",
+        help="index folders, then follow their changes until Ctrl+C",
+        description=(
+            "Add folders (if given) and follow every root of the library: new, changed, "
+            "moved and deleted photos are picked up as they happen. Stops cleanly on "
+            "Ctrl+C or SIGTERM."
+        ),
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add (default: all roots)")
+    p.add_argument(
+        "--poll",
+        action="store_true",
+        help="walk the folders every --interval seconds instead of using file system events",
+    )
+    p.add_argument(
+        "--interval", type=float, default=30.0, metavar="S", help="polling interval (30)"
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="read a new file once unchanged for this long (2)",
+    )
+    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per event")
+    p.set_defaults(func=cmd_watch)
+
+
+def _printer(as_json: bool):  # type: ignore[no-untyped-def]
+    from clipdesk.core.watch import WatchEventKind
+
+    lock = threading.Lock()
+
+    def show(event: WatchEvent) -> None:
+        with lock:
+            if as_json:
+                sys.stdout.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+                return
+            if event.kind == WatchEventKind.PROGRESS:
+                return
+            if event.kind == WatchEventKind.UPDATED and event.report is not None:
+                r = event.report
+                print(
+                    f"updated: {r.added} new, {r.changed} changed, {r.moved} moved, "
+                    f"{r.removed} removed; {r.decoded} read, {r.encoded} embedded, "
+                    f"{r.skipped} skipped",
+                    file=sys.stderr,
+                )
+            elif event.message:
+                print(f"{event.kind}: {event.message}", file=sys.stderr)
+            elif event.kind in (WatchEventKind.STARTED, WatchEventKind.STOPPED):
+                print(f"{event.kind}", file=sys.stderr)
+
+    return show
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from clipdesk.cli import CliError
+    from clipdesk.cli.library_commands import with_library
+    from clipdesk.core.watch import LibraryWatcher, WatchMode, WatchSettings
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    def action(library: Library) -> int:
+        for folder in args.paths:
+            library.add_root(folder)
+        if not library.roots():
+            raise CliError("nothing to watch: give a folder, e.g. clipdesk watch ~/Pictures")
+        settings = WatchSettings(
+            mode=WatchMode.POLL if args.poll else WatchMode.AUTO,
+            poll_interval_s=args.interval,
+            settle_s=args.settle,
+            workers=args.workers,
+        )
+        watcher = LibraryWatcher(library, settings, on_event=_printer(args.json))
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        watcher.start()
+        interrupted = False
+        try:
+            while not stop.is_set() and watcher.running:
+                stop.wait(0.5)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            watcher.stop()
+            signal.signal(signal.SIGTERM, previous)
+        totals = watcher.totals
+        if not args.json:
+            print(
+                f"stopped: {totals.decoded} files read, {totals.encoded} embedded, "
+                f"{totals.moved} moves followed, {totals.removed} removed",
+                file=sys.stderr,
+            )
+        return 0 if stop.is_set() or interrupted else 1  # else the watcher failed
+
+    return with_library(args, action)
