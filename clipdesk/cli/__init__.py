@@ -17,6 +17,7 @@ from clipdesk import __version__
 # Modules under clipdesk.cli that each add one or more commands, in --help order.
 COMMAND_MODULES = (
     "library_commands",
+    "watch_command",
     "tag_commands",
     "dupes_command",
     "model_commands",
