@@ -75,10 +75,14 @@ def test_pending_until_embedded_for_that_model(catalog):
 
 def test_copies_share_one_embedding(catalog):
     root = catalog.add_root(b"/p")
-    catalog.apply_scan(root.id, added=[StatEntry(b"/p/a.jpg", 1, 1, 1), StatEntry(b"/p/b.jpg", 1, 1, 2)])
+    catalog.apply_scan(
+        root.id, added=[StatEntry(b"/p/a.jpg", 1, 1, 1), StatEntry(b"/p/b.jpg", 1, 1, 2)]
+    )
     a, b = catalog.file_by_path(b"/p/a.jpg"), catalog.file_by_path(b"/p/b.jpg")
     vec = np.ones(2, dtype=np.float32)
-    catalog.record_results("m", decoded=[(a.id, DecodedFacts("same", 1, 1))], new_vectors={"same": vec})
+    catalog.record_results(
+        "m", decoded=[(a.id, DecodedFacts("same", 1, 1))], new_vectors={"same": vec}
+    )
     created = catalog.record_results(
         "m", decoded=[(b.id, DecodedFacts("same", 1, 1))], new_vectors={"same": vec}
     )
@@ -111,8 +115,11 @@ def test_offline_root_files_are_counted_offline_not_deleted(catalog):
 
 def test_moved_file_keeps_fingerprint_and_changed_file_loses_it(catalog):
     root, record = _scan_one(catalog)
-    catalog.record_results("m", decoded=[(record.id, DecodedFacts("fp", 1, 1))],
-                           new_vectors={"fp": np.ones(2, dtype=np.float32)})
+    catalog.record_results(
+        "m",
+        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+        new_vectors={"fp": np.ones(2, dtype=np.float32)},
+    )
     catalog.apply_scan(root.id, moved=[(record.id, StatEntry(b"/photos/sub/a.jpg", 10, 1, 2))])
     moved = catalog.file_by_path(b"/photos/sub/a.jpg")
     assert moved.id == record.id and moved.fingerprint == "fp"
@@ -141,13 +148,19 @@ def test_folder_filter_selects_only_that_folder(catalog):
 
 def test_embedding_ids_are_never_reused(catalog):
     _, record = _scan_one(catalog)
-    first = catalog.record_results("m", decoded=[(record.id, DecodedFacts("fp", 1, 1))],
-                                   new_vectors={"fp": np.ones(2, np.float32)})
+    first = catalog.record_results(
+        "m",
+        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+        new_vectors={"fp": np.ones(2, np.float32)},
+    )
     catalog.apply_scan(1, removed=[record.id])
     assert catalog.delete_orphan_embeddings("m") == [first[0][0]]
     _, again = _scan_one(catalog, b"/photos/b.jpg")
-    second = catalog.record_results("m", decoded=[(again.id, DecodedFacts("fp", 1, 1))],
-                                    new_vectors={"fp": np.ones(2, np.float32)})
+    second = catalog.record_results(
+        "m",
+        decoded=[(again.id, DecodedFacts("fp", 1, 1))],
+        new_vectors={"fp": np.ones(2, np.float32)},
+    )
     assert second[0][0] > first[0][0]
 
 
