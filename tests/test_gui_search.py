@@ -78,7 +78,7 @@ def search_and_wait(qtbot, win: MainWindow, text: str):
 def drop(win: MainWindow, mime: QMimeData) -> QDropEvent:
     pos = QPointF(win.view.geometry().center())
     enter = QDragEnterEvent(
-        pos,
+        pos.toPoint(),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

@@ -5,15 +5,16 @@ A delegate paints straight onto the view, so a grid of any size has no widget pe
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, QSizeF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from clipdesk.gui.results_model import ScoreRole, ThumbErrorRole
+from clipdesk.gui.results_model import PaintRole
 
 PADDING = 8
 TEXT_GAP = 6
 RADIUS = 6.0
+_NAME_ALIGN = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -23,13 +24,23 @@ class ResultDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumb_size = thumb_size
         self.show_scores = True
+        self._badge_font: QFont | None = None
+        self._badge_metrics: QFontMetrics | None = None
+        self._metrics_key: str | None = None
+        self._name_metrics: QFontMetrics | None = None
+        self._elided: dict[str, str] = {}
 
-    def _text_height(self, option: QStyleOptionViewItem) -> int:
-        return QFontMetrics(option.font).height()
+    def _metrics(self, option: QStyleOptionViewItem) -> QFontMetrics:
+        key = option.font.key()
+        if key != self._metrics_key:
+            self._metrics_key, self._name_metrics = key, QFontMetrics(option.font)
+            self._elided.clear()
+        assert self._name_metrics is not None
+        return self._name_metrics
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         side = self.thumb_size + 2 * PADDING
-        return QSize(side, side + TEXT_GAP + self._text_height(option))
+        return QSize(side, side + TEXT_GAP + self._metrics(option).height())
 
     def paint(
         self,
@@ -37,68 +48,60 @@ class ResultDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
+        # One call into the model per item: every data() round trip costs.
+        image, error, score, name = index.data(PaintRole)
+        rect = option.rect
+        palette: QPalette = option.palette
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        palette: QPalette = option.palette
-        cell = QRectF(option.rect).adjusted(2, 2, -2, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        if selected or hovered:
+        if selected or state & QStyle.StateFlag.State_MouseOver:
             colour = QColor(palette.color(QPalette.ColorRole.Highlight))
             colour.setAlpha(150 if selected else 45)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
-            painter.drawRoundedRect(cell, RADIUS + 2, RADIUS + 2)
+            painter.drawRoundedRect(QRectF(rect).adjusted(2, 2, -2, -2), RADIUS + 2, RADIUS + 2)
 
-        box = QRect(
-            option.rect.x() + PADDING, option.rect.y() + PADDING, self.thumb_size, self.thumb_size
-        )
-        image = index.data(Qt.ItemDataRole.DecorationRole)
-        if isinstance(image, QImage) and not image.isNull():
+        box = QRect(rect.x() + PADDING, rect.y() + PADDING, self.thumb_size, self.thumb_size)
+        if image is not None and not image.isNull():
             picture = self._paint_image(painter, box, image)
         else:
-            picture = self._paint_placeholder(painter, box, palette, index.data(ThumbErrorRole))
-
-        score = index.data(ScoreRole)
-        if self.show_scores and isinstance(score, float):
+            picture = self._paint_placeholder(painter, box, palette, error)
+        if self.show_scores:
             self._paint_badge(painter, picture, f"{score:.2f}")
 
-        name = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        metrics = self._metrics(option)
         text_rect = QRect(
-            option.rect.x() + PADDING,
-            box.bottom() + TEXT_GAP,
-            self.thumb_size,
-            self._text_height(option),
+            rect.x() + PADDING, box.bottom() + TEXT_GAP, self.thumb_size, metrics.height()
         )
-        painter.setPen(
-            palette.color(
-                QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-            )
-        )
-        elided = QFontMetrics(option.font).elidedText(
-            name, Qt.TextElideMode.ElideMiddle, text_rect.width()
-        )
+        elided = self._elided.get(name)
+        if elided is None:
+            if len(self._elided) > 20_000:
+                self._elided.clear()
+            elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, self.thumb_size)
+            self._elided[name] = elided
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(palette.color(role))
         painter.setFont(option.font)
-        painter.drawText(
-            text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided
-        )
+        painter.drawText(text_rect, _NAME_ALIGN, elided)
         painter.restore()
 
     def _paint_image(self, painter: QPainter, box: QRect, image: QImage) -> QRectF:
-        size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        """Thumbnails come at display size: a plain blit, no scaling, no clipping."""
+        ratio = image.devicePixelRatio() or 1.0
+        size = QSizeF(image.width() / ratio, image.height() / ratio)
+        if size.width() > box.width() + 0.5 or size.height() > box.height() + 0.5:
+            size = size.scaled(QSizeF(box.size()), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRectF(
-            box.x() + (box.width() - size.width()) / 2,
-            box.y() + (box.height() - size.height()) / 2,
+            round(box.x() + (box.width() - size.width()) / 2),
+            round(box.y() + (box.height() - size.height()) / 2),
             size.width(),
             size.height(),
         )
-        path = QPainterPath()
-        path.addRoundedRect(target, RADIUS, RADIUS)
-        painter.save()
-        painter.setClipPath(path)
+        if target.width() != image.width() / ratio:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(target, image)
-        painter.restore()
         return target
 
     def _paint_placeholder(
@@ -115,10 +118,12 @@ class ResultDelegate(QStyledItemDelegate):
         return inset
 
     def _paint_badge(self, painter: QPainter, picture: QRectF, text: str) -> None:
-        font = QFont(painter.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        font.setBold(True)
-        metrics = QFontMetrics(font)
+        if self._badge_font is None or self._badge_metrics is None:
+            font = QFont(painter.font())
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+            font.setBold(True)
+            self._badge_font, self._badge_metrics = font, QFontMetrics(font)
+        font, metrics = self._badge_font, self._badge_metrics
         width = metrics.horizontalAdvance(text) + 12
         height = metrics.height() + 4
         badge = QRectF(picture.right() - width - 5, picture.y() + 5, width, height)

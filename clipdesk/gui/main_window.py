@@ -71,7 +71,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("clipdesk")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
-        self.loader = ThumbnailLoader(ThumbnailCache(size=256), parent=self)
+        self.loader = ThumbnailLoader(
+            ThumbnailCache(size=256),
+            display_size=round(self.settings.thumbnail_size * self.devicePixelRatioF()),
+            parent=self,
+        )
         self.model = ResultsModel(self.loader, self)
         self.view = ResultsView(self.settings.thumbnail_size)
         self.view.setObjectName("resultsView")

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     QUrl,
 )
 from PySide6.QtGui import QImage
@@ -30,6 +31,7 @@ HitRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 ThumbErrorRole = Qt.ItemDataRole.UserRole + 4
+PaintRole = Qt.ItemDataRole.UserRole + 5  # (image or None, error or None, score, name)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -43,6 +45,12 @@ class ResultsModel(QAbstractListModel):
         self._hits: list[SearchHit] = []
         self._shown = 0
         self._rows_by_path: dict[str, list[int]] = {}
+        # Thumbnails arrive one by one; the view hears of them in batches (one repaint).
+        self._changed_rows: set[int] = set()
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(30)
+        self._flush.timeout.connect(self._emit_changed)
         loader.ready.connect(self._thumbnail_changed)
         loader.failed.connect(lambda path, _reason: self._thumbnail_changed(path))
 
@@ -53,6 +61,7 @@ class ResultsModel(QAbstractListModel):
         self._loader.reset()
         self.beginResetModel()
         self._hits = list(hits)
+        self._changed_rows.clear()
         scores = [h.score for h in self._hits]
         self._shown = adaptive_cutoff(scores) if cutoff else len(self._hits)
         self._rows_by_path = {}
@@ -114,6 +123,15 @@ class ResultsModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < self._shown:
             return None
         hit = self._hits[index.row()]
+        if role == PaintRole:
+            loader = self._loader
+            image = loader.image(hit.path)
+            error = None
+            if image is None:
+                error = loader.error(hit.path)
+                if error is None:
+                    loader.request(hit.path)
+            return image, error, hit.score, os.path.basename(hit.path)
         if role == Qt.ItemDataRole.DecorationRole:
             image: QImage | None = self._loader.image(hit.path)
             if image is None:
@@ -154,7 +172,23 @@ class ResultsModel(QAbstractListModel):
         return Qt.DropAction.CopyAction
 
     def _thumbnail_changed(self, path: str) -> None:
-        for row in self._rows_by_path.get(path, ()):
-            if row < self._shown:
-                index = self.index(row)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+        rows = self._rows_by_path.get(path)
+        if rows:
+            self._changed_rows.update(rows)
+            if not self._flush.isActive():
+                self._flush.start()
+
+    def _emit_changed(self) -> None:
+        """One dataChanged per run of neighbouring rows: a range spanning far-apart rows
+        would make the view re-examine every row in between."""
+        rows = sorted(r for r in self._changed_rows if r < self._shown)
+        self._changed_rows.clear()
+        roles = [Qt.ItemDataRole.DecorationRole]
+        start = previous = None
+        for row in [*rows, None]:
+            if start is not None and (row is None or row != previous + 1):
+                self.dataChanged.emit(self.index(start), self.index(previous), roles)
+                start = None
+            if start is None:
+                start = row
+            previous = row

@@ -15,13 +15,24 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QImage, QImageReader
 
 from clipdesk.core import paths
 
 THUMB_QUALITY = 85
-MEMORY_ITEMS = 3000
+MEMORY_BYTES = 96 * 1024 * 1024  # decoded thumbnails kept in memory
+IDLE_S = 0.5  # how long an idle loader thread waits for work before it ends
 
 
 def thumbnail_dir() -> Path:
@@ -49,19 +60,27 @@ class ThumbnailCache:
     def file_for(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.jpg"
 
-    def load(self, path: str) -> QImage:
-        """The thumbnail of ``path``, made and stored if missing; raises OSError/ValueError."""
+    def load(self, path: str, fit: int | None = None) -> QImage:
+        """The thumbnail of ``path`` (made and stored if missing), scaled to fit a
+        ``fit``-pixel square while decoding; raises OSError/ValueError.
+
+        Decoding goes through ``QImageReader.read``, which releases the GIL, so loading
+        thumbnails in worker threads does not hold up the GUI thread.
+        """
         key = self.key(path)
         if key is None:
             raise OSError("file not found")
         cached = self.file_for(key)
         if cached.exists():
-            image = QImage(str(cached))
+            image = _read(QImageReader(str(cached)), fit)
             if not image.isNull():
                 return image
         data = self._make(path)
         self._store(cached, data)
-        image = QImage.fromData(data, "JPEG")
+        buffer = QBuffer()
+        buffer.setData(QByteArray(data))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        image = _read(QImageReader(buffer, b"jpeg"), fit)
         if image.isNull():
             raise ValueError("thumbnail could not be decoded")
         return image
@@ -123,57 +142,77 @@ class ThumbnailCache:
         self.prune(0)
 
 
+def _read(reader: QImageReader, fit: int | None) -> QImage:
+    if fit:
+        size = reader.size()
+        if size.isValid() and (size.width() > fit or size.height() > fit):
+            reader.setScaledSize(size.scaled(QSize(fit, fit), Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()
+
+
 class _Signals(QObject):
     ready = Signal(str, QImage)
     failed = Signal(str, str)
 
 
-class _LoadTask(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, path: str, generation: int) -> None:
+class _Worker(QRunnable):
+    """Takes the newest request off the loader's stack until none is left."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
         super().__init__()
         self._loader = loader
-        self._path = path
-        self._generation = generation
 
     def run(self) -> None:
         loader = self._loader
-        if self._generation != loader._generation:  # the view moved on: skip it
-            loader._forget(self._path)
-            return
-        try:
-            image = loader.cache.load(self._path)
-        except (OSError, ValueError) as exc:
-            loader._signals.failed.emit(self._path, str(exc) or type(exc).__name__)
-        else:
-            loader._signals.ready.emit(self._path, image)
+        while True:
+            job = loader._take()
+            if job is None:
+                return
+            path, fit = job
+            try:
+                image = loader.cache.load(path, fit)
+            except (OSError, ValueError) as exc:
+                loader._signals.failed.emit(path, str(exc) or type(exc).__name__)
+            else:
+                loader._signals.ready.emit(path, image)
 
 
 class ThumbnailLoader(QObject):
-    """Asks for thumbnails in the background and keeps the recent ones in memory.
+    """Loads thumbnails in the background and keeps the recent ones in memory.
 
-    Newer requests run first (the items the user is looking at now), and ``reset``
-    drops every queued request when the results change.
+    Requests go on a stack: the newest (what the user looks at now) is served first,
+    and ``reset`` drops every waiting request when the results change. Images come
+    scaled to ``display_size`` so the grid draws them without scaling.
     """
 
     ready = Signal(str)
     failed = Signal(str, str)
 
     def __init__(
-        self, cache: ThumbnailCache | None = None, threads: int = 2, parent: QObject | None = None
+        self,
+        cache: ThumbnailCache | None = None,
+        threads: int = 2,
+        display_size: int = 160,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.cache = cache or ThumbnailCache()
+        self.display_size = display_size
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, threads))
+        self._threads = max(1, threads)
         self._signals = _Signals()
         self._signals.ready.connect(self._on_ready)
         self._signals.failed.connect(self._on_failed)
         self._images: OrderedDict[str, QImage] = OrderedDict()
+        self._bytes = 0
         self._errors: dict[str, str] = {}
-        self._pending: set[str] = set()
+        self._waiting: list[str] = []  # a stack: newest last
+        self._queued: set[str] = set()  # waiting or being loaded
+        self._workers = 0
         self._lock = threading.Lock()
-        self._generation = 0
-        self._priority = 0
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
 
     def image(self, path: str) -> QImage | None:
         image = self._images.get(path)
@@ -189,41 +228,70 @@ class ThumbnailLoader(QObject):
         if path in self._images or path in self._errors:
             return
         with self._lock:
-            if path in self._pending:
+            if path in self._queued:
                 return
-            self._pending.add(path)
-        self._priority = min(self._priority + 1, 2**30)
-        self.pool.start(_LoadTask(self, path, self._generation), self._priority)
+            self._queued.add(path)
+            self._waiting.append(path)
+            self._wake.notify()
+            start = self._workers < self._threads and self._workers < len(self._waiting)
+            if start:
+                self._workers += 1
+        if start:
+            self.pool.start(_Worker(self))
 
     @property
     def pending(self) -> int:
         with self._lock:
-            return len(self._pending)
+            return len(self._queued)
+
+    def set_display_size(self, size: int) -> None:
+        """Thumbnails at another size: forget the ones in memory."""
+        if size != self.display_size:
+            self.display_size = size
+            self.reset()
+            self._images.clear()
+            self._bytes = 0
 
     def reset(self) -> None:
-        """Drop queued requests (results changed); finished images stay cached."""
-        self._generation += 1
-        self.pool.clear()
+        """Drop waiting requests (results changed); finished images stay cached."""
         with self._lock:
-            self._pending.clear()
-        self._priority = 0
+            for path in self._waiting:
+                self._queued.discard(path)
+            self._waiting.clear()
 
     def shutdown(self, msecs: int = 10_000) -> bool:
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
         self.reset()
         return self.pool.waitForDone(msecs)
 
-    def _forget(self, path: str) -> None:
+    def _take(self) -> tuple[str, int] | None:
+        """The newest request; a worker idles briefly before it ends, since starting
+        a new one costs more than waiting for the next scroll step."""
         with self._lock:
-            self._pending.discard(path)
+            if not self._waiting and not self._stopping:
+                self._wake.wait(IDLE_S)
+            if not self._waiting or self._stopping:
+                self._workers -= 1
+                return None
+            return self._waiting.pop(), self.display_size
 
     def _on_ready(self, path: str, image: QImage) -> None:
-        self._forget(path)
+        with self._lock:
+            self._queued.discard(path)
+        old = self._images.pop(path, None)
+        if old is not None:
+            self._bytes -= old.sizeInBytes()
         self._images[path] = image
-        while len(self._images) > MEMORY_ITEMS:
-            self._images.popitem(last=False)
+        self._bytes += image.sizeInBytes()
+        while self._bytes > MEMORY_BYTES and len(self._images) > 1:
+            _, dropped = self._images.popitem(last=False)
+            self._bytes -= dropped.sizeInBytes()
         self.ready.emit(path)
 
     def _on_failed(self, path: str, reason: str) -> None:
-        self._forget(path)
+        with self._lock:
+            self._queued.discard(path)
         self._errors[path] = reason
         self.failed.emit(path, reason)
