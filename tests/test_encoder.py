@@ -202,3 +202,40 @@ def test_bf16_autocast_stays_close_to_fp32(model_dir: Path, encoder: Encoder) ->
     assert cos.min() > 0.99 and not np.array_equal(ours, full)
     with pytest.raises(ValueError, match="precision"):
         load_encoder(_spec(model_dir), precision="fp8")
+
+
+def _shape(kind: str, colour: tuple[int, int, int], size: int = 256) -> Image.Image:
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (size, size), (235, 235, 235))
+    draw = ImageDraw.Draw(image)
+    box = (size // 4, size // 4, 3 * size // 4, 3 * size // 4)
+    (draw.ellipse if kind == "circle" else draw.rectangle)(box, fill=colour)
+    return image
+
+
+def test_bundled_tiny_shapes_knows_its_shapes() -> None:
+    """The project's own model, once trained and committed, loads and tells shapes apart."""
+    from clipdesk.core.models import get_model, is_installed
+
+    spec = get_model("tiny-shapes")
+    if not is_installed(spec):
+        pytest.skip("resources/models/tiny-shapes is not trained yet")
+    encoder = load_encoder("tiny-shapes", device="cpu")
+    assert encoder.spec.is_demo and encoder.model_key.startswith("tiny-shapes@")
+    images = [_shape("circle", (220, 30, 30)), _shape("square", (30, 60, 220))]
+    texts = ["a red circle", "a blue square"]
+    scores = encoder.encode_images(images) @ encoder.encode_texts(texts).vectors.T
+    assert scores[0, 0] > scores[0, 1] and scores[1, 1] > scores[1, 0], scores
+
+
+def test_loading_never_touches_the_network(model_dir: Path, monkeypatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access while loading a model")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    encoder = load_encoder(_spec(model_dir), device="cpu")
+    assert encoder.encode_texts(["offline"]).vectors.shape == (1, 64)

@@ -16,6 +16,7 @@ under its transparent pixels, so dropping alpha (PIL) and compositing on white
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 from collections.abc import Iterator
@@ -137,6 +138,20 @@ def _clipdesk_decode(data: bytes, size: int) -> Image.Image:
     return read_image(data, target_size=size).image
 
 
+@contextlib.contextmanager
+def _no_network() -> Iterator[None]:
+    """Fail on any connection attempt: an installed model must load offline."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access while loading a model")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        yield
+
+
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in values.items()}
 
@@ -201,7 +216,8 @@ def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Pa
     digest = sha256_file(weights)  # recorded once, as an install does
     records = {weights.name: file_record(weights, digest)}
     write_manifest(folder, Manifest(spec.name, spec.arch, "random", "import", records))
-    encoder = load_encoder(local, device="cpu")
+    with _no_network():
+        encoder = load_encoder(local, device="cpu")
     assert encoder.model_key == f"{spec.name}@{digest[:12]}"
     size = encoder.preprocess_cfg.size
     assert size == spec.resolution

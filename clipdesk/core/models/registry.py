@@ -11,7 +11,7 @@ import importlib.util
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,6 @@ class ModelSpec:
     gpu_recommended: bool = False
     requires: tuple[str, ...] = ()
     source: str = "registry"  # "registry" | "bundled" | "imported"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def downloadable(self) -> bool:
