@@ -112,11 +112,15 @@ def main() -> int:
     marks: dict[str, float] = {}
     search_ms: list[float] = []
     progress_seen: list[object] = []
-    typed = {"query": 0, "char": 0}
+    typed = {"query": 0, "char": 0, "pause": 0}
     typist = QTimer()
     typist.setInterval(90)  # a brisk typist: about 11 keys a second
 
     def type_next() -> None:
+        """Type a query key by key, look at the results for a while, then the next."""
+        if typed["pause"]:
+            typed["pause"] -= 1
+            return
         query = QUERIES[typed["query"] % len(QUERIES)]
         edit = window.search_bar.edit
         if typed["char"] == 0:
@@ -127,6 +131,7 @@ def main() -> int:
         else:
             typed["query"] += 1
             typed["char"] = 0
+            typed["pause"] = 15  # about 1.4 s
 
     typist.timeout.connect(type_next)
 

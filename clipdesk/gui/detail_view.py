@@ -160,6 +160,7 @@ class DetailView(QDialog):
         self.copy_button.clicked.connect(lambda: self._hit and desktop.copy_text(self._hit.path))
         self.similar_button.clicked.connect(self._find_similar)
         self.facts: dict[str, str] = {}
+        self.tags: list[tuple[str, float]] = []
 
     @property
     def hit(self) -> SearchHit | None:
@@ -171,6 +172,8 @@ class DetailView(QDialog):
         self._image = None
         self.setWindowTitle(os.path.basename(hit.path))
         self.facts = describe(hit)
+        self.tags = []
+        self.tags_label.hide()
         self._render_facts()
         self.preview.setPixmap(QPixmap())
         self.preview.setText("Loading…")
@@ -188,8 +191,11 @@ class DetailView(QDialog):
             self.facts["EXIF"] = " · ".join(f"{k} {v}" for k, v in preview.exif.items())
             self._render_facts()
 
-    def set_tags(self, tags: list[tuple[str, float]]) -> None:
-        """Tags with scores, once the library has them."""
+    def set_tags(self, path: str, tags: list[tuple[str, float]]) -> None:
+        """A photo's tags with their confidence, when the library has tags."""
+        if self._hit is None or path != self._hit.path:
+            return
+        self.tags = tags
         text = ", ".join(f"{name} ({score:.2f})" for name, score in tags)
         self.tags_label.setText(f"Tags: {text}" if text else "")
         self.tags_label.setVisible(bool(text))

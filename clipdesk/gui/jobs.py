@@ -31,10 +31,11 @@ class SearchRequest:
     date_to: float | None = None  # epoch seconds, exclusive
     file_types: tuple[str, ...] = ()  # lower-case extensions with the dot: (".jpg", ".jpeg")
     excluded: tuple[str, ...] = ()  # folders whose photos are hidden
+    tag: str | None = None  # only photos carrying this tag
 
     @property
     def empty(self) -> bool:
-        return not self.text.strip() and self.image is None
+        return not self.text.strip() and self.image is None and self.tag is None
 
     @property
     def filtered(self) -> bool:
@@ -99,7 +100,11 @@ def run_search(library: Library, request: SearchRequest) -> SearchOutcome:
     outcome = SearchOutcome(request)
     k = request.k * 4 if request.filtered else request.k
     try:
-        if request.text.strip():
+        if request.tag is not None:
+            results = library.search(
+                request.text, image=request.image, k=k, folder=request.folder, tag=request.tag
+            )
+        elif request.text.strip():
             results = library.search(request.text, image=request.image, k=k, folder=request.folder)
         elif request.image is not None:
             results = library.similar(request.image, k=k, folder=request.folder)
@@ -116,8 +121,38 @@ def run_search(library: Library, request: SearchRequest) -> SearchOutcome:
     return outcome
 
 
-def library_state(library: Library) -> tuple[dict[str, object], list[RootInfo]]:
-    """The status dict and the watched folders with their photo counts."""
+def library_tags(library: Library) -> list[tuple[str, int]]:
+    """Tags that some photo carries, most used first; none where tags are unavailable."""
+    tags = getattr(library, "tags", None)
+    if tags is None:
+        return []
+    try:
+        return [(t.name, t.count) for t in tags.list_tags() if t.count > 0]
+    except Exception:  # tags are an extra: a problem there must not hide the library
+        return []
+
+
+def photo_tags(library: Library, path: str) -> tuple[str, list[tuple[str, float]]]:
+    """A photo's tags with their confidence (or score), for the detail view."""
+    tags = getattr(library, "tags", None)
+    if tags is None:
+        return path, []
+    try:
+        found = tags.tags_of(path)
+    except Exception:  # not indexed yet, or no tags for this model
+        return path, []
+    out = []
+    for tag in found:
+        if not tag.rejected:
+            value = tag.confidence if tag.confidence is not None else tag.score
+            out.append((tag.name, float(value) if value is not None else 0.0))
+    return path, out
+
+
+def library_state(
+    library: Library,
+) -> tuple[dict[str, object], list[RootInfo], list[tuple[str, int]]]:
+    """The status dict, the watched folders with their photo counts, and the tags."""
     try:
         status = library.status()
     except Exception as exc:  # no model installed yet: the counts are still worth showing
@@ -136,7 +171,7 @@ def library_state(library: Library) -> tuple[dict[str, object], list[RootInfo]]:
         RootInfo(r.fspath, r.online, len(library.catalog.files_of_root(r.id)), r.last_scan_at)
         for r in library.roots()
     ]
-    return status, roots
+    return status, roots, library_tags(library)
 
 
 def index_job(

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
-from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest
+from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_tags
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_view import ResultsView
 from clipdesk.gui.search_bar import SearchBar
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._roots: list[RootInfo] = []
         self._status: dict[str, object] = {}
         self._indexing_folders: list[str] = []
+        self._model_ready = False
         self._connect()
         self.view.set_empty_message("Opening your library…")
 
@@ -131,7 +132,7 @@ class MainWindow(QMainWindow):
         s = self.service
         s.opened.connect(self._on_opened)
         s.openFailed.connect(self._on_open_failed)
-        s.modelReady.connect(self.status.set_model)
+        s.modelReady.connect(self._on_model_ready)
         s.modelFailed.connect(lambda reason: self.status.model_label.setText("model unavailable"))
         s.modelFailed.connect(lambda reason: self.view.set_empty_message("No model", reason))
         s.stateChanged.connect(self._on_state)
@@ -145,6 +146,8 @@ class MainWindow(QMainWindow):
         self.side.folders.addRequested.connect(self.add_folder)
         self.side.folders.removeRequested.connect(s.remove_folder)
         self.side.filters.changed.connect(self.new_search)
+        self.side.tags.changed.connect(self.new_search)
+        s.tagsChanged.connect(self.side.tags.set_tags)
         self.status.pauseToggled.connect(
             lambda pause: s.pause_index() if pause else s.resume_index()
         )
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
             image=self.search_bar.image(),
             k=self._k,
             excluded=tuple(self.settings.excluded_folders),
+            tag=self.side.tags.selected(),
             **filters,  # type: ignore[arg-type]
         )
 
@@ -256,9 +260,14 @@ class MainWindow(QMainWindow):
 
     # -- library state and indexing -----------------------------------------------------
 
+    def _on_model_ready(self, name: str, device: str) -> None:
+        self._model_ready = True
+        self.status.set_model(name, device)
+
     def _on_opened(self, status: dict[str, object]) -> None:
         self._status = status
-        self.status.model_label.setText(f"{status.get('model')} · loading…")
+        if not self._model_ready and status.get("model"):
+            self.status.model_label.setText(f"{status.get('model')} · loading…")
         self._set_idle_message()
         self.run_search()
 
@@ -319,8 +328,14 @@ class MainWindow(QMainWindow):
 
     def _load_preview(self, path: str) -> None:
         detail = self.detail
-        if detail is not None:
-            self.service.run_task(load_preview, path, done=detail.set_preview)
+        library = self.service.library
+        if detail is None:
+            return
+        self.service.run_task(load_preview, path, done=detail.set_preview)
+        if library is not None:
+            self.service.run_task(
+                photo_tags, library, path, done=lambda result: detail.set_tags(*result)
+            )
 
     def _step_detail(self, step: int) -> None:
         row = self.view.currentIndex().row() + step

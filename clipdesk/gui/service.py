@@ -46,6 +46,7 @@ class LibraryService(QObject):
     modelReady = Signal(str, str)  # model name, device
     modelFailed = Signal(str)
     stateChanged = Signal(object, object)  # status dict, list[RootInfo]
+    tagsChanged = Signal(object)  # list of (tag, photo count), most used first
     searchStarted = Signal(object)  # SearchRequest
     searchFinished = Signal(object)  # SearchOutcome
     indexStarted = Signal(object)  # list of folders being added
@@ -335,11 +336,12 @@ class LibraryService(QObject):
         if self._library is None or self._closed:
             return
 
-        def done(result: tuple[dict[str, object], list[jobs.RootInfo]]) -> None:
-            status, roots = result
+        def done(result: tuple[dict[str, object], list[jobs.RootInfo], list]) -> None:
+            status, roots, tags = result
             if emit_opened:
                 self.opened.emit(status)
             self.stateChanged.emit(status, roots)
+            self.tagsChanged.emit(tags)
 
         def failed(exc: Exception) -> None:
             if emit_opened:

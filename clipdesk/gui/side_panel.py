@@ -155,9 +155,10 @@ class FoldersPanel(QWidget):
 
 
 class TagsPanel(QWidget):
-    """Tags with counts, click to filter. Hidden until the library offers tags."""
+    """Tags with counts; clicking one filters the results to it, clicking it again
+    clears the filter. Hidden while no photo carries a tag."""
 
-    tagClicked = Signal(str)
+    changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -165,8 +166,10 @@ class TagsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_title("Tags"))
         self.list = QListWidget()
+        self.list.setObjectName("tagsList")
         layout.addWidget(self.list, 1)
-        self.list.itemClicked.connect(lambda item: self.tagClicked.emit(item.data(PathRole)))
+        self.list.itemClicked.connect(self._clicked)
+        self._selected: str | None = None
         self.setVisible(False)
 
     @staticmethod
@@ -174,13 +177,38 @@ class TagsPanel(QWidget):
         """Whether this clipdesk has a tags module at all."""
         return importlib.util.find_spec("clipdesk.core.tags") is not None
 
+    def selected(self) -> str | None:
+        return self._selected
+
+    def select(self, name: str | None) -> None:
+        if name != self._selected:
+            self._selected = name
+            self._mark()
+            self.changed.emit()
+
     def set_tags(self, tags: Sequence[tuple[str, int]]) -> None:
         self.list.clear()
         for name, count in tags:
             item = QListWidgetItem(f"{name}  ({count:,})")
             item.setData(PathRole, name)
             self.list.addItem(item)
+        self._mark()
         self.setVisible(bool(tags))
+        if self._selected is not None and self._selected not in {n for n, _ in tags}:
+            self.select(None)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        name = item.data(PathRole)
+        self.select(None if name == self._selected else name)
+
+    def _mark(self) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            font = item.font()
+            font.setBold(item.data(PathRole) == self._selected)
+            item.setFont(font)
+        if self._selected is None:
+            self.list.clearSelection()
 
 
 class FiltersPanel(QWidget):

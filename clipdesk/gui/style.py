@@ -22,9 +22,15 @@ QMainWindow, QDialog {{ background: #1e1f22; }}
 #imageChip QToolButton:hover {{ color: white; }}
 #sidePanel {{ background: #222327; border-right: 1px solid #34363b; }}
 #panelTitle {{ color: #8c8f96; font-size: 11px; font-weight: bold; letter-spacing: 1px; }}
-#foldersList {{ background: transparent; border: none; }}
+#foldersList, #tagsList {{ background: transparent; border: none; }}
 #foldersList::item {{ padding: 6px 4px; border-radius: 6px; }}
-#foldersList::item:selected {{ background: #2f3b52; }}
+#tagsList::item {{ padding: 2px 4px; border-radius: 4px; }}
+#foldersList::item:selected, #tagsList::item:selected {{ background: #2f3b52; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
+QScrollBar::handle:vertical {{ background: #44474e; border-radius: 4px; min-height: 30px; }}
+QScrollBar::handle:vertical:hover {{ background: #5a5e66; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
+QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: none; }}
 #moreBar {{ background: #222327; border-top: 1px solid #34363b; }}
 #moreBar QLabel {{ color: #a4a7ae; }}
 QPushButton {{
