@@ -175,4 +175,4 @@ class DownloadDialog(QProgressDialog):
             self.finishedOk.emit(self.spec.name)
         else:
             self.failed.emit(error)
-        self.close()
+        self.hide()  # not close(): a progress dialog's close counts as pressing Cancel
