@@ -122,7 +122,9 @@ def _towers(model: Any) -> tuple[Any, Any]:
 def _export(module: Any, example: Any, path: Path, input_name: str) -> None:
     import torch
 
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+    # With gradients off, torch's attention takes a fused fast path that the ONNX
+    # exporter cannot translate; with them on it traces the plain operations.
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.enable_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
