@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from clipdesk.core.search import SearchHit
 
 PREVIEW_SIZE = 1024
+MAX_TAGS_SHOWN = 12
 
 
 @dataclass
@@ -196,7 +197,10 @@ class DetailView(QDialog):
         if self._hit is None or path != self._hit.path:
             return
         self.tags = tags
-        text = ", ".join(f"{name} ({score:.2f})" for name, score in tags)
+        shown = sorted(tags, key=lambda t: -t[1])[:MAX_TAGS_SHOWN]
+        text = ", ".join(f"{name} ({score:.2f})" for name, score in shown)
+        if len(tags) > len(shown):
+            text += f" and {len(tags) - len(shown)} more"
         self.tags_label.setText(f"Tags: {text}" if text else "")
         self.tags_label.setVisible(bool(text))
 

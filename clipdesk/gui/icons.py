@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon, QImage, QPainter
+from PySide6.QtCore import QPointF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 
 from clipdesk.core import paths
 
@@ -48,3 +48,21 @@ def render_pngs(directory: Path | None = None) -> list[Path]:
         image.save(str(target), "PNG")
         written.append(target)
     return written
+
+
+def magnifier(size: int = 18, colour: str = "#8c8f96", ratio: float = 1.0) -> QPixmap:
+    """A search glyph drawn with the painter (no icon theme needed on any platform)."""
+    pixmap = QPixmap(round(size * ratio), round(size * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(QColor(colour), size / 9)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    r = size * 0.3
+    centre = QPointF(size * 0.42, size * 0.42)
+    painter.drawEllipse(centre, r, r)
+    painter.drawLine(QPointF(size * 0.64, size * 0.64), QPointF(size * 0.9, size * 0.9))
+    painter.end()
+    return pixmap

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clipdesk.gui.icons import magnifier
 from clipdesk.gui.thumbnails import ThumbnailLoader
 
 DEBOUNCE_MS = 250
@@ -96,8 +97,9 @@ class SearchBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
         layout.setSpacing(6)
-        self.icon = QLabel("⌕")
+        self.icon = QLabel()
         self.icon.setObjectName("searchIcon")
+        self.icon.setPixmap(magnifier(18, ratio=self.devicePixelRatioF()))
         self.chip = ImageChip(loader)
         self.edit = QLineEdit()
         self.edit.setObjectName("searchEdit")

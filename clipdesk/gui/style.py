@@ -13,7 +13,7 @@ QMainWindow, QDialog {{ background: #1e1f22; }}
 #searchBar {{
     background: #16171a; border: 1px solid #3a3c42; border-radius: 16px; min-height: 32px;
 }}
-#searchIcon {{ color: #8c8f96; font-size: 18px; padding-left: 4px; }}
+#searchIcon {{ padding-left: 6px; }}
 #searchEdit {{ background: transparent; color: #e8e9ec; font-size: 14px; padding: 4px 2px; }}
 #imageChip {{
     background: #2f3b52; border: 1px solid {ACCENT}; border-radius: 12px; color: #e8e9ec;
