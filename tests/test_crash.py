@@ -140,6 +140,7 @@ class CrashRun:
             "CLIPDESK_DATA_DIR": str(self.base / "data"),
             "CLIPDESK_CACHE_DIR": str(self.base / "cache"),
             "CLIPDESK_CONFIG_DIR": str(self.base / "config"),
+            "CLIPDESK_BACKEND": "torch",  # no one-off ONNX export in the middle of the rounds
         }
 
     def images(self) -> list[Path]:

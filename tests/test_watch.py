@@ -43,7 +43,7 @@ FAST = WatchSettings(
 def shared_encoder(tmp_path_factory):
     from clipdesk.core.encoder import load_encoder
 
-    models = tmp_path_factory.mktemp("models")
+    models = tmp_path_factory.getbasetemp() / "shared-models"  # one per test session
     save_model(models)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLIPDESK_MODELS_DIR", str(models))
