@@ -7,6 +7,7 @@ generated once for the module, and fails if it leaves a worker thread running.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from clipdesk.training.shapes import write_sample_library
 
 MODEL = "tiny-shapes"
 TIMEOUT_MS = 120_000
-PHOTOS = 48
+PHOTOS = 32
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,8 @@ def window(qtbot, tmp_path):
     win = MainWindow(service, Settings())
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(service.stateChanged, timeout=TIMEOUT_MS):
+    with qtbot.waitSignals([service.stateChanged, service.modelReady], timeout=TIMEOUT_MS):
         service.open()
-    qtbot.waitSignal(service.modelReady, timeout=TIMEOUT_MS).wait()
     yield win
     win.shutdown()
     pool = QThreadPool.globalInstance()
@@ -171,3 +171,19 @@ def test_window_appears_before_torch_is_imported(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "visible True torch False" in done.stdout
+
+
+def test_a_folder_that_went_away_is_shown_offline_and_keeps_its_photos(
+    qtbot, window, photos, tmp_path
+):
+    service = window.service
+    drive = tmp_path / "usb-drive"
+    shutil.copytree(photos, drive)
+    with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
+        service.add_folder(str(drive))
+    drive.rename(tmp_path / "unplugged")
+    with qtbot.waitSignal(service.stateChanged, timeout=TIMEOUT_MS) as state:
+        service.index()
+    (root,) = state.args[1]
+    assert not root.online and root.photos == PHOTOS
+    assert window.side.folders.state_of(root.path).startswith("offline")
