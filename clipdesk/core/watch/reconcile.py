@@ -9,6 +9,7 @@ encoding. Roots that disappeared are marked offline, never emptied.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import IGNORED_DIR_NAMES, ScanDiff, diff_scan, root_available, scan_tree
 from clipdesk.core.watch.dirty import Scope, collapse, is_below
 from clipdesk.core.watch.stability import Stabilizer
+
+_GONE = frozenset({os.strerror(errno.ENOENT), os.strerror(errno.ENOTDIR)})
 
 
 @dataclass
@@ -97,6 +100,8 @@ def _scan_scope(
         known = catalog.files_in_dir(scope.directory)
     for path, why in errors:
         if not os.path.isdir(path):
+            if why not in _GONE:  # e.g. a path longer than the system allows
+                report.folder_errors.append((os.fsdecode(path), why))
             continue  # gone (its files were deleted) or a file that cannot be looked at
         # A folder that exists but cannot be listed (permissions, a flaky share): its
         # files are kept as they are, never taken for deleted.
