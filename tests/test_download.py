@@ -270,3 +270,16 @@ def test_redownload_replaces_an_old_install(server: FileServer):
 
     assert (folder / FILENAME).read_bytes() == new
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir())
+
+
+def test_stale_file_from_another_revision_is_fetched_again(server: FileServer, tmp_path: Path):
+    data = _payload()
+    _publish(server, data)
+    staging = tmp_path / "models" / ".test-model.download"
+    staging.mkdir(parents=True)
+    (staging / FILENAME).write_bytes(_payload(4000))  # complete, but not these weights
+
+    folder = download_model(_spec(data))
+
+    assert (folder / FILENAME).read_bytes() == data
+    assert len(server.requests) == 1

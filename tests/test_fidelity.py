@@ -45,7 +45,7 @@ TEXTS = [
     "a red bicycle leaning against a brick wall",
     "Geburtstagskuchen mit Kerzen",
 ]
-# Slow on a 2-core CPU (a 1.7 GB model at 2.4 s per image): run with -m slow.
+# Slow on a 2-core CPU (a 1.7 GB model, over a second per image): run with -m slow.
 SLOW_ARCHS = {"ViT-L-14-336-quickgelu"}
 
 

@@ -84,6 +84,8 @@ def download_model(
                 if progress is not None:
                     progress(_base + done, total if total is not None else file_total)
 
+            if target.is_file() and sha256_file(target) != f.sha256:
+                target.unlink()  # left by a run for another pinned revision
             if target.is_file():  # verified by an earlier, interrupted run
                 report(target.stat().st_size, f.size)
             else:
