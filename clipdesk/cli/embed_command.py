@@ -106,21 +106,9 @@ class _ReadFailure(Exception):
 
 
 def _read_one(path: str, size: int) -> object:
-    try:
-        from clipdesk.core.imageio import ImageReadError, read_image
-    except ImportError:  # pragma: no cover - imageio ships with the core
-        return _read_with_pil(path)
-    try:
+    from clipdesk.core.imageio import ImageReadError, read_image
+
+    try:  # the indexer's own decode: EXIF orientation, alpha on white, JPEG draft mode
         return read_image(path, target_size=size).image
     except ImageReadError as exc:
         raise _ReadFailure(str(exc) or "unreadable image") from exc
-
-
-def _read_with_pil(path: str) -> object:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return ImageOps.exif_transpose(im).convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise _ReadFailure(str(exc)) from exc
