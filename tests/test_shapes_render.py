@@ -1,0 +1,104 @@
+"""The training renderer, scene sampling and captions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipdesk.training.shapes import (
+    COLOURS,
+    HELD_OUT_PAIRS,
+    SHAPES,
+    canonical_caption,
+    render_scene,
+    sample_scene,
+    scene_for,
+    training_caption,
+)
+from clipdesk.training.vocab import PALETTE
+
+
+def _coverage(img, rgb, tol: float = 60.0) -> float:
+    arr = np.asarray(img, dtype=np.float64)
+    return float((np.linalg.norm(arr - np.array(rgb), axis=-1) < tol).mean())
+
+
+def test_red_circle_on_demand() -> None:
+    img = render_scene(scene_for("circle", "red"), 200, np.random.default_rng(0), shading=False)
+    assert img.size == (200, 200) and img.mode == "RGB"
+    arr = np.asarray(img)
+    assert tuple(arr[100, 100]) == PALETTE["red"][0]  # centre of the circle
+    assert arr[3, 3].min() > 230  # white background in the corner
+    # radius 0.3 of the side: area pi * 0.3^2 of the picture
+    assert _coverage(img, PALETTE["red"][0]) == pytest.approx(np.pi * 0.09, abs=0.02)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_shape_has_its_own_silhouette(shape: str) -> None:
+    rng = np.random.default_rng(0)
+    img = render_scene(scene_for(shape, "blue"), 120, rng, shading=False)
+    cover = _coverage(img, PALETTE["blue"][0])
+    areas = {"circle": 0.28, "square": 0.24, "triangle": 0.17, "star": 0.11, "heart": 0.2}
+    assert cover == pytest.approx(areas[shape], abs=0.05)
+
+
+def test_shapes_are_told_apart_by_pixels() -> None:
+    masks = {
+        s: np.asarray(render_scene(scene_for(s, "black"), 96, shading=False))[..., 0] < 128
+        for s in SHAPES
+    }
+    for a in SHAPES:
+        for b in SHAPES:
+            if a < b:
+                assert (masks[a] ^ masks[b]).mean() > 0.03, (a, b)
+
+
+def test_white_shape_never_on_white_background() -> None:
+    spec = scene_for("square", "white", background="white")
+    assert spec.background.name != "white"
+    img = render_scene(spec, 100, shading=False)
+    assert _coverage(img, (255, 255, 255), tol=20) > 0.15
+
+
+def test_same_seed_same_picture() -> None:
+    a = render_scene(sample_scene(np.random.default_rng(7)), 128, np.random.default_rng(1))
+    b = render_scene(sample_scene(np.random.default_rng(7)), 128, np.random.default_rng(1))
+    c = render_scene(sample_scene(np.random.default_rng(8)), 128, np.random.default_rng(1))
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+
+
+def test_sampled_scenes_cover_the_world_but_not_held_out_pairs() -> None:
+    rng = np.random.default_rng(3)
+    specs = [sample_scene(rng) for _ in range(400)]
+    pairs = {p for s in specs for p in s.pairs}
+    assert not pairs & HELD_OUT_PAIRS
+    assert {c for c, _ in pairs} == set(COLOURS)
+    assert {s for _, s in pairs} == set(SHAPES)
+    assert {len(s.objects) for s in specs} == {1, 2, 3}
+    for s in specs:  # objects stay inside the visible square and apart
+        for o in s.objects:
+            assert o.radius <= o.x <= 1 - o.radius + 1e-9
+            assert o.radius <= o.y <= 1 - o.radius + 1e-9
+
+
+def test_captions_name_what_is_drawn() -> None:
+    assert canonical_caption(scene_for("circle", "red")) == (
+        "a large red circle on a white background"
+    )
+    assert canonical_caption(scene_for("heart", "orange", radius=0.15)).startswith(
+        "a small orange heart"
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        spec = sample_scene(rng)
+        text = canonical_caption(spec)
+        for colour, shape in spec.pairs:
+            assert colour in text and shape in text
+        assert len(training_caption(spec, rng)) > 3
+
+
+def test_grouped_caption_uses_number_words() -> None:
+    rng = np.random.default_rng(0)
+    spec = sample_scene(rng, shapes=["star", "star"], colours=["blue", "blue"])
+    assert canonical_caption(spec).startswith("two blue stars")
