@@ -173,3 +173,37 @@ def test_installed_qt_binding_does_not_lose_references_on_emit(qapp):
     from clipdesk.gui.compat import signal_emit_leaks
 
     assert not signal_emit_leaks(64)
+
+
+def test_grid_with_100k_results_only_touches_the_visible_rows(qtbot, tmp_path: Path):
+    from clipdesk.gui.results_model import ResultsModel
+    from clipdesk.gui.results_view import ResultsView
+    from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
+
+    loader = ThumbnailLoader(ThumbnailCache(tmp_path / "thumbs"))
+    requested: list[str] = []
+    real_request = loader.request
+    loader.request = lambda path: (requested.append(path), real_request(path))  # type: ignore[method-assign]
+    model = ResultsModel(loader)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 700)
+    view.show()
+    n = 100_000
+    model.set_hits([hit(str(tmp_path / f"{i}.jpg"), 1 - i / n) for i in range(n)], cutoff=False)
+    assert model.rowCount() == n
+    qtbot.waitUntil(lambda: len(view.visible_rows()) > 0)
+    view.viewport().repaint()
+    visible = view.visible_rows()
+    assert 0 < len(visible) < 100
+    assert set(requested) <= {str(tmp_path / f"{i}.jpg") for i in visible}
+    requested.clear()
+    # The layout runs in batches between events; once it reaches the end, jump half-way.
+    qtbot.waitUntil(lambda: view.visualRect(model.index(n - 1)).isValid(), timeout=30_000)
+    view.scrollTo(model.index(n // 2))
+    view.viewport().repaint()
+    visible = view.visible_rows()
+    assert visible.start > 1000 and n // 2 in visible
+    assert requested and len(set(requested)) <= len(visible)
+    assert loader.shutdown()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from clipdesk.gui.delegate import ResultDelegate
 
@@ -46,7 +52,26 @@ class ResultsView(QListView):
 
     def set_thumb_size(self, size: int) -> None:
         self.delegate.thumb_size = size
+        self._fit_grid()
         self.scheduleDelayedItemsLayout()
+
+    def _fit_grid(self) -> None:
+        """Spread the columns over the whole width instead of leaving a gap on the right."""
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        cell = self.delegate.sizeHint(option, QModelIndex())
+        # Leave room for the scroll bar even while it is hidden, so that its arrival
+        # does not push the last column onto the next row.
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = self.contentsRect().width() - bar - 2 * self.spacing() - 2
+        columns = max(1, width // (cell.width() + self.spacing()))
+        grid = QSize(width // columns, cell.height() + self.spacing())
+        if grid != self.gridSize():
+            self.setGridSize(grid)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_grid()
+        super().resizeEvent(event)
 
     def set_empty_message(self, title: str, detail: str = "") -> None:
         """What the grid says when it has no results (and why)."""
@@ -57,24 +82,26 @@ class ResultsView(QListView):
         return self._empty_title, self._empty_detail
 
     def visible_rows(self) -> range:
-        """Rows currently on screen (for waiting on their thumbnails)."""
+        """Rows currently on screen (for waiting on their thumbnails).
+
+        Rows are laid out in order, top to bottom, so a binary search finds the first.
+        """
         model = self.model()
         count = model.rowCount() if model is not None else 0
         if count == 0:
             return range(0)
         rect = self.viewport().rect()
-        probe = self.indexAt(
-            QPoint(rect.left() + self.spacing() + 2, rect.top() + self.spacing() + 2)
-        )
-        start = probe.row() if probe.isValid() else 0
-        end = start
-        for row in range(start, count):
-            cell = self.visualRect(model.index(row, 0))
-            if cell.top() > rect.bottom():
-                break
-            if cell.intersects(rect):
-                end = row
-        return range(start, end + 1)
+        low, high = 0, count
+        while low < high:
+            middle = (low + high) // 2
+            if self.visualRect(model.index(middle, 0)).bottom() < rect.top():
+                low = middle + 1
+            else:
+                high = middle
+        end = low
+        while end < count and self.visualRect(model.index(end, 0)).top() <= rect.bottom():
+            end += 1
+        return range(low, end)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
