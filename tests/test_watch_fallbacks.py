@@ -62,7 +62,7 @@ def test_lost_events_are_made_good_by_a_full_look_after_an_overflow(tmp_path, wa
     write_image(photos / "a.png", seed=1)
     events = []
     library, watcher, _ = watched(photos, on_event=events.append)
-    watcher._folders.dropping = True  # the kernel's queue is full: events are lost
+    watcher._follower.folders.dropping = True  # the kernel's queue is full: events are lost
     write_image(photos / "sub" / "b.png", seed=2)
     time.sleep(1.5)
     settle(watcher)
@@ -82,7 +82,7 @@ def test_a_periodic_full_look_finds_what_no_event_announced(tmp_path, watched): 
     write_image(photos / "a.png", seed=1)
     settings = FAST.__class__(**{**FAST.__dict__, "full_reconcile_s": 2.0})
     library, watcher, _ = watched(photos, settings=settings)
-    watcher._folders.dropping = True
+    watcher._follower.folders.dropping = True
     write_image(photos / "b.png", seed=2)
     (photos / "a.png").rename(photos / "moved.png")
     assert wait_for(lambda: watcher.totals.moved == 1, 20)
@@ -114,13 +114,13 @@ def test_a_deleted_root_is_offline_and_a_new_one_at_its_path_is_read(tmp_path, w
 
 @pytest.mark.parametrize("kind", ["settings", "detected"])
 def test_network_shares_are_polled(tmp_path, watched, monkeypatch, kind):  # noqa: F811
-    from clipdesk.core.watch import library_watcher
+    from clipdesk.core.watch import following
 
     photos = tmp_path / "share"
     write_image(photos / "a.png", seed=1)
     if kind == "detected":
         monkeypatch.setattr(
-            library_watcher, "polling_reason", lambda path: "network or shared file system (nfs4)"
+            following, "polling_reason", lambda path: "network or shared file system (nfs4)"
         )
         settings = FAST
     else:

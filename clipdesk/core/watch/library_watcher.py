@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING
 from clipdesk.core.progress import CancelToken
 from clipdesk.core.watch.dirty import DirtySet, Scope
 from clipdesk.core.watch.events import WatchEvent, WatchEventKind, WatchTotals
-from clipdesk.core.watch.folders import LIMIT_ERRNOS, FolderWatcher
-from clipdesk.core.watch.fstype import polling_reason
-from clipdesk.core.watch.reconcile import ReconcileReport, is_available
-from clipdesk.core.watch.roots import RootModes
-from clipdesk.core.watch.settings import WatchMode, WatchSettings
+from clipdesk.core.watch.folders import FolderWatcher
+from clipdesk.core.watch.following import RootFollower
+from clipdesk.core.watch.reconcile import ReconcileReport
+from clipdesk.core.watch.settings import WatchSettings
 from clipdesk.core.watch.stability import Stabilizer
 
 if TYPE_CHECKING:
@@ -74,10 +73,10 @@ class LibraryWatcher:
         self._dirty = DirtySet(s.debounce_s, s.max_delay_s, on_change=self._wake.set)
         self._stability = Stabilizer(s.settle_s)
         exclude = [os.fsencode(os.path.realpath(library.directory))]
-        self._folders: FolderWatcher | None = FolderWatcher(
+        folders = FolderWatcher(
             self._dirty.hint, self._trouble, exclude=exclude, observer_factory=observer_factory
         )
-        self._modes = RootModes()
+        self._follower = RootFollower(folders, s, self._dirty, self._emit)
         self._requests: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._full_requested = True  # the start-up look
         self._next_full = self._next_root_check = 0.0
@@ -146,7 +145,7 @@ class LibraryWatcher:
                 return False
 
     def status(self) -> WatchStatus:
-        modes, reasons = self._modes.snapshot()
+        modes, reasons = self._follower.modes.snapshot()
         return WatchStatus(
             running=self.running,
             busy=not self._idle,
@@ -163,7 +162,7 @@ class LibraryWatcher:
 
         self._emit(Kind.STARTED)
         try:
-            self._start_folders()
+            self._follower.start()
             while not self._stopping.is_set():
                 self._step()
         except LibraryError as exc:  # e.g. the model cannot be loaded: nothing to retry
@@ -172,34 +171,25 @@ class LibraryWatcher:
             self._emit(Kind.ERROR, f"the watcher stopped: {type(exc).__name__}: {exc}")
         finally:
             self._close_pool()
-            if self._folders is not None:
-                self._folders.stop()
+            self._follower.stop()
             with self._cv:
                 self._idle = False
                 self._cv.notify_all()
             self._emit(Kind.STOPPED)
-
-    def _start_folders(self) -> None:
-        assert self._folders is not None
-        try:
-            self._folders.start()
-        except Exception as exc:
-            self._folders = None
-            self._emit(Kind.MESSAGE, f"file system events are not available ({exc}); polling")
 
     def _step(self) -> None:
         self._wake.clear()
         now = time.monotonic()
         self._handle_requests()
         if now >= self._next_root_check:
-            self._check_roots()
+            self._follower.check(self.library.catalog)
             self._next_root_check = now + self.settings.root_check_s
         if self._full_requested or now >= self._next_full:
             self._full_requested = False
             self._next_full = now + self.settings.full_reconcile_s
             for root in self.library.catalog.roots():
                 self._dirty.schedule(Scope(root.path, recursive=True))
-        for root in self._modes.polls_due(now, self.settings.poll_interval_s):
+        for root in self._follower.polls_due(now):
             self._dirty.schedule(Scope(root, recursive=True))
         scopes = self._dirty.take_due() if now >= self._retry_at else []
         if scopes:
@@ -209,7 +199,7 @@ class LibraryWatcher:
         self._become_idle()
         if self._pool is not None and now - self._pool_used > self.settings.pool_idle_s:
             self._close_pool()
-        wake_at = [self._next_root_check, self._next_full, self._modes.next_poll()]
+        wake_at = [self._next_root_check, self._next_full, self._follower.modes.next_poll()]
         wake_at.append(max(self._dirty.next_due() or float("inf"), self._retry_at))
         self._wake.wait(max(0.01, min(wake_at) - time.monotonic()))
 
@@ -248,7 +238,7 @@ class LibraryWatcher:
         for folder, wait in report.unsettled.items():
             self._dirty.schedule(Scope(folder), wait + 0.05)
         self._report(report)
-        self._sync_watches()
+        self._follower.sync(self.library.catalog.roots())
 
     def _drive(self, job: object) -> ReconcileReport:
         try:
@@ -295,72 +285,7 @@ class LibraryWatcher:
                     self._emit(Kind.MESSAGE, f"no longer following {folder}")
             except LibraryError as exc:
                 self._emit(Kind.ERROR, str(exc))
-            self._sync_watches()
-
-    def _check_roots(self) -> None:
-        """Notice roots that were unplugged, came back, or were replaced under us."""
-        if self._folders is not None:
-            for root in self._folders.check():
-                self._modes.forget(root)
-                self._dirty.schedule(Scope(root, recursive=True))
-        catalog = self.library.catalog
-        for root in catalog.roots():
-            if is_available(catalog, root) != root.online:
-                self._dirty.schedule(Scope(root.path, recursive=True))
-            elif root.online and self._modes.replaced(root.path):
-                if self._folders is not None:
-                    self._folders.unwatch(root.path)
-                self._modes.forget(root.path)
-                self._dirty.schedule(Scope(root.path, recursive=True))
-        self._sync_watches()
-
-    def _sync_watches(self) -> None:
-        roots = self.library.catalog.roots()
-        for path in self._modes.roots() - {r.path for r in roots}:
-            self._unwatch(path)
-            self._modes.forget(path)
-        for root in roots:
-            if not root.online:
-                if self._modes.mode(root.path) != "offline":
-                    self._unwatch(root.path)
-                    self._modes.set(root.path, "offline")
-            elif self._modes.mode(root.path) in (None, "offline"):
-                self._follow(root.path)
-
-    def _follow(self, root: bytes) -> None:
-        s = self.settings
-        name = os.fsdecode(root)
-        reason = None
-        if s.mode == WatchMode.POLL or any(
-            os.path.realpath(p) == os.path.realpath(name) for p in s.poll_folders
-        ):
-            reason = "chosen in settings"
-        elif self._folders is None:
-            reason = "file system events are not available"
-        elif s.mode == WatchMode.AUTO:
-            reason = polling_reason(name)
-        if reason is None:
-            assert self._folders is not None
-            try:
-                self._folders.watch(root)
-                self._modes.set(root, "events")
-                self._emit(Kind.MODE, f"following {name} by file system events", root=name)
-                return
-            except OSError as exc:
-                if exc.errno in LIMIT_ERRNOS:
-                    reason = (
-                        f"the inotify limit was reached ({exc.strerror}); raise "
-                        "fs.inotify.max_user_watches to follow it by events"
-                    )
-                else:
-                    reason = f"file system events failed ({exc})"
-        self._modes.set(root, "poll", reason, first_poll=time.monotonic() + s.poll_interval_s)
-        message = f"checking {name} every {s.poll_interval_s:g} s: {reason}"
-        self._emit(Kind.MODE, message, root=name)
-
-    def _unwatch(self, root: bytes) -> None:
-        if self._folders is not None:
-            self._folders.unwatch(root)
+            self._follower.sync(self.library.catalog.roots())
 
     def _trouble(self, root: bytes | None, message: str) -> None:
         """Events were lost (called from watchdog's threads): look at everything again."""
