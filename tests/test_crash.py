@@ -120,6 +120,7 @@ class CrashRun:
     base: Path
     zygote: Zygote | None
     rng: random.Random
+    models: Path
     bad: set[str] = field(default_factory=set)  # files that must end up skipped
     kills: int = 0
     rounds: int = 0
@@ -136,7 +137,7 @@ class CrashRun:
         return {
             "CLIPDESK_LIBRARY": str(self.base / "lib"),
             "CLIPDESK_MODEL": MODEL,
-            "CLIPDESK_MODELS_DIR": str(self.base / "models"),
+            "CLIPDESK_MODELS_DIR": str(self.models),
             "CLIPDESK_DATA_DIR": str(self.base / "data"),
             "CLIPDESK_CACHE_DIR": str(self.base / "cache"),
             "CLIPDESK_CONFIG_DIR": str(self.base / "config"),
@@ -301,9 +302,12 @@ def verify_after_restart(run: CrashRun) -> None:
         catalog.close()
 
 
-def start_crash_run(base: Path, seed: int, photos: int = 20) -> CrashRun:
-    save_model(base / "models")
-    run = CrashRun(base, Zygote(), random.Random(seed))
+def start_crash_run(
+    base: Path, seed: int, photos: int = 20, models: Path | None = None
+) -> CrashRun:
+    models = models or base / "models"
+    save_model(models)
+    run = CrashRun(base, Zygote(), random.Random(seed), models)
     for _ in range(photos):
         run.new_image()
     run.restart()  # the first, complete index; also measures how long a run takes
@@ -311,8 +315,9 @@ def start_crash_run(base: Path, seed: int, photos: int = 20) -> CrashRun:
     return run
 
 
-def test_sigkill_at_random_moments_never_loses_or_duplicates_a_photo(tmp_path):
-    run = start_crash_run(tmp_path, seed=7)
+def test_sigkill_at_random_moments_never_loses_or_duplicates_a_photo(tmp_path, tmp_path_factory):
+    models = tmp_path_factory.getbasetemp() / "shared-models"  # as test_watch's
+    run = start_crash_run(tmp_path, seed=7, models=models)
     try:
         assert run.round(real=True), "the real `python -m clipdesk index` was not killed"
         while run.kills < KILLS + 1 and run.rounds < 2 * KILLS:

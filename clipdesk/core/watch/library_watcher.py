@@ -88,6 +88,7 @@ class LibraryWatcher:
         self._cv = threading.Condition()
         self._idle = False
         self._looks = 0
+        self._announced = -1  # the first idle is always announced
         self._thread: threading.Thread | None = None
         self._last_progress = 0.0
 
@@ -339,7 +340,10 @@ class LibraryWatcher:
                 return
             self._idle = True
             self._cv.notify_all()
-        self._emit(Kind.IDLE)
+            announce = self._looks != self._announced  # not after every quiet poll
+            self._announced = self._looks
+        if announce:
+            self._emit(Kind.IDLE)
 
     def _emit(
         self,
