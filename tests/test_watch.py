@@ -51,8 +51,9 @@ def shared_encoder(tmp_path_factory):
 
 
 @pytest.fixture
-def watched(tmp_path, shared_encoder):
+def watched(tmp_path, shared_encoder, monkeypatch):
     """``start(*roots, settings=FAST)`` -> (library, watcher, counting encoder)."""
+    monkeypatch.setenv("CLIPDESK_BACKEND", "torch")  # count the real encoder's work
     started = []
 
     def start(*roots: Path, settings: WatchSettings = FAST, **kwargs):
