@@ -91,6 +91,7 @@ class LibraryWatcher:
         self._announced = -1  # the first idle is always announced
         self._thread: threading.Thread | None = None
         self._last_progress = 0.0
+        self._told: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:
@@ -124,6 +125,7 @@ class LibraryWatcher:
         """Look at every root again soon, whatever the events said."""
         self._full_requested = True
         self._set_busy()
+        self._wake.set()
 
     def wait_idle(self, timeout: float = 60.0, quiet_s: float = 0.3) -> bool:
         """Wait until nothing is due and nothing happened for ``quiet_s``; False on timeout."""
@@ -260,7 +262,9 @@ class LibraryWatcher:
         for root in report.online_roots:
             self._emit(Kind.ONLINE, f"{root} is back", root=root)
         for path, why in report.folder_errors:
-            self._emit(Kind.MESSAGE, f"cannot list {path}: {why}; its photos are kept")
+            if (path, why) not in self._told:  # once, not at every poll
+                self._told.add((path, why))
+                self._emit(Kind.MESSAGE, f"cannot list {path}: {why}")
         changed = (report.added, report.changed, report.moved, report.removed, report.decoded)
         if any(changed) or report.skipped or report.offline_roots or report.online_roots:
             with self._cv:
