@@ -53,7 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="keep every CUDA library (a bundle that can use an NVIDIA GPU)",
     )
     p.add_argument(
-        "--no-trim", action="store_true", help="leave nothing out (to measure what trimming saves)"
+        "--no-trim",
+        action="store_true",
+        help="exclude no module or library (to measure what trimming saves)",
     )
     p.add_argument("--distpath", default=str(ROOT / "dist"), metavar="DIR")
     p.add_argument("--workpath", default=str(ROOT / "build"), metavar="DIR")
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "repo_root": str(ROOT),
         "stage_dir": str(stage),
         "icons": {k: str(v) for k, v in icons.items()},
-        "excluded_modules": sorted(excluded),
+        "excluded_modules": [] if args.no_trim else sorted(excluded),
         "extra_hiddenimports": hidden,
         "trim": not args.no_trim,
         "cpu_only": cpu_only,

@@ -74,6 +74,8 @@ def stage_resources(
         model_cfg = read_open_clip_config(target)["model_cfg"]
         staged.append(StagedModel(name, source, round(size, 1), uses_hf_text(model_cfg)))
     registry_file.write_text(json.dumps(registry, indent=2) + "\n", encoding="utf-8")
+    for path in stage.rglob("*"):  # readable by every user of a system-wide install
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return staged
 
 

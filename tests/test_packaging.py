@@ -76,6 +76,8 @@ def test_staged_models_are_installed_and_bundled(tmp_path: Path, isolated, monke
 
     assert [m.name for m in staged] == ["tiny-shapes", "ViT-B-32-openai", "my-import"]
     assert not (stage / "models" / "unchosen").exists()
+    weights = stage / "models" / "tiny-shapes" / "open_clip_model.safetensors"
+    assert weights.stat().st_mode & 0o777 == 0o644  # safetensors writes 0600
     assert (stage / "icons" / "clipdesk.svg").is_file()
     # The frozen app reads the staged folder as its resources, with an empty models dir.
     monkeypatch.setenv("CLIPDESK_RESOURCES_DIR", str(stage))
@@ -301,10 +303,10 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
     env["CLIPDESK_BACKEND"] = "torch"  # compared below with the source tree's torch vectors
     photos = base / "photos"
     try:
-        from clipdesk.training import write_sample_library
+        from clipdesk.training.library import write_sample_library
 
         write_sample_library(photos, SAMPLE_COUNT, seed=3)
-    except ImportError:
+    except ImportError:  # before the training package: photo-like pictures
         import image_samples
 
         photos.mkdir()
@@ -317,6 +319,7 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
     search = _run([*cli, "search", "a red circle", "-n", "5", "--json"], env)
     FIGURES["index_search_s"] = time.monotonic() - started
     return {
+        "resources": frozen_app / "_internal" / "resources",
         "env": env,
         "photos": photos,
         "library": library,
@@ -349,12 +352,12 @@ def test_frozen_index_and_search_match_the_source_tree(frozen_library: dict) -> 
     assert all(Path(h["path"]).is_relative_to(frozen_library["photos"]) for h in hits)
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    # The source tree, on the library the frozen app wrote, must answer the same.
+    # The source tree with the bundled model, on the library the frozen app wrote, must
+    # answer the same.
     source_cli = [sys.executable, "-m", "clipdesk", *frozen_library["cli"][1:]]
+    env = {**frozen_library["env"], "CLIPDESK_RESOURCES_DIR": str(frozen_library["resources"])}
     source = json.loads(
-        _run(
-            [*source_cli, "search", "a red circle", "-n", "5", "--json"], frozen_library["env"]
-        ).stdout
+        _run([*source_cli, "search", "a red circle", "-n", "5", "--json"], env).stdout
     )["results"]
     assert [h["path"] for h in source] == [h["path"] for h in hits]
     assert [h["score"] for h in source] == pytest.approx(scores, abs=1e-5)

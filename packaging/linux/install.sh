@@ -29,6 +29,7 @@ mkdir -p "$prefix/lib" "$bin" "$share/applications"
 if [ "$src" != "$app" ]; then
     rm -rf "$app.new"
     cp -a "$src" "$app.new"
+    chmod -R a+rX "$app.new"
     rm -rf "$app"
     mv "$app.new" "$app"
 fi
