@@ -1,0 +1,122 @@
+"""The command line as a user runs it: a new process per command, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipdesk.training.shapes import write_sample_library
+
+
+def clipdesk(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "clipdesk", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    photos = base / "photos"
+    records = write_sample_library(photos, 16, seed=11)
+    env = {
+        **os.environ,
+        "CLIPDESK_LIBRARY": str(base / "lib"),
+        "CLIPDESK_MODEL": "tiny-shapes",
+        "CLIPDESK_DATA_DIR": str(base / "data"),
+        "CLIPDESK_CACHE_DIR": str(base / "cache"),
+        "CLIPDESK_CONFIG_DIR": str(base / "config"),
+        "CLIPDESK_MODELS_DIR": str(base / "models"),
+    }
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    clipdesk("index", str(photos), env=env)
+    return env, photos, records
+
+
+def test_search_json_contract(cli_env):
+    env, _, _records = cli_env
+    out = json.loads(clipdesk("search", "a red circle", "-n", "5", "--json", env=env).stdout)
+    assert set(out) >= {"query", "model", "results"}
+    assert out["query"] == "a red circle" and out["model"] == "tiny-shapes"
+    assert len(out["results"]) == 5
+    scores = [r["score"] for r in out["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(Path(r["path"]).is_absolute() and Path(r["path"]).exists() for r in out["results"])
+
+
+def test_similar_json_puts_the_photo_first(cli_env):
+    env, _, records = cli_env
+    target = str(Path(records[2].path).resolve())
+    out = json.loads(clipdesk("similar", target, "-n", "3", "--json", env=env).stdout)
+    assert out["results"][0]["path"] == target
+    assert out["results"][0]["score"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_status_json_contract(cli_env):
+    env, photos, _records = cli_env
+    out = json.loads(clipdesk("status", "--json", env=env).stdout)
+    assert {"indexed", "pending", "skipped", "offline", "model", "device", "roots"} <= set(out)
+    assert (out["indexed"], out["pending"], out["skipped"], out["offline"]) == (16, 0, 0, 0)
+    assert out["model"] == "tiny-shapes" and out["device"] == "cpu"
+    assert [r["path"] for r in out["roots"]] == [str(photos.resolve())]
+
+
+def test_check_is_clean_after_indexing(cli_env):
+    env, _, _ = cli_env
+    out = json.loads(clipdesk("check", "--json", env=env).stdout)
+    assert out == {"ok": True, "problems": []}
+
+
+def test_reindex_is_a_no_op(cli_env):
+    env, _, _ = cli_env
+    out = json.loads(clipdesk("index", "--json", env=env).stdout)
+    assert out["decoded"] == 0 and out["encoded"] == 0
+
+
+def test_errors_exit_1_with_one_line(cli_env):
+    env, _, _ = cli_env
+    result = clipdesk("similar", "/no/such/photo.jpg", env=env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "/no/such/photo.jpg" in result.stderr and "not found" in result.stderr
+
+
+def test_bad_usage_exits_2(cli_env):
+    env, _, _ = cli_env
+    assert clipdesk("search", "x", "-n", "many", env=env, check=False).returncode == 2
+    assert clipdesk("no-such-command", env=env, check=False).returncode == 2
+
+
+def test_unknown_model_is_a_clear_error(cli_env):
+    env, _, _ = cli_env
+    result = clipdesk("--model", "no-such-model", "search", "cat", env=env, check=False)
+    assert result.returncode == 1
+    assert "no-such-model" in result.stderr
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    code = (
+        "import sys, contextlib, io\n"
+        "from clipdesk.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('torch' in sys.modules, 'PySide6' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False False", result.stderr
