@@ -80,32 +80,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     stage = work / "clipdesk-resources"
-    staged = bundle_stage.stage_resources(
-        ROOT / "resources", stage, [bundle_stage.parse_model_option(m) for m in chosen], models_dir
-    )
+    try:
+        staged = bundle_stage.stage_resources(
+            ROOT / "resources",
+            stage,
+            [bundle_stage.parse_model_option(m) for m in chosen],
+            models_dir,
+        )
+    except bundle_stage.StageError as exc:
+        raise SystemExit(f"build.py: {exc}") from None
     for m in staged:
         print(f"bundling model {m.name} ({m.size_mb} MB) from {m.source}")
     icons = bundle_stage.write_icons(ROOT / "resources" / "icons", work / "clipdesk-icons")
 
-    excluded = set(bundle_trim.EXCLUDED_MODULES)
-    hidden = []
-    if any(m.needs_hf_text for m in staged):
-        excluded -= set(HF_TEXT_MODULES)
-        hidden.append("transformers")
-    if _clipdesk_imports("onnx"):
-        excluded.discard("onnx")
-    cpu_only = not args.keep_cuda and sys.platform.startswith("linux")
-    config = {
-        "repo_root": str(ROOT),
-        "stage_dir": str(stage),
-        "icons": {k: str(v) for k, v in icons.items()},
-        "excluded_modules": [] if args.no_trim else sorted(excluded),
-        "extra_hiddenimports": hidden,
-        "trim": not args.no_trim,
-        "cpu_only": cpu_only,
-        "version": version,
-        "report": str(work / "clipdesk-trim.json"),
-    }
+    if _torch_is_cuda_build():
+        print(
+            "note: torch is a CUDA build; the CUDA libraries it links to must ship with it. "
+            "For a smaller release, install the CPU wheels (see docs/packaging.md).",
+            file=sys.stderr,
+        )
+    config = bundle_config(args, staged, stage, icons, version, work)
     config_file = work / "clipdesk-bundle.json"
     config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
 
@@ -147,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "collected_before_trim_mb": round(sum(trim["before_mb"].values()), 1),
         "collected_after_trim_mb": round(sum(trim["after_mb"].values()), 1),
         "trimmed": config["trim"],
-        "cpu_only": cpu_only,
+        "cpu_only": config["cpu_only"],
         "version_check_s": round(version_s, 2),
     }
     if args.installer:
@@ -157,6 +151,36 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def bundle_config(
+    args: argparse.Namespace,
+    staged: list[bundle_stage.StagedModel],
+    stage: Path,
+    icons: dict[str, Path],
+    version: str,
+    work: Path,
+) -> dict[str, object]:
+    """What the spec needs to know (it is run by PyInstaller, not imported from here)."""
+    excluded = set(bundle_trim.EXCLUDED_MODULES)
+    hidden = []
+    if any(m.needs_hf_text for m in staged):
+        excluded -= set(HF_TEXT_MODULES)
+        hidden.append("transformers")
+    if _clipdesk_imports("onnx"):
+        excluded.discard("onnx")
+    return {
+        "repo_root": str(ROOT),
+        "stage_dir": str(stage),
+        "icons": {k: str(v) for k, v in icons.items()},
+        "excluded_modules": [] if args.no_trim else sorted(excluded),
+        "extra_hiddenimports": hidden,
+        "trim": not args.no_trim,
+        # Only Linux wheels link CUDA from separate files that the ELF rule can follow.
+        "cpu_only": not args.keep_cuda and sys.platform.startswith("linux"),
+        "version": version,
+        "report": str(work / "clipdesk-trim.json"),
+    }
+
+
 def folder_mb(folder: Path) -> float:
     """Bytes on disk under ``folder``, links not followed, in MB (10**6 bytes)."""
     total = 0
@@ -164,6 +188,15 @@ def folder_mb(folder: Path) -> float:
         if path.is_file() and not path.is_symlink():
             total += path.stat().st_size
     return total / 1e6
+
+
+def _torch_is_cuda_build() -> bool:
+    """True when the installed torch wheel depends on NVIDIA's CUDA wheels."""
+    try:
+        requires = metadata.requires("torch") or []
+    except metadata.PackageNotFoundError:
+        return False
+    return any(r.lower().startswith(("nvidia-", "cuda-")) for r in requires)
 
 
 def _clipdesk_imports(module: str) -> bool:

@@ -14,10 +14,21 @@ import sys
 
 
 def main() -> int:
+    _give_windowed_app_streams()  # before the workers too: they report errors on stderr
     multiprocessing.freeze_support()
     from clipdesk.cli import main as cli_main
 
     return cli_main(sys.argv[1:])
+
+
+def _give_windowed_app_streams() -> None:
+    """A windowed Windows executable starts with ``sys.stdout``/``sys.stderr`` set to
+    None; libraries that write to them (progress bars, warnings) would then fail."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 if __name__ == "__main__":
