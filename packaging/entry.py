@@ -1,12 +1,12 @@
-"""The frozen app's entry point: ``clipdesk`` (and ``clipdesk-gui`` on Windows/macOS).
+"""The frozen app's entry point: ``clipdesk`` (and the windowed ``clipdesk-gui.exe``).
 
 Decoding runs in worker processes started with ``spawn``. In a frozen app a spawned
 worker is this same executable started again with multiprocessing's own arguments, so
-``freeze_support()`` must run before anything else: it turns such a start into the
-worker it was meant to be, instead of a second command line or a second window.
+``freeze_support()`` must run before the command line is imported: it turns such a
+start into the worker it was meant to be, instead of a second command line or window.
 
 With no command, ``clipdesk`` opens the desktop app wherever there is a display (always
-on Windows and macOS), so the windowed ``clipdesk-gui`` launcher needs no logic of its own.
+on Windows and macOS), so the Windows launcher and the macOS .app need no logic of their own.
 """
 
 import multiprocessing
