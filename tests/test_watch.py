@@ -242,3 +242,19 @@ def test_removing_and_adding_a_root_again_reuses_embeddings(tmp_path, watched):
     settle(watcher)
     assert_agrees(library, photos)
     assert encoder.images == 5, "re-adding a root encoded its old photos again"
+
+
+def test_tags_stay_with_a_photo_that_is_moved(tmp_path, watched):
+    photos = tmp_path / "photos"
+    for i in range(2):
+        write_image(photos / f"p{i}.png", seed=i)
+    (photos / "sub").mkdir()
+    library, watcher, encoder = watched(photos)
+    library.tags.add_tag("Aunt Mary", custom=True)
+    library.tags.confirm("Aunt Mary", [photos / "p0.png"])
+    moved = photos / "sub" / "renamed.png"
+    (photos / "p0.png").rename(moved)
+    settle(watcher)
+    assert [t.name for t in library.tags.tags_of(moved)] == ["Aunt Mary"]
+    assert [p.path for p in library.tags.photos("Aunt Mary")] == [os.fspath(moved.resolve())]
+    assert encoder.images == 2
