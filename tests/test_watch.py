@@ -258,3 +258,28 @@ def test_tags_stay_with_a_photo_that_is_moved(tmp_path, watched):
     assert [t.name for t in library.tags.tags_of(moved)] == ["Aunt Mary"]
     assert [p.path for p in library.tags.photos("Aunt Mary")] == [os.fspath(moved.resolve())]
     assert encoder.images == 2
+
+
+def test_reconcile_looks_only_where_it_is_told_and_still_sees_moves(tmp_path, shared_encoder):
+    photos = tmp_path / "photos"
+    for name in ("a/1.png", "a/2.png", "b/3.png"):
+        write_image(photos / name, seed=len(name) + ord(name[-5]))
+    with open_library(tmp_path / "lib", CountingEncoder(shared_encoder)) as library:
+        library.add_root(photos)
+        report = run_job(library.reconcile([photos / "a"]))
+        assert (report.added, report.encoded) == (2, 2)
+        assert library.status()["indexed"] == 2  # b/ was not looked at
+        (photos / "a" / "1.png").rename(photos / "b" / "1.png")
+        report = run_job(library.reconcile([photos / "b"]))  # a/ not looked at: still a move
+        assert (report.added, report.moved, report.decoded) == (1, 1, 1)
+        report = run_job(library.reconcile())  # every root
+        assert (report.added, report.moved, report.removed, report.decoded) == (0, 0, 0, 0)
+        assert_agrees(library, photos)
+
+
+def run_job(job):
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value

@@ -271,7 +271,7 @@ class Library:
 
     def reconcile(
         self,
-        scopes: Sequence[Scope] = (),
+        scopes: Sequence[Scope | str | os.PathLike[str]] = (),
         *,
         stability: Stabilizer | None = None,
         cancel: CancelToken | None = None,
@@ -282,8 +282,9 @@ class Library:
         """Compare some folders (default: every root) with the catalog, then embed.
 
         Unlike :meth:`index` this looks only where it is told (the folder watcher passes
-        the folders events named), still recognising moves from anywhere; with
-        ``stability`` a file is read only once it has stopped changing.
+        the folders events named; a plain folder means it and everything below it), still
+        recognising moves from anywhere; with ``stability`` a file is read only once it
+        has stopped changing.
         """
         from clipdesk.core.indexer import embed_pending
         from clipdesk.core.watch.dirty import Scope
@@ -294,10 +295,13 @@ class Library:
         with self._lock:
             self._remember_model()
             report = ReconcileReport()
-            scopes = scopes or [Scope(r.path, recursive=True) for r in self.catalog.roots()]
+            wanted = [
+                s if isinstance(s, Scope) else Scope(path_bytes(os.path.abspath(s)), True)
+                for s in scopes
+            ] or [Scope(r.path, recursive=True) for r in self.catalog.roots()]
             exclude = [os.fsencode(os.path.realpath(self.directory))]
             done = yield from reconcile_scopes(
-                self.catalog, scopes, report, stability=stability, exclude=exclude, cancel=cancel
+                self.catalog, wanted, report, stability=stability, exclude=exclude, cancel=cancel
             )
             if done:
                 yield from embed_pending(
