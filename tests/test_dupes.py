@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,7 +16,15 @@ import pytest
 from PIL import Image
 
 from clipdesk.core.catalog import Catalog
-from clipdesk.core.dupes import find_duplicates, group_pairs, near_duplicate_pairs
+from clipdesk.core.dupes import (
+    PIXEL_MATCH,
+    find_duplicates,
+    group_pairs,
+    near_duplicate_pairs,
+    pixel_match,
+    thumbnail,
+    views,
+)
 from clipdesk.core.library import Library
 from clipdesk.training.shapes import write_sample_library
 
@@ -47,6 +56,42 @@ def test_pairs_and_groups_from_vectors():
         vectors, 0.98, start=4
     )
     assert {(i, j) for i, j, _ in split} == {(i, j) for i, j, _ in pairs}
+
+
+def _edits(image: Image.Image) -> list[Image.Image]:
+    """A low-quality re-save, a resized copy, and crops: centred, from one side, corner."""
+    w, h = image.size
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=30)
+    return [
+        Image.open(io.BytesIO(buf.getvalue())).convert("RGB"),
+        image.resize((w // 2, h // 2), Image.Resampling.LANCZOS),
+        image.crop((w // 20, h // 20, w - w // 20, h - h // 20)),
+        image.crop((w // 10, 0, w, h)),
+        image.crop((0, h // 12, w - w // 12, h)),
+    ]
+
+
+def test_pixels_match_edited_copies_and_not_other_photos():
+    pictures = [image_samples.photo(480, 360, seed=s) for s in range(8)]
+    pictures += [r for r in _shapes_pictures()]
+    all_views = [views(thumbnail(p)) for p in pictures]
+    for picture, own in zip(pictures, all_views, strict=True):
+        for edit in _edits(picture):
+            assert pixel_match(own, views(thumbnail(edit))) >= PIXEL_MATCH
+    others = [
+        pixel_match(all_views[i], all_views[j])
+        for i in range(len(pictures))
+        for j in range(i + 1, len(pictures))
+    ]
+    assert max(others) < PIXEL_MATCH
+
+
+def _shapes_pictures() -> list[Image.Image]:
+    from clipdesk.training.shapes import render_scene, sample_scene
+
+    rng = np.random.default_rng(1)
+    return [render_scene(sample_scene(rng), (320, 240), rng) for _ in range(24)]
 
 
 def _variants(source: Path, out: Path) -> list[Path]:
