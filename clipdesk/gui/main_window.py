@@ -15,13 +15,11 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QGuiApplication,
     QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -34,28 +32,13 @@ from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
 from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_tags
 from clipdesk.gui.results_model import HitRole, ResultsModel
-from clipdesk.gui.results_view import ResultsView
+from clipdesk.gui.results_view import MoreBar, ResultsView
 from clipdesk.gui.search_bar import SearchBar
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
 from clipdesk.gui.side_panel import SidePanel, progress_text
 from clipdesk.gui.status_bar import AppStatusBar
 from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
-
-
-class MoreBar(QWidget):
-    """'Showing 12 of 200 — Show more' under the grid."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("moreBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 4, 12, 4)
-        self.label = QLabel()
-        self.button = QPushButton("Show more")
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.button)
-        self.hide()
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +69,9 @@ class MainWindow(QMainWindow):
         self.status = AppStatusBar()
         self.setStatusBar(self.status)
         self.detail: DetailView | None = None
+        self.image_input = drops.ImageInput(
+            service, self.search_similar, lambda text: self.status.showMessage(text, 3000)
+        )
         self._build_layout()
         self._k = self.settings.results_per_page
         self._expand_next = False
@@ -293,7 +279,7 @@ class MainWindow(QMainWindow):
 
     def _on_index_progress(self, progress: Progress) -> None:
         self.status.set_progress(progress)
-        activity = dict(self.side.folders._activity)
+        activity = self.side.folders.activity()
         if progress.stage == "scan" and progress.message:
             activity[progress.message] = progress_text(progress)
         elif progress.stage == "embed":
@@ -360,37 +346,22 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if self.take_image(event.mimeData()):
+        if self.image_input.take(event.mimeData()):
             event.acceptProposedAction()
 
     def paste(self) -> None:
         """Ctrl+V: an image file or picture on the clipboard searches for look-alikes."""
-        mime = QGuiApplication.clipboard().mimeData()
-        if not self.take_image(mime) and mime is not None and mime.hasText():
+        mime = self.image_input.clipboard()
+        if not self.image_input.take(mime) and mime is not None and mime.hasText():
             self.search_bar.edit.paste()
-
-    def take_image(self, mime: object) -> bool:
-        """Use the first image a drop or paste carries as the query image."""
-        files = drops.image_files(mime)  # type: ignore[arg-type]
-        if files:
-            self.search_similar(files[0])
-            return True
-        image = drops.image_data(mime)  # type: ignore[arg-type]
-        if image is None:
-            return False
-        self.status.showMessage("Reading the pasted image…", 3000)
-        self.service.run_task(desktop.save_pasted_image, image.copy(), done=self.search_similar)
-        return True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.search_bar.edit and event.type() == QEvent.Type.KeyPress:
             key_event: QKeyEvent = event  # type: ignore[assignment]
             if key_event.matches(QKeySequence.StandardKey.Paste):
-                mime = QGuiApplication.clipboard().mimeData()
-                if drops.carries_image(mime) and not (
-                    mime and mime.hasText() and not mime.hasUrls()
-                ):
-                    self.take_image(mime)
+                mime = self.image_input.clipboard()
+                if drops.clipboard_image_wins(mime):
+                    self.image_input.take(mime)
                     return True
             if key_event.key() == Qt.Key.Key_Down and self.model.rowCount():
                 self.view.setFocus()

@@ -6,7 +6,10 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
     QListView,
+    QPushButton,
     QStyle,
     QStyleOptionViewItem,
     QWidget,
@@ -139,3 +142,18 @@ class ResultsView(QListView):
             self._empty_detail,
         )
         painter.end()
+
+
+class MoreBar(QWidget):
+    """'Showing 12 of 200 — Show more' under the grid."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("moreBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 4)
+        self.label = QLabel()
+        self.button = QPushButton("Show more")
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()

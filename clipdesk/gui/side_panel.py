@@ -97,6 +97,9 @@ class FoldersPanel(QWidget):
     def roots(self) -> list[RootInfo]:
         return list(self._roots)
 
+    def activity(self) -> dict[str, str]:
+        return dict(self._activity)
+
     def set_activity(self, activity: dict[str, str]) -> None:
         """Per-folder state while a job runs (``{}`` when it ends)."""
         self._activity = dict(activity)
