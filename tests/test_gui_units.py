@@ -49,6 +49,12 @@ def test_cutoff_is_relative_not_a_fixed_threshold():
     assert adaptive_cutoff(scores) == adaptive_cutoff(shifted) == 7
 
 
+def test_cutoff_is_not_dragged_down_by_a_few_very_weak_results():
+    relevant = [0.60, 0.59, 0.58, 0.57, 0.56, 0.55, 0.54, 0.53]
+    scores = relevant + [0.30] * 30 + [-0.5, -0.55, -0.6]
+    assert adaptive_cutoff(scores) == len(relevant)
+
+
 def test_cutoff_ignores_the_query_image_itself():
     # similar(): the photo itself scores 1.0 and must not make the rest look irrelevant.
     scores = [1.0, 0.82, 0.81, 0.80, 0.80, 0.79, 0.78, 0.77, 0.6, 0.59, 0.58, 0.57]

@@ -3,17 +3,18 @@
 CLIP's cosine scores sit in a narrow band whose position depends on the model and the
 query (a good text match may score 0.3, a near-duplicate photo 0.95), so no fixed
 threshold works. Instead the cut is relative: results are shown while their score stays
-within a share of the spread between the best result and the weakest one fetched, and
-the list is also cut at a pronounced gap (a cliff) in the scores. Everything below stays
-one click away ("show more").
+within a share of the spread between the best result and the bulk of the fetched ones
+(their lower quartile, which a few very weak results cannot drag down), and the list is
+also cut at a pronounced gap (a cliff) in the scores. Everything below stays one click
+away ("show more").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-# A result is kept while best - score <= KEEP_SHARE * (best - weakest fetched).
-KEEP_SHARE = 0.5
+# A result is kept while best - score <= KEEP_SHARE * (best - lower quartile).
+KEEP_SHARE = 0.4
 # A drop between neighbours larger than this share of the spread is a cliff.
 CLIFF_SHARE = 0.3
 # Scores this close to 1 are the query image itself (or an exact copy); they would make
@@ -36,8 +37,9 @@ def adaptive_cutoff(
     start = 0
     while start < n - 1 and scores[start] >= SELF_MATCH:
         start += 1
-    best, weakest = scores[start], scores[-1]
-    spread = best - weakest
+    rest = sorted(scores[start:])
+    best, baseline = scores[start], rest[len(rest) // 4]
+    spread = best - baseline
     if spread <= 1e-6:
         return n
     threshold = best - keep_share * spread
