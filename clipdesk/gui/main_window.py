@@ -205,9 +205,12 @@ class MainWindow(QMainWindow):
             if self.service.indexing:
                 detail = "Indexing is still running: more photos become searchable soon."
             self.view.set_empty_message("Nothing found", detail)
-        if not outcome.request.empty and not outcome.error:
-            self.status.showMessage(
-                f"{len(outcome.hits):,} results in {outcome.elapsed_s * 1000:.0f} ms", 6000
+        if outcome.request.empty or outcome.error:
+            self.status.set_results_text("")
+        else:
+            found = len(outcome.hits)
+            self.status.set_results_text(
+                f"{found:,} result{'s' if found != 1 else ''} · {outcome.elapsed_s * 1000:.0f} ms"
             )
         for note in outcome.notes:
             self.status.showMessage(note, 8000)

@@ -48,6 +48,8 @@ class AppStatusBar(QStatusBar):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("pauseButton")
         self.cancel_button = QPushButton("Cancel")
+        self.results_label = QLabel()
+        self.results_label.setObjectName("resultsLabel")
         self.library_label = QLabel()
         self.model_label = QLabel("model: loading…")
         self.model_label.setObjectName("modelLabel")
@@ -55,6 +57,7 @@ class AppStatusBar(QStatusBar):
         self.addWidget(self.progress_bar)
         self.addWidget(self.pause_button)
         self.addWidget(self.cancel_button)
+        self.addPermanentWidget(self.results_label)
         self.addPermanentWidget(self.library_label)
         self.addPermanentWidget(self.model_label)
         self.pause_button.clicked.connect(self._toggle_pause)
@@ -90,6 +93,10 @@ class AppStatusBar(QStatusBar):
 
     def set_model(self, name: str, device: str) -> None:
         self.model_label.setText(f"{name} · {device}")
+
+    def set_results_text(self, text: str) -> None:
+        """What the last search found and how long it took."""
+        self.results_label.setText(text)
 
     def set_library_text(self, text: str) -> None:
         self.library_label.setText(text)

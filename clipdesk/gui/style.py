@@ -43,7 +43,7 @@ QPushButton:disabled {{ color: #6b6e75; }}
 #toolButton {{ padding: 5px 10px; }}
 QStatusBar {{ background: #26272b; color: #b9bcc2; border-top: 1px solid #34363b; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
-#modelLabel {{ color: #8c8f96; }}
+#modelLabel, #resultsLabel {{ color: #8c8f96; }}
 QProgressBar {{ background: #16171a; border: 1px solid #3a3c42; border-radius: 5px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 4px; }}
 QListView#resultsView {{ background: #1e1f22; }}

@@ -32,9 +32,10 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=120)
     parser.add_argument("--offscreen", action="store_true", help="no Xvfb: Qt offscreen")
     parser.add_argument("--no-tags", action="store_true", help="skip the tagging job")
+    parser.add_argument("--work", type=Path, help="keep the sample library here (and reuse it)")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="clipdesk-shots-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="clipdesk-shots-"))
     env = dict(os.environ)
     for name in ("DATA", "CACHE", "CONFIG"):
         env[f"CLIPDESK_{name}_DIR"] = str(work / name.lower())
@@ -43,11 +44,13 @@ def main() -> int:
 
     from clipdesk.training.shapes import write_sample_library
 
+    fresh = not library.exists()
     records = write_sample_library(photos, args.photos, seed=5)
     clipdesk = [python, "-m", "clipdesk", "--library", str(library), "--model", MODEL]
-    run([*clipdesk, "index", str(photos)], env)
-    if not args.no_tags:
-        run([*clipdesk, "tags", "run"], env)
+    if fresh:
+        run([*clipdesk, "index", str(photos)], env)
+        if not args.no_tags:
+            run([*clipdesk, "tags", "run"], env)
 
     if args.offscreen or not shutil.which("xvfb-run"):
         env["QT_QPA_PLATFORM"] = "offscreen"
@@ -59,11 +62,11 @@ def main() -> int:
     shots = {
         "main-window.png": ["--query", "a red circle"],
         "similar.png": ["--similar", str(look_alike.path)],
-        "combined.png": ["--similar", str(look_alike.path), "--query", "blue -star"],
     }
     for name, query in shots.items():
         run([*wrap, *clipdesk, "gui", *query, "--screenshot", str(HERE / name)], env)
-    shutil.rmtree(work, ignore_errors=True)
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
