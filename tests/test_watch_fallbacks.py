@@ -25,11 +25,11 @@ def test_polling_chosen_in_settings_follows_changes(tmp_path, watched):  # noqa:
     assert watcher.status().roots == {root: "poll"}
     assert watcher.status().reasons == {root: "chosen in settings"}
     write_image(photos / "b.png", seed=2)
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
     (photos / "b.png").rename(photos / "c.png")
-    assert wait_for(lambda: watcher.totals.moved == 1, 20)
+    assert wait_for(lambda: watcher.totals.moved == 1, 60)
     (photos / "a.png").unlink()
-    assert wait_for(lambda: library.status()["indexed"] == 1, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 1, 60)
     settle(watcher)
     assert_agrees(library, photos)
     assert encoder.images == 2
@@ -52,7 +52,7 @@ def test_the_inotify_limit_falls_back_to_polling_with_a_message(tmp_path, watche
     messages = [e.message for e in events if e.kind == WatchEventKind.MODE]
     assert any("inotify limit" in m and "max_user_watches" in m for m in messages), messages
     write_image(photos / "b.png", seed=2)
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
     settle(watcher)
     assert_agrees(library, photos)
 
@@ -71,7 +71,7 @@ def test_lost_events_are_made_good_by_a_full_look_after_an_overflow(tmp_path, wa
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost"
     )
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
     settle(watcher)
     assert_agrees(library, photos)
     assert any("overflowed" in e.message for e in events if e.kind == WatchEventKind.MESSAGE)
@@ -85,8 +85,8 @@ def test_a_periodic_full_look_finds_what_no_event_announced(tmp_path, watched): 
     watcher._follower.folders.dropping = True
     write_image(photos / "b.png", seed=2)
     (photos / "a.png").rename(photos / "moved.png")
-    assert wait_for(lambda: watcher.totals.moved == 1, 20)
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: watcher.totals.moved == 1, 60)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
     settle(watcher)
     assert_agrees(library, photos)
 
@@ -97,12 +97,12 @@ def test_a_deleted_root_is_offline_and_a_new_one_at_its_path_is_read(tmp_path, w
         write_image(photos / f"p{i}.png", seed=i)
     library, watcher, encoder = watched(photos)
     shutil.rmtree(photos)
-    assert wait_for(lambda: library.status()["offline"] == 3, 20)
+    assert wait_for(lambda: library.status()["offline"] == 3, 60)
     settle(watcher)
     assert library.status()["indexed"] == 0
     write_image(photos / "p0.png", seed=0)  # the same picture again, in a new folder
     write_image(photos / "fresh.png", seed=40)
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
     settle(watcher)
     assert_agrees(library, photos)
     assert encoder.images == 4  # the old picture's vector was kept and reused
@@ -131,4 +131,4 @@ def test_network_shares_are_polled(tmp_path, watched, monkeypatch, kind):  # noq
         "chosen in settings" if kind == "settings" else "network or shared file system (nfs4)"
     )
     write_image(photos / "b.png", seed=2)
-    assert wait_for(lambda: library.status()["indexed"] == 2, 20)
+    assert wait_for(lambda: library.status()["indexed"] == 2, 60)
