@@ -28,6 +28,8 @@ sys.path.insert(0, str(PACKAGING))
 import bundle_stage  # noqa: E402
 import bundle_trim  # noqa: E402
 
+from clipdesk.training.library import write_sample_library  # noqa: E402
+
 LINUX = sys.platform.startswith("linux")
 
 
@@ -42,10 +44,20 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
-def _tiny_model(folder: Path, name: str | None = None) -> Path:
-    from clipdesk.core.models.testing import save_random_model, tiny_model_config
+def _model_folder(folder: Path, name: str | None = None) -> Path:
+    """A model folder as clipdesk installs one (the demo model's files; a manifest for an
+    imported model)."""
+    from clipdesk.core.models.manifest import Manifest, file_record, sha256_file, write_manifest
 
-    return save_random_model(folder, tiny_model_config(), name=name)
+    folder.mkdir(parents=True)
+    demo = ROOT / "resources" / "models" / "tiny-shapes"
+    for file in ("open_clip_config.json", "open_clip_model.safetensors"):
+        shutil.copy(demo / file, folder / file)
+    if name is not None:
+        weights = folder / "open_clip_model.safetensors"
+        record = file_record(weights, sha256_file(weights))
+        write_manifest(folder, Manifest(name, "custom", "", "import", {weights.name: record}))
+    return folder
 
 
 # --- staging ------------------------------------------------------------------------
@@ -57,10 +69,10 @@ def test_staged_models_are_installed_and_bundled(tmp_path: Path, isolated, monke
     resources = tmp_path / "resources"
     shutil.copytree(ROOT / "resources", resources, ignore=shutil.ignore_patterns("tiny-shapes"))
     (resources / "models" / "unchosen").mkdir()  # a model folder nobody asked for
-    _tiny_model(tmp_path / "src" / "tiny")
+    _model_folder(tmp_path / "src" / "tiny")
     models_dir = Path(isolated["CLIPDESK_MODELS_DIR"])
-    _tiny_model(models_dir / "ViT-B-32-openai")  # as if downloaded
-    _tiny_model(models_dir / "my-import", name="my-import")  # imported: has a manifest
+    _model_folder(models_dir / "ViT-B-32-openai")  # as if downloaded
+    _model_folder(models_dir / "my-import", name="my-import")  # imported: has a manifest
 
     stage = tmp_path / "stage"
     staged = bundle_stage.stage_resources(
@@ -242,14 +254,6 @@ FIGURES: dict[str, float] = {}
 SAMPLE_COUNT = 16
 
 
-def _demo_model_landed() -> bool:
-    try:
-        bundle_stage.model_source("tiny-shapes", None, ROOT / "resources", Path("/nonexistent"))
-    except bundle_stage.StageError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built app folder: a fresh build, or ``$CLIPDESK_FROZEN_APP``."""
@@ -269,8 +273,6 @@ def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--models-dir",
         str(work / "no-models"),
     ]
-    if not _demo_model_landed():  # until tiny-shapes is trained: same shape, random weights
-        command += ["--model", f"tiny-shapes={_tiny_model(work / 'tiny-shapes')}"]
     started = time.monotonic()
     with open(work / "build.log", "w") as log:
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -302,16 +304,7 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
     }
     env["CLIPDESK_BACKEND"] = "torch"  # compared below with the source tree's torch vectors
     photos = base / "photos"
-    try:
-        from clipdesk.training.library import write_sample_library
-
-        write_sample_library(photos, SAMPLE_COUNT, seed=3)
-    except ImportError:  # before the training package: photo-like pictures
-        import image_samples
-
-        photos.mkdir()
-        for i in range(SAMPLE_COUNT):
-            image_samples.photo(320, 240, seed=i).save(photos / f"IMG_{i:04d}.jpg")
+    write_sample_library(photos, SAMPLE_COUNT, seed=3)
     library = base / "library"
     cli = [str(_exe(frozen_app)), "--library", str(library), "--model", "tiny-shapes"]
     started = time.monotonic()
