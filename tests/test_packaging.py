@@ -27,6 +27,7 @@ sys.path.insert(0, str(PACKAGING))
 
 import bundle_stage  # noqa: E402
 import bundle_trim  # noqa: E402
+import rthook_certificates  # noqa: E402
 
 from clipdesk.training.library import write_sample_library  # noqa: E402
 
@@ -174,6 +175,28 @@ def test_elf_reader_ignores_non_elf(tmp_path: Path) -> None:
     (tmp_path / "x.so").write_bytes(b"MZ" + b"\0" * 100)
     assert bundle_trim.elf_needed(tmp_path / "x.so") == []
     assert bundle_trim.elf_needed(tmp_path / "missing.so") == []
+
+
+# --- certificates for downloads ------------------------------------------------------
+
+
+def test_downloads_find_the_systems_certificates(tmp_path: Path) -> None:
+    fedora = tmp_path / "ca-bundle.crt"
+    fedora.write_text("certificates")
+    missing = str(tmp_path / "usr-lib-ssl" / "cert.pem")  # the build machine's place
+    bundles = [str(tmp_path / "nope.crt"), str(fedora)]
+
+    environ: dict[str, str] = {}
+    assert rthook_certificates.use_system_certificates(environ, [missing, None], bundles) == str(
+        fedora
+    )
+    assert environ == {"SSL_CERT_FILE": str(fedora)}
+    chosen = {"SSL_CERT_DIR": "/mine"}  # the user's choice wins
+    assert rthook_certificates.use_system_certificates(chosen, [missing], bundles) is None
+    assert chosen == {"SSL_CERT_DIR": "/mine"}
+    untouched: dict[str, str] = {}  # the built-in place works: leave OpenSSL alone
+    assert rthook_certificates.use_system_certificates(untouched, [str(fedora)], bundles) is None
+    assert untouched == {}
 
 
 # --- the Linux install script ---------------------------------------------------------
