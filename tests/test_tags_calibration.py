@@ -50,6 +50,25 @@ def test_per_tag_thresholds_beat_one_fixed_cut_off():
     assert calibrated > best_fixed + 0.05
 
 
+def test_photos_with_something_merely_similar_stay_untagged():
+    """Three groups (most photos, some with a similar colour, the tag): only the top one."""
+    rng = np.random.default_rng(7)
+    group = rng.choice(3, size=600, p=[0.7, 0.15, 0.15])
+    margins = rng.normal(np.array([-0.3, -0.12, 0.06])[group], np.array([0.05, 0.04, 0.03])[group])
+    baseline = rng.normal(0.2, 0.02, 600)
+    cal = calibrate(baseline + margins, baseline)
+    assert cal.method == "mixture" and -0.06 < cal.threshold < 0.04
+    assert _f1(margins >= cal.threshold, group == 2) > 0.9
+
+
+def test_a_long_tail_alone_is_not_a_tag():
+    rng = np.random.default_rng(8)
+    margins = -0.3 + rng.gamma(2.0, 0.03, 800)  # one lopsided group, all below neutral
+    baseline = rng.normal(0.2, 0.02, 800)
+    cal = calibrate(baseline + margins, baseline)
+    assert (margins >= cal.threshold).sum() <= 2
+
+
 def test_a_tag_on_no_photo_tags_almost_nothing():
     rng = np.random.default_rng(2)
     baseline = rng.normal(0.22, 0.02, 500)

@@ -32,11 +32,7 @@ def examples_digest(yes: Sequence[str], no: Sequence[str]) -> str:
 
 def prior_from(calibration: Calibration, tag_vector: np.ndarray, neutral: np.ndarray):  # type: ignore[no-untyped-def]
     """The calibrated zero-shot decision as a starting point for the probe."""
-    if calibration.method == "mixture":
-        spread = (calibration.pos_mean - calibration.neg_mean) / 4.0
-    else:
-        spread = calibration.neg_std / 2.0
-    return zero_shot_prior(tag_vector, neutral, calibration.threshold, spread)
+    return zero_shot_prior(tag_vector, neutral, calibration.threshold, calibration.spread)
 
 
 def fit_tag_probe(
