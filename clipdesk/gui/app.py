@@ -6,6 +6,7 @@ torch and the model load in another, so the user sees the app within a second.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -31,9 +32,17 @@ class LaunchOptions:
     size: tuple[int, int] = (1280, 820)
 
 
+# Worker threads (indexing, searching) run Python too. Every call from Qt into Python on
+# the GUI thread (a paint, a slot) must take the GIL back from them, and by default a
+# thread holding it is asked to let go only every 5 ms; a frame with dozens of such
+# calls then stalls for tens of milliseconds. A shorter interval keeps frames smooth.
+GIL_SWITCH_INTERVAL_S = float(os.environ.get("CLIPDESK_GIL_SWITCH_S", "0.0005"))
+
+
 def application() -> QApplication:
     """The QApplication, created once with the app's name, icon and look."""
     check_binding()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "clipdesk"])

@@ -7,6 +7,7 @@ The window only arranges widgets and routes signals; the work happens in
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import (
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self._status: dict[str, object] = {}
         self._indexing_folders: list[str] = []
         self._model_ready = False
+        self._last_stage, self._last_render = "", 0.0
         self._connect()
         self.view.set_empty_message("Opening your library…")
 
@@ -282,6 +284,12 @@ class MainWindow(QMainWindow):
 
     def _on_index_progress(self, progress: Progress) -> None:
         self.status.set_progress(progress)
+        # The folder list is rebuilt at most a few times a second, not once per photo.
+        now = time.monotonic()
+        final = progress.total is not None and progress.done >= progress.total
+        if progress.stage == self._last_stage and not final and now - self._last_render < 0.25:
+            return
+        self._last_stage, self._last_render = progress.stage, now
         activity = self.side.folders.activity()
         if progress.stage == "scan" and progress.message:
             activity[progress.message] = progress_text(progress)
