@@ -47,7 +47,7 @@ def test_a_label_is_the_normalised_mean_of_its_captions(encoder):
 
 
 def test_scores_are_cosines_against_tags_and_the_neutral_prompt(encoder, tmp_path):
-    cache = LabelFeatureCache(tmp_path)
+    cache = LabelFeatureCache(tmp_path, shared=False)
     tags = [TagDef("dog"), TagDef("beach", "a sandy beach")]
     features = cache.features(encoder.model_key, CountingEncoder(encoder), tags, PROMPTS)
     images = features.vectors[::-1].copy()  # any unit vectors will do
@@ -59,7 +59,7 @@ def test_scores_are_cosines_against_tags_and_the_neutral_prompt(encoder, tmp_pat
 
 def test_features_are_embedded_once_per_model_and_captions(encoder, tmp_path):
     counting = CountingEncoder(encoder)
-    cache = LabelFeatureCache(tmp_path)
+    cache = LabelFeatureCache(tmp_path, shared=False)
     tags = [TagDef("dog"), TagDef("cat")]
     first = cache.features(encoder.model_key, counting, tags, PROMPTS)
     assert len(counting.texts) == (2 + len(PROMPTS.neutral)) * len(PROMPTS.templates)
@@ -67,7 +67,7 @@ def test_features_are_embedded_once_per_model_and_captions(encoder, tmp_path):
     again = cache.features(encoder.model_key, counting, tags, PROMPTS)
     assert counting.texts == [] and np.array_equal(first.vectors, again.vectors)
     # A new tag embeds only its own captions, also for a fresh cache reading the file.
-    fresh = LabelFeatureCache(tmp_path)
+    fresh = LabelFeatureCache(tmp_path, shared=False)
     more = fresh.features(encoder.model_key, counting, [*tags, TagDef("owl")], PROMPTS)
     assert counting.texts == ["a photo of an owl.", "a drawing of an owl.", "an owl."]
     assert np.allclose(more.vectors[:2], first.vectors)
@@ -78,12 +78,21 @@ def test_features_are_embedded_once_per_model_and_captions(encoder, tmp_path):
 
 
 def test_a_damaged_cache_file_is_rebuilt(encoder, tmp_path):
-    cache = LabelFeatureCache(tmp_path)
+    cache = LabelFeatureCache(tmp_path, shared=False)
     cache.features(encoder.model_key, CountingEncoder(encoder), [TagDef("dog")], PROMPTS)
     (path,) = tmp_path.glob("*.npz")
     path.write_bytes(b"not a zip file")
     counting = CountingEncoder(encoder)
-    features = LabelFeatureCache(tmp_path).features(
+    features = LabelFeatureCache(tmp_path, shared=False).features(
         encoder.model_key, counting, [TagDef("dog")], PROMPTS
     )
     assert counting.texts and features.vectors.shape[0] == 1
+
+
+def test_caches_in_one_process_share_what_they_embedded(encoder, tmp_path):
+    first, second = CountingEncoder(encoder), CountingEncoder(encoder)
+    tags = [TagDef("heron")]
+    LabelFeatureCache(tmp_path / "a").features(encoder.model_key, first, tags, PROMPTS)
+    LabelFeatureCache(tmp_path / "b").features(encoder.model_key, second, tags, PROMPTS)
+    assert first.texts and second.texts == []
+    assert list((tmp_path / "b").glob("*.npz"))  # each library still gets its own file

@@ -75,13 +75,23 @@ def _digest(texts: Sequence[str]) -> str:
     return h.hexdigest()[:24]
 
 
-class LabelFeatureCache:
-    """Label features per (model, captions), in memory and in one file per model."""
+_SHARED_MEMORY: dict[str, dict[str, np.ndarray]] = {}
+_SHARED_LOCK = threading.Lock()
 
-    def __init__(self, directory: Path | None) -> None:
+
+class LabelFeatureCache:
+    """Label features per (model, captions), in memory and in one file per model.
+
+    Features depend only on the model's weights (its key) and the captions, so by default
+    every cache in the process shares one memory: a library opened again, or a second
+    library, does not embed the same captions twice.
+    """
+
+    def __init__(self, directory: Path | None, *, shared: bool = True) -> None:
         self.directory = directory
-        self._memory: dict[str, dict[str, np.ndarray]] = {}
-        self._lock = threading.Lock()
+        self._memory: dict[str, dict[str, np.ndarray]] = _SHARED_MEMORY if shared else {}
+        self._lock = _SHARED_LOCK if shared else threading.Lock()
+        self._read: set[Path] = set()
 
     def _file(self, model_key: str) -> Path | None:
         if self.directory is None:
@@ -90,18 +100,21 @@ class LabelFeatureCache:
         return self.directory / f"{safe}.npz"
 
     def _load(self, model_key: str) -> dict[str, np.ndarray]:
-        if model_key in self._memory:
-            return self._memory[model_key]
-        table: dict[str, np.ndarray] = {}
+        table = self._memory.setdefault(model_key, {})
         path = self._file(model_key)
-        if path is not None and path.is_file():
+        if path is not None and path.is_file() and path not in self._read:
+            self._read.add(path)
             try:
                 with np.load(path) as data:
-                    table = {k: data[k].astype(np.float32) for k in data.files}
-            except (OSError, ValueError):  # a damaged cache is rebuilt, never trusted
-                table = {}
-        self._memory[model_key] = table
+                    for key in data.files:
+                        table.setdefault(key, data[key].astype(np.float32))
+            except (OSError, ValueError, EOFError):  # a damaged cache is rebuilt, not trusted
+                pass
         return table
+
+    def _saved_here(self, model_key: str) -> bool:
+        path = self._file(model_key)
+        return path is None or path.is_file()
 
     def _save(self, model_key: str, table: dict[str, np.ndarray]) -> None:
         path = self._file(model_key)
@@ -125,6 +138,7 @@ class LabelFeatureCache:
                 new = label_features(encode, [groups[i] for i in missing])
                 for i, vector in zip(missing, new, strict=True):
                     table[keys[i]] = vector
+            if missing or not self._saved_here(model_key):
                 self._save(model_key, table)
             stacked = np.stack([table[key] for key in keys]).astype(np.float32)
         return LabelFeatures(
