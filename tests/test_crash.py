@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from test_watch_common import MODEL, save_model, write_image
 
 TESTS = Path(__file__).resolve().parent
@@ -315,6 +316,7 @@ def start_crash_run(
     return run
 
 
+@pytest.mark.timeout(1800)  # about three minutes, far longer on a machine others load
 def test_sigkill_at_random_moments_never_loses_or_duplicates_a_photo(tmp_path, tmp_path_factory):
     models = tmp_path_factory.getbasetemp() / "shared-models"  # as test_watch's
     run = start_crash_run(tmp_path, seed=7, models=models)

@@ -286,3 +286,32 @@ def run_job(job):
             next(job)
     except StopIteration as stop:
         return stop.value
+
+
+def test_a_folder_move_seen_in_two_looks_is_still_a_move(tmp_path, shared_encoder):
+    """The source's events came first and were looked at alone: nothing is forgotten
+    before the destination shows up, and then it is a move, not three new files."""
+    from clipdesk.core.watch import Scope
+    from clipdesk.core.watch.stability import Stabilizer
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for i in range(3):
+        write_image(one / "sub" / f"p{i}.png", seed=i)
+    two.mkdir()
+    clock = [100.0]
+    stability = Stabilizer(2.0, clock=lambda: clock[0])
+    with open_library(tmp_path / "lib", CountingEncoder(shared_encoder)) as library:
+        library.add_root(one)
+        library.add_root(two)
+        run_job(library.reconcile())
+        (one / "sub").rename(two / "sub")
+        source = Scope(os.fsencode((one / "sub").resolve()))
+        report = run_job(library.reconcile([source], stability=stability))
+        assert (report.removed, report.offline_roots) == (0, [])
+        assert report.unsettled  # it will be looked at again
+        report = run_job(library.reconcile([two / "sub"], stability=stability))
+        assert (report.moved, report.added, report.decoded) == (3, 0, 0)
+        clock[0] += 5
+        report = run_job(library.reconcile([source], stability=stability))
+        assert (report.removed, report.unsettled) == (0, {})
+        assert_agrees(library, one, two)

@@ -118,3 +118,16 @@ def test_network_file_systems_are_polled():
     assert "sshfs" in (polling_reason("/home/me/remote/pics", mounts) or "")
     assert polling_reason("/home/me/local/pics", mounts) is None
     assert polling_reason("/home/me/Pictures", mounts) is None
+
+
+def test_a_missing_file_is_forgotten_only_after_two_looks_far_enough_apart():
+    clock = Clock()
+    stable = Stabilizer(2.0, clock=clock)
+    assert stable.gone_wait_s(b"/p/x.jpg") == 2.0
+    clock.now += 1.5
+    assert stable.gone_wait_s(b"/p/x.jpg") == 0.5
+    clock.now += 0.5
+    assert stable.gone_wait_s(b"/p/x.jpg") == 0.0
+    assert stable.gone_wait_s(b"/p/y.jpg") == 2.0
+    clock.now += 100.0  # back in between: missing again starts the wait afresh
+    assert stable.gone_wait_s(b"/p/y.jpg") == 2.0

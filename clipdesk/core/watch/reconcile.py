@@ -145,16 +145,22 @@ def _moves_from_elsewhere(catalog: Catalog, diff: ScanDiff) -> None:
     diff.added = still_added
 
 
-def _hold_unsettled(diff: ScanDiff, stability: Stabilizer, report: ReconcileReport) -> None:
-    def settled(entry: StatEntry) -> bool:
-        wait = stability.wait_s(entry)
+def _hold_unsettled(
+    diff: ScanDiff,
+    stability: Stabilizer,
+    report: ReconcileReport,
+    known: dict[int, dict[bytes, FileRecord]],
+) -> None:
+    def later(path: bytes, wait: float) -> bool:
         if wait > 0:
-            folder = os.path.dirname(entry.path)
+            folder = os.path.dirname(path)
             report.unsettled[folder] = max(report.unsettled.get(folder, 0.0), wait)
         return wait == 0
 
-    diff.added = [(root_id, e) for root_id, e in diff.added if settled(e)]
-    diff.changed = [(file_id, e) for file_id, e in diff.changed if settled(e)]
+    diff.added = [(r, e) for r, e in diff.added if later(e.path, stability.wait_s(e))]
+    diff.changed = [(f, e) for f, e in diff.changed if later(e.path, stability.wait_s(e))]
+    path_of = {r.id: r.path for records in known.values() for r in records.values()}
+    diff.removed = [f for f in diff.removed if later(path_of[f], stability.gone_wait_s(path_of[f]))]
 
 
 def reconcile_scopes(
@@ -168,8 +174,9 @@ def reconcile_scopes(
 ) -> Generator[Progress, None, bool]:
     """Record in the catalog how ``scopes`` differ from it; False when cancelled.
 
-    Files that are new or changed but not settled yet (see ``stability``) are left out
-    and listed in ``report.unsettled`` so that the caller looks again later.
+    Files that are new, changed or missing but not settled yet (see ``stability``) are
+    left as they are and their folders listed in ``report.unsettled``, so that the caller
+    looks again later.
     """
     cancel = cancel or CancelToken()
     roots = catalog.roots()
@@ -207,6 +214,8 @@ def reconcile_scopes(
                 return False
     diff = diff_scan(seen, known)
     _moves_from_elsewhere(catalog, diff)
+    if stability is not None:
+        _hold_unsettled(diff, stability, report, known)
     for root in emptied:
         # A root that became empty keeps its photos (shown offline) unless every one of
         # them turned up elsewhere: an empty mount point must not read as "all deleted".
@@ -214,8 +223,6 @@ def reconcile_scopes(
         kept = [file_id for file_id in diff.removed if file_id not in ids]
         _set_online(catalog, root, len(kept) == len(diff.removed), report)
         diff.removed = kept
-    if stability is not None:
-        _hold_unsettled(diff, stability, report)
     _apply_diff(catalog, diff)
     for root_id in whole_roots:
         catalog.mark_root_scanned(root_id)
