@@ -43,6 +43,8 @@ def application() -> QApplication:
     """The QApplication, created once with the app's name, icon and look."""
     check_binding()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    # Idle OpenMP threads (torch's) sleep instead of spinning on a core the window needs.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "clipdesk"])

@@ -7,6 +7,7 @@ that travels back to the GUI thread through a signal.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -89,8 +90,16 @@ def open_library(directory: str | None, model: str | None, device: str) -> Libra
 
 
 def warm_up(library: Library) -> tuple[str, str]:
-    """Load the model (torch and weights: seconds) so the first search is quick."""
+    """Load the model (torch and weights: seconds) so the first search is quick.
+
+    torch's own thread pool is kept one core short of the machine, so that encoding
+    never takes every core away from the window.
+    """
     encoder = library.encoder
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     return encoder.spec.name, encoder.device
 
 
