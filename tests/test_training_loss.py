@@ -74,7 +74,7 @@ def test_short_training_run_lowers_the_loss() -> None:
     from clipdesk.training.train import TrainConfig, images_to_tensor, train
 
     cfg = model_config()
-    cfg["vision_cfg"].update(image_size=32, layers=1, width=64, patch_size=8)
+    cfg["vision_cfg"]["image_size"] = 32
     cfg["text_cfg"].update(layers=1, width=32, heads=2, context_length=24)
     cfg["embed_dim"] = 32
     torch.manual_seed(0)

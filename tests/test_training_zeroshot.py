@@ -13,7 +13,6 @@ from clipdesk.training.zeroshot import build_zero_shot_classifier, classify
 def small_model():
     cfg = model_config()
     cfg["text_cfg"].update(layers=1, width=32, heads=2)
-    cfg["vision_cfg"].update(layers=1, width=32)
     cfg["embed_dim"] = 16
     torch.manual_seed(0)
     return build_model(cfg).eval()

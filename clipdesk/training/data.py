@@ -15,10 +15,11 @@ from PIL import Image
 
 from clipdesk.training.augment import photograph
 from clipdesk.training.render import render_scene
-from clipdesk.training.scene import SceneSpec, sample_scene
+from clipdesk.training.scene import SceneSpec, sample_scene, shape_variant
 from clipdesk.training.vocab import HELD_OUT_PAIRS
 
 RENDER_SIZE = 96  # training pictures are drawn at this side, then resized like at inference
+FAMILY = 4  # training scenes come in families of this many shape variants
 
 
 @dataclass
@@ -41,9 +42,16 @@ def to_model_input(img: Image.Image, size: int) -> np.ndarray:
 
 
 def training_sample(seed: int, index: int, size: int) -> tuple[np.ndarray, SceneSpec]:
-    """One training picture: any seen colour-shape pairs, photographed 60% of the time."""
-    rng = np.random.default_rng([seed, index])
-    spec = sample_scene(rng, exclude_pairs=HELD_OUT_PAIRS)
+    """One training picture: any seen colour-shape pairs, photographed 60% of the time.
+
+    Consecutive runs of ``FAMILY`` indices share one scene (layout, colours, sizes,
+    background) and differ only in the shapes (see ``shape_variant``): counterfactual
+    pictures that make shape, not layout, what tells captions of a scene apart.
+    """
+    family, member = divmod(index, FAMILY)
+    base = sample_scene(np.random.default_rng([seed, family]), exclude_pairs=HELD_OUT_PAIRS)
+    rng = np.random.default_rng([seed, family, member])
+    spec = shape_variant(base, member, np.random.default_rng([seed, family, FAMILY]), rng)
     img = render_scene(spec, RENDER_SIZE, rng)
     if rng.random() < 0.6:
         img = photograph(img, rng, strength=float(rng.uniform(0.5, 1.2)))

@@ -9,7 +9,7 @@ the centre crop of a non-square picture.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -202,6 +202,27 @@ def sample_scene(
         )
     bg = sample_background(rng, [o.rgb for o in objects], kind=background)
     return SceneSpec(objects=tuple(objects), background=bg)
+
+
+def shape_variant(
+    spec: SceneSpec,
+    member: int,
+    family_rng: np.random.Generator,
+    rng: np.random.Generator,
+    exclude_pairs: frozenset[tuple[str, str]] = HELD_OUT_PAIRS,
+) -> SceneSpec:
+    """The same scene with other shapes: member ``m`` of a family gives each object the
+    ``m``-th shape of a per-object order drawn by ``family_rng`` (identical for every member
+    of the family), skipping excluded colour-shape pairs. Member 0 is ``spec`` itself."""
+    if member == 0:
+        return spec
+    objects = []
+    for o in spec.objects:
+        order = [o.shape] + [s for s in family_rng.permutation(SHAPES) if s != o.shape]
+        allowed = [s for s in order if (o.colour, s) not in exclude_pairs]
+        shape = str(allowed[member % len(allowed)])
+        objects.append(replace(o, shape=shape, rotation=_rotation(shape, rng)))
+    return replace(spec, objects=tuple(objects))
 
 
 def _rotation(shape: str, rng: np.random.Generator) -> float:

@@ -13,22 +13,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipdesk.training.captions import training_caption
+from clipdesk.training.captions import training_caption, warmup_caption
 from clipdesk.training.data import ShapeSet
 from clipdesk.training.model import OPENAI_MEAN, OPENAI_STD
 
 
 @dataclass
 class TrainConfig:
-    samples: int = 60_000  # distinct pre-rendered training pictures
-    steps: int = 1_500
-    batch_size: int = 256
-    lr: float = 1e-3
+    samples: int = 40_000  # distinct pre-rendered training pictures
+    steps: int = 2_000
+    batch_size: int = 128
+    lr: float = 2e-3
     weight_decay: float = 0.1
-    warmup: int = 100
+    warmup: int = 100  # learning-rate warm-up steps
     seed: int = 0
     threads: int = 2
     log_every: int = 50
+    warmup_share: float = 0.5  # share of steps on single objects, one attribute per caption
+    warmup_shape_share: float = 0.7  # of those captions, the share naming the shape
+    short_caption_share: float = 0.2  # share of bare-word captions afterwards
 
 
 @dataclass
@@ -58,16 +61,35 @@ def images_to_tensor(images: np.ndarray):
     return (x - mean) / std
 
 
-def _param_groups(model, weight_decay: float) -> list[dict]:
+def _param_groups(model, cfg: TrainConfig) -> list[dict]:
     """No decay on gains, biases, embeddings and the logit scale (as open_clip trains)."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         skip = p.ndim < 2 or "embedding" in name or "logit_scale" in name or "ln" in name
         (no_decay if skip else decay).append(p)
     return [
-        {"params": decay, "weight_decay": weight_decay},
+        {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+
+
+def _batches(data: ShapeSet, cfg: TrainConfig, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Batch indices, epoch after shuffled epoch."""
+    order, cursor = rng.permutation(len(data)), 0
+    while True:
+        if cursor + cfg.batch_size > len(order):
+            order, cursor = rng.permutation(len(data)), 0
+        yield np.sort(order[cursor : cursor + cfg.batch_size])
+        cursor += cfg.batch_size
+
+
+def _single_object_batches(
+    data: ShapeSet, cfg: TrainConfig, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """Random batches of single-object pictures, for the one-attribute warm-up."""
+    singles = np.array([i for i, s in enumerate(data.specs) if len(s.objects) == 1])
+    while True:
+        yield np.sort(rng.choice(singles, min(cfg.batch_size, len(singles)), replace=False))
 
 
 def train(
@@ -84,21 +106,26 @@ def train(
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng([cfg.seed, 1])
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.lr, betas=(0.9, 0.98))
     model.train()
-    order = rng.permutation(len(data))
-    cursor = 0
+    batches = _batches(data, cfg, rng)
+    singles = _single_object_batches(data, cfg, rng)
+    warmup_steps = round(cfg.warmup_share * cfg.steps)
     start = time.perf_counter()
     for step in range(cfg.steps):
-        if cursor + cfg.batch_size > len(order):
-            order, cursor = rng.permutation(len(data)), 0
-        idx = np.sort(order[cursor : cursor + cfg.batch_size])
-        cursor += cfg.batch_size
+        if step < warmup_steps:
+            idx = next(singles)
+            texts = tokenizer(
+                [warmup_caption(data.specs[i], rng, cfg.warmup_shape_share) for i in idx]
+            )
+        else:
+            idx = next(batches)
+            captions = [training_caption(data.specs[i], rng, cfg.short_caption_share) for i in idx]
+            texts = tokenizer(captions)
         batch = data.images[idx]
         flip = rng.random(len(idx)) < 0.5  # mirrored shapes keep their names
         batch[flip] = batch[flip, :, ::-1]
         images = images_to_tensor(batch)
-        texts = tokenizer([training_caption(data.specs[i], rng) for i in idx])
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         image_features = model.encode_image(images, normalize=True)
