@@ -14,6 +14,13 @@ Run::
     .venv/bin/python benchmarks/bench_indexing.py            # about 10 minutes on 2 cores
     .venv/bin/python benchmarks/bench_indexing.py --quick    # 60 photos, fewer variants
 
+Columns: photos/s as measured (wall clock: on a shared machine it depends on what else
+runs), CPU milliseconds per photo (all threads and decode processes; nearly independent
+of the load) and the 2-core ceiling, ``2 / CPU seconds per photo``: the rate on an idle
+2-core machine if decoding and encoding overlap fully. clipdesk's pipeline is built to
+approach it; the plain loop cannot overlap anything, so its ceiling flatters it and the
+ratio of ceilings understates clipdesk's lead.
+
 Targets: >= 20 photos/s with the default model on 2 cores and >= 2x the plain loop.
 """
 
@@ -28,7 +35,7 @@ import time
 from pathlib import Path
 
 import benchlib
-from benchlib import DEFAULT_MODEL, bench_dir, ensure_random_model, table, use_bench_dirs
+from benchlib import DEFAULT_MODEL, CpuClock, bench_dir, ensure_random_model, table, use_bench_dirs
 
 
 def load(backend: str):
@@ -54,18 +61,18 @@ def ready_inputs(paths: list[Path], size: int):
     return np.stack([decode_file(DecodeJob(0, os.fsencode(p), cfg)).pixels for p in paths])
 
 
-def bench_encoder_alone(encoder, pixels, repeat: int) -> float:
-    """Photos per second through ``encode_image_batch`` in batches of 32."""
+def bench_encoder_alone(encoder, pixels, repeat: int) -> tuple[int, CpuClock]:
+    """Photos through ``encode_image_batch`` in batches of 32, and the clock."""
     encoder.encode_image_batch(pixels[:4])  # warm-up: sessions, allocations
-    started = time.perf_counter()
     n = 0
-    for _ in range(repeat):
-        for i in range(0, len(pixels), 32):
-            n += len(encoder.encode_image_batch(pixels[i : i + 32]))
-    return n / (time.perf_counter() - started)
+    with CpuClock() as clock:
+        for _ in range(repeat):
+            for i in range(0, len(pixels), 32):
+                n += len(encoder.encode_image_batch(pixels[i : i + 32]))
+    return n, clock
 
 
-def bench_plain_loop(paths: list[Path]) -> float:
+def bench_plain_loop(paths: list[Path]) -> tuple[int, CpuClock]:
     """The straightforward script: one photo at a time, PIL + open_clip + torch."""
     import logging
 
@@ -80,13 +87,12 @@ def bench_plain_loop(paths: list[Path]) -> float:
     model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
     model.eval()
     logging.disable(logging.NOTSET)
-    started = time.perf_counter()
-    with torch.no_grad():
+    with CpuClock() as clock, torch.no_grad():
         for path in paths:
             image = Image.open(path).convert("RGB")
             features = model.encode_image(preprocess(image).unsqueeze(0))
             features = features / features.norm(dim=-1, keepdim=True)
-    return len(paths) / (time.perf_counter() - started)
+    return len(paths), clock
 
 
 def _sequential_writer():
@@ -101,8 +107,10 @@ def _sequential_writer():
     return Sequential
 
 
-def bench_clipdesk(encoder, photos: Path, *, workers: int, batch: int, pipeline: bool) -> dict:
-    """One ``Library.index`` run into a fresh library; photos per second, wall clock."""
+def bench_clipdesk(
+    encoder, photos: Path, *, workers: int, batch: int, pipeline: bool
+) -> tuple[int, CpuClock]:
+    """One ``Library.index`` run into a fresh library (decode workers' CPU included)."""
     from clipdesk.core import indexer
     from clipdesk.core.catalog import Catalog
     from clipdesk.core.library import Library
@@ -114,31 +122,31 @@ def bench_clipdesk(encoder, photos: Path, *, workers: int, batch: int, pipeline:
     os.environ["CLIPDESK_BACKEND"] = getattr(encoder, "backend", "torch")
     try:
         library = Library(work, Catalog.open(work / "catalog.db"), encoder=encoder)
-        started = time.perf_counter()
-        job = library.index([photos], workers=workers, batch_size=batch)
-        try:
-            while True:
-                next(job)
-        except StopIteration as stop:
-            report = stop.value
-        elapsed = time.perf_counter() - started
-        library.close()
+        with CpuClock() as clock:
+            job = library.index([photos], workers=workers, batch_size=batch)
+            try:
+                while True:
+                    next(job)
+            except StopIteration as stop:
+                report = stop.value
+            library.close()
     finally:
         indexer._BatchWriter = original
         os.environ.pop("CLIPDESK_BACKEND", None)
         shutil.rmtree(work, ignore_errors=True)
     assert report.encoded + report.reused == report.decoded and not report.skipped
-    return {"photos": report.decoded, "seconds": elapsed, "rate": report.decoded / elapsed}
+    return report.decoded, clock
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="60 photos, fewer variants")
     parser.add_argument("--photos", type=int, help="number of photos (default 300)")
-    parser.add_argument("--plain", type=int, help="photos for the plain loop (default 100)")
+    parser.add_argument("--plain", type=int, help="photos for the plain loop (default 40)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration (best)")
     args = parser.parse_args()
     count = args.photos or (60 if args.quick else 300)
-    plain_count = args.plain or (20 if args.quick else 100)
+    plain_count = args.plain or (10 if args.quick else 40)
     info = benchlib.print_conditions("indexing benchmark")
     with tempfile.TemporaryDirectory() as tmp:
         use_bench_dirs(Path(tmp))
@@ -160,45 +168,54 @@ def main() -> int:
         rows = []
         results: dict[str, object] = {"conditions": info, "photos": count}
 
-        def add(name: str, rate: float, note: str = "") -> None:
-            rows.append([name, f"{rate:.1f}", note])
-            results[name] = rate
-            print(f"  {name}: {rate:.1f} photos/s {note}", flush=True)
+        def add(name: str, n: int, clock: CpuClock) -> dict[str, float]:
+            rate, cpu_ms = n / clock.wall, 1000 * clock.cpu / n
+            entry = {"photos_s": rate, "cpu_ms": cpu_ms, "ceiling": cpu * 1000 / cpu_ms}
+            rows.append([name, f"{rate:.1f}", f"{cpu_ms:.0f}", f"{entry['ceiling']:.1f}"])
+            results[name] = entry
+            print("  " + " | ".join(rows[-1]), flush=True)
+            return entry
 
         print("encoder alone (ready inputs, batches of 32):")
         repeat = 1 if args.quick else 3
-        enc_torch = bench_encoder_alone(torch_enc, pixels, repeat)
-        add("encoder alone, torch fp32", enc_torch)
-        enc_onnx = bench_encoder_alone(onnx_enc, pixels, repeat)
-        add(f"encoder alone, ONNX Runtime {onnx_enc.dtype}", enc_onnx)
+        add("encoder alone, torch fp32", *bench_encoder_alone(torch_enc, pixels, repeat))
+        enc = add(
+            f"encoder alone, ONNX Runtime {onnx_enc.dtype}",
+            *bench_encoder_alone(onnx_enc, pixels, repeat),
+        )
         print(f"plain loop ({plain_count} photos):")
-        plain = bench_plain_loop(paths[:plain_count])
-        add("plain loop (PIL, open_clip, torch, one at a time)", plain)
+        plain = add("plain loop (PIL, open_clip, torch)", *bench_plain_loop(paths[:plain_count]))
         print(f"clipdesk index ({count} photos):")
+        decoders = max(1, cpu - 1)
         variants = [
             ("torch, sequential (before)", torch_enc, 1, 32, False),
-            ("torch, pipelined", torch_enc, 1, 32, True),
-            ("ONNX, sequential", onnx_enc, 1, 32, False),
-            ("ONNX, pipelined (default)", onnx_enc, max(1, cpu - 1), 32, True),
+            ("torch, pipelined", torch_enc, decoders, 32, True),
+            ("ONNX, sequential", onnx_enc, decoders, 32, False),
+            ("ONNX, pipelined (default)", onnx_enc, decoders, 32, True),
             (f"ONNX, pipelined, {cpu} decode workers", onnx_enc, cpu, 32, True),
-            ("ONNX, pipelined, batch 16", onnx_enc, max(1, cpu - 1), 16, True),
+            ("ONNX, pipelined, batch 16", onnx_enc, decoders, 16, True),
         ]
         if args.quick:
             variants = [variants[0], variants[3]]
-        for name, enc, workers, batch, pipeline in variants:
-            out = bench_clipdesk(enc, folder, workers=workers, batch=batch, pipeline=pipeline)
-            add(f"clipdesk index: {name}", out["rate"], f"({out['seconds']:.1f} s)")
+        for name, encoder, workers, batch, pipeline in variants:
+            best = None
+            for _ in range(args.repeat):  # the least disturbed run counts
+                n, clock = bench_clipdesk(
+                    encoder, folder, workers=workers, batch=batch, pipeline=pipeline
+                )
+                best = (n, clock) if best is None or clock.wall < best[1].wall else best
+            add(f"clipdesk index: {name}", *best)
         default = results["clipdesk index: ONNX, pipelined (default)"]
         print()
-        print(table(["configuration", "photos/s", ""], rows))
+        print(table(["configuration", "photos/s", "CPU ms/photo", "2-core ceiling"], rows))
         print()
-        print(f"clipdesk default / plain loop:     {default / plain:.2f}x   (target >= 2x)")
-        print(
-            f"clipdesk default / encoder alone:  {default / enc_onnx:.2f}   (1.0 = decoding free)"
-        )
-        print(f"target 20 photos/s: {'met' if default >= 20 else 'NOT met'} ({default:.1f})")
-        results["ratio_vs_plain"] = default / plain
-        results["ratio_vs_encoder"] = default / enc_onnx
+        for key, label in (("photos_s", "measured"), ("ceiling", "CPU-bound ceiling")):
+            print(
+                f"clipdesk default / plain loop ({label}): {default[key] / plain[key]:.2f}x  "
+                f"(target >= 2x); / encoder alone: {default[key] / enc[key]:.2f}"
+            )
+        met = "met" if default["photos_s"] >= 20 else "NOT met"
+        print(f"target 20 photos/s: {met} as measured ({default['photos_s']:.1f} at this load)")
         path = benchlib.save_results("indexing", results)
         print(f"saved {path}")
     return 0

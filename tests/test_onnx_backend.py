@@ -87,6 +87,7 @@ def test_export_keeps_the_fastest_tower_that_matches_torch(exported: dict) -> No
         # The first candidate that holds is the one kept; the others are deleted.
         first_ok = next(c for c in candidates if c["min_cosine"] >= onnx_backend.MIN_COSINE)
         assert chosen["file"] == first_ok["file"]
+    assert exported["text"]["trim"] is True  # open_clip's own text tower: cut after the end
     directory = onnx_backend.export_dir(exported["model_key"])
     on_disk = sorted(p.name for p in directory.glob("*.onnx"))
     assert on_disk == sorted({exported["image"]["file"], exported["text"]["file"]})

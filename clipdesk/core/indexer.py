@@ -196,7 +196,7 @@ class _BatchWriter:
         new_fps = [fp for fp in pixels_by_fp if fp not in known]
         batch = _Batch(facts, list(self.skipped), new_fps)
         if new_fps:
-            pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32)
+            pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32, copy=False)
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="clipdesk-encode")
             batch.encoded = self._executor.submit(self.encoder.encode_image_batch, pixels)

@@ -35,7 +35,7 @@ from clipdesk.core.preprocess import PreprocessConfig
 if TYPE_CHECKING:
     from clipdesk.core.clip_tokenizer import ClipTokenizer
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 META_NAME = "meta.json"
 MIN_COSINE = 0.999
 BACKENDS = ("auto", "onnx", "torch")
@@ -190,12 +190,22 @@ class OnnxEncoder(Encoder):
             assert self.text_fallback is not None
             return self.text_fallback._encode_text_list(texts)
         session = self.session("text")
+        trim = bool(self.meta["text"].get("trim"))
         parts = []
         with self._lock:
             for i in range(0, len(texts), self.batch_size):
                 tokens = self.tokenizer(texts[i : i + self.batch_size])
+                if trim:
+                    tokens = trim_tokens(tokens)
                 parts.append(session.run(None, {"tokens": tokens})[0])
         return _normalise(np.concatenate(parts))
+
+
+def trim_tokens(tokens: np.ndarray) -> np.ndarray:
+    """Token ids cut after the last end token of the batch (the end token has the
+    highest id, so its position is the argmax); what follows is padding."""
+    length = int(tokens.argmax(axis=1).max()) + 1
+    return np.ascontiguousarray(tokens[:, :length])
 
 
 def _normalise(features: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from clipdesk.core.onnx_backend import (
     MIN_COSINE,
     export_dir,
     make_session,
+    trim_tokens,
 )
 from clipdesk.core.preprocess import PreprocessConfig
 
@@ -97,7 +98,7 @@ def tokenizer_info(encoder: Encoder) -> dict[str, Any] | None:
     return {"kind": "clip-bpe", "clean": clean, "context_length": encoder.context_length}
 
 
-def _towers(model: Any) -> tuple[Any, Any]:
+def _towers(model: Any) -> tuple[Any, Any, bool]:
     import torch
 
     class ImageTower(torch.nn.Module):
@@ -116,10 +117,83 @@ def _towers(model: Any) -> tuple[Any, Any]:
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
             return self.model.encode_text(tokens)
 
-    return ImageTower().eval(), TextTower().eval()
+    class TrimmedTextTower(torch.nn.Module):
+        """open_clip's ``CLIP.encode_text`` for inputs cut after the last end token.
+
+        Attention is causal and the output is read at the end token, so the padding
+        after it never influences the result: a five-word query needs 8 positions of
+        the 77, about a tenth of the work. Attention is written out here because the
+        exporter bakes the sequence length into ``nn.MultiheadAttention``'s reshapes.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            m = self.model
+            length = tokens.shape[1]
+            mask = m.attn_mask[:length, :length]
+            x = m.token_embedding(tokens)
+            x = x + m.positional_embedding[:length]
+            for block in m.transformer.resblocks:
+                x = x + block.ls_1(_attention(block.attn, block.ln_1(x), mask))
+                x = x + block.ls_2(block.mlp(block.ln_2(x)))
+            x = m.ln_final(x)
+            x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)]
+            if isinstance(m.text_projection, torch.nn.Linear):
+                return m.text_projection(x)
+            return x @ m.text_projection
+
+    trimmable = _trimmable(model)
+    text = TrimmedTextTower() if trimmable else TextTower()
+    return ImageTower().eval(), text.eval(), trimmable
 
 
-def _export(module: Any, example: Any, path: Path, input_name: str) -> None:
+def _attention(attn: Any, x: Any, mask: Any) -> Any:
+    """``nn.MultiheadAttention`` (batch first, self-attention, no weights returned)
+    in plain operations whose shapes follow the input."""
+    import torch
+
+    qkv = torch.nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias)
+    q, k, v = (t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, -1))
+    scores = (q @ k.transpose(-2, -1)) * (attn.head_dim**-0.5) + mask.to(q.dtype)
+    out = (scores.softmax(dim=-1) @ v).transpose(1, 2).flatten(2)
+    return attn.out_proj(out)
+
+
+def _trimmable(model: Any) -> bool:
+    """True for open_clip's own text tower with causal attention and end-token pooling."""
+    import torch
+
+    if (
+        getattr(model, "text_pool_type", None) != "argmax"
+        or getattr(model, "attn_mask", None) is None
+    ):
+        return False
+    if not all(hasattr(model, a) for a in ("token_embedding", "positional_embedding", "ln_final")):
+        return False
+    transformer = getattr(model, "transformer", None)
+    if transformer is None or not getattr(transformer, "batch_first", True):
+        return False
+    for block in transformer.resblocks:
+        attn = getattr(block, "attn", None)
+        if (
+            type(block).__name__ != "ResidualAttentionBlock"
+            or hasattr(block, "ln_1_kv")
+            or not isinstance(attn, torch.nn.MultiheadAttention)
+            or not attn.batch_first
+            or not attn._qkv_same_embed_dim
+            or attn.bias_k is not None
+            or attn.add_zero_attn
+        ):
+            return False
+    return transformer.get_cast_dtype() == torch.float32
+
+
+def _export(
+    module: Any, example: Any, path: Path, input_name: str, *, dynamic_length: bool = False
+) -> None:
     import torch
 
     # With gradients off, torch's attention takes a fused fast path that the ONNX
@@ -133,7 +207,10 @@ def _export(module: Any, example: Any, path: Path, input_name: str) -> None:
             dynamo=False,
             input_names=[input_name],
             output_names=["features"],
-            dynamic_axes={input_name: {0: "batch"}, "features": {0: "batch"}},
+            dynamic_axes={
+                input_name: {0: "batch", 1: "length"} if dynamic_length else {0: "batch"},
+                "features": {0: "batch"},
+            },
             opset_version=OPSET,
             do_constant_folding=True,
         )
@@ -158,7 +235,11 @@ def _quantise(source: Path, target: Path) -> None:
 
 
 def _cosines(session: Any, name: str, inputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    out = session.run(None, {name: inputs})[0].astype(np.float32)
+    if name == "tokens":  # one by one, cut as the encoder will cut them
+        out = np.concatenate([session.run(None, {name: trim_tokens(t[None])})[0] for t in inputs])
+    else:
+        out = session.run(None, {name: inputs})[0]
+    out = out.astype(np.float32)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return (out * reference).sum(axis=1)
 
@@ -239,7 +320,7 @@ def _export_into(
 ) -> dict[str, Any]:
     import torch
 
-    image_tower, text_tower = _towers(encoder.model)
+    image_tower, text_tower, trimmable = _towers(encoder.model)
     pixels = probe_images(encoder.preprocess_cfg)
     reference_images = encoder.encode_image_batch(pixels)
     try:
@@ -255,10 +336,13 @@ def _export_into(
         tokens = np.asarray(encoder.tokenizer(PROBE_TEXTS), dtype=np.int64)
         reference_texts = encoder._encode_text_list(PROBE_TEXTS)
         with contextlib.suppress(Exception):  # a text tower that will not export: use torch
-            _export(text_tower, torch.from_numpy(tokens[:2]), work / "text.onnx", "tokens")
+            example = torch.from_numpy(tokens[:2])
+            _export(text_tower, example, work / "text.onnx", "tokens", dynamic_length=trimmable)
             text, text_results = _check(
                 "text", work / "text.onnx", tokens, reference_texts, quantise, threads
             )
+            if text is not None:
+                text["trim"] = trimmable
     return {
         "format": EXPORT_FORMAT,
         "model_key": encoder.model_key,
