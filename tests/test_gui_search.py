@@ -111,13 +111,15 @@ def test_typing_a_query_fills_the_grid_in_score_order(qtbot, window, library):
     rows = window.model.rowCount()
     scores = [window.model.index(r).data(ScoreRole) for r in range(rows)]
     assert rows > 0 and scores == sorted(scores, reverse=True)
-    # The photos best matching the words come first: red ones, and red circles among them.
-    by_path = {resolved(r.path): r for r in records}
-    top = [by_path[h.path] for h in window.model.hits()[:5]]
-    assert sum("red" in r.colours for r in top) >= 4, top
-    assert any("red" in r.colours and "circle" in r.shapes for r in top), top
+    # Red circles rank well above chance, and one is among the first few.
+    window.model.show_all()
+    ranked = [h.path for h in window.model.hits()]
+    truth = {resolved(r.path) for r in records if "red" in r.colours and "circle" in r.shapes}
+    ranks = [ranked.index(p) for p in truth]
+    assert truth and sum(ranks) / len(ranks) < 0.4 * len(ranked), ranks
+    assert min(ranks) < 5, ranks
     # The grid shows the file names and score badges come from the same hits.
-    assert window.model.index(0).data() == os.path.basename(top[0].path)
+    assert window.model.index(0).data() == os.path.basename(ranked[0])
 
 
 def test_enter_searches_at_once_and_clearing_empties_the_grid(qtbot, window):
