@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from clipdesk.training.captions import warmup_caption
 from clipdesk.training.shapes import (
     COLOURS,
     HELD_OUT_PAIRS,
@@ -95,7 +96,20 @@ def test_captions_name_what_is_drawn() -> None:
         text = canonical_caption(spec)
         for colour, shape in spec.pairs:
             assert colour in text and shape in text
-        assert len(training_caption(spec, rng)) > 3
+        caption = training_caption(spec, rng)
+        words = {w for pair in spec.pairs for w in pair}
+        assert any(w in caption for w in words), caption  # never about something else
+        for colour in COLOURS:  # and never names a colour that is not there
+            if colour not in spec.colours and colour != spec.background.name:
+                assert colour not in caption.replace(f"{spec.background.name} background", "")
+
+
+def test_warmup_captions_name_one_attribute_in_a_word_or_two() -> None:
+    rng = np.random.default_rng(1)
+    spec = scene_for("star", "green")
+    captions = [warmup_caption(spec, rng, shape_share=0.6) for _ in range(200)]
+    assert set(captions) == {"star", "a star", "green"}
+    assert 0.45 < sum(c != "green" for c in captions) / 200 < 0.75  # about 60% name the shape
 
 
 def test_grouped_caption_uses_number_words() -> None:

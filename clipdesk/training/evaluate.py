@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clipdesk.training.augment import photograph
-from clipdesk.training.captions import article, canonical_caption, describe_objects
+from clipdesk.training.captions import article, describe_objects
 from clipdesk.training.data import ShapeSet, generate, to_model_input
 from clipdesk.training.render import render_scene
 from clipdesk.training.scene import SceneSpec, sample_scene
@@ -190,6 +190,3 @@ def evaluate_dir(directory: Path, *, workers: int = 2, scale: float = 1.0) -> di
     size = preprocess.transforms[0].size
     size = size if isinstance(size, int) else size[0]
     return evaluate_model(model, tokenizer, size, workers=workers, scale=scale)
-
-
-__all__ = ["canonical_caption", "evaluate_dir", "evaluate_model"]
