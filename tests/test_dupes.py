@@ -146,8 +146,9 @@ def test_copies_group_with_their_original_and_nothing_else(scene):
     found = {frozenset(p.path for p in g.photos) for g in report.groups}
     wanted = {frozenset({original, *copies}) for original, copies in expected.items()}
     assert found == wanted
-    sims = [g.similarity for g in report.groups]
-    assert sims == sorted(sims, reverse=True)  # most certain first
+    # Most certain first: the pixel match of a group's weakest member, then embeddings.
+    certainty = [(min(p.match or 0.0 for p in g.photos), g.similarity) for g in report.groups]
+    assert certainty == sorted(certainty, reverse=True)
 
 
 def test_the_original_is_the_one_to_keep(scene):

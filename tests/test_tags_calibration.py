@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipdesk.core.tags.calibration import calibrate
+from clipdesk.core.tags.calibration import calibrate, calibrate_pooled
+from clipdesk.core.tags.job import reference_vector
 from clipdesk.core.tags.probe import Probe, train_probe
 
 
@@ -41,9 +42,7 @@ def test_per_tag_thresholds_beat_one_fixed_cut_off():
     rng = np.random.default_rng(1)
     tags = [_library(rng, 300, share, lo, hi) for share, lo, hi in
             [(0.3, -0.05, 0.01), (0.2, 0.0, 0.06), (0.4, -0.03, 0.03)]]  # fmt: skip
-    calibrated = np.mean(
-        [_f1(s - b >= calibrate(s, b).threshold, t) for s, b, t in tags]
-    )
+    calibrated = np.mean([_f1(s - b >= calibrate(s, b).threshold, t) for s, b, t in tags])
     best_fixed = max(
         np.mean([_f1(s - b >= cut, t) for s, b, t in tags]) for cut in np.linspace(-0.1, 0.1, 201)
     )
@@ -135,3 +134,30 @@ def test_probe_round_trips_through_bytes():
     assert (again.bias, again.lam, again.prior) == (probe.bias, probe.lam, probe.prior)
     with pytest.raises(ValueError, match="at least"):
         train_probe(x[:1], x[1:3])
+
+
+def test_pooled_thresholds_follow_each_tags_height_with_few_photos():
+    """Forty photos are too few for a tag's own mixture; pooled, the tags still split well."""
+    rng = np.random.default_rng(4)
+    heights = [(-0.05, 0.01), (0.0, 0.06), (-0.03, 0.03), (0.02, 0.08), (-0.08, -0.02)]
+    tags = [_library(rng, 40, 0.15, lo, hi) for lo, hi in heights]
+    margins = np.stack([s - b for s, b, _ in tags], axis=1)
+    truth = np.stack([t for _, _, t in tags], axis=1)
+    pooled = calibrate_pooled(margins)
+    assert len(pooled) == len(tags)
+    pred = np.stack([margins[:, j] >= c.threshold for j, c in enumerate(pooled)], axis=1)
+    assert _f1(pred, truth) > 0.9
+    # Each threshold sits between its own tag's groups, not at one common height.
+    for (lo, hi), cal in zip(heights, pooled, strict=True):
+        assert lo < cal.threshold < hi
+    alone = np.stack([margins[:, j] >= calibrate(margins[:, j], 0 * margins[:, j]).threshold
+                      for j in range(len(tags))], axis=1)  # fmt: skip
+    assert _f1(pred, truth) >= _f1(alone, truth)
+
+
+def test_photos_are_measured_against_the_vocabulary_or_the_neutral_captions():
+    rng = np.random.default_rng(5)
+    tags = rng.normal(size=(12, 16)).astype(np.float32)
+    neutral = rng.normal(size=16).astype(np.float32)
+    assert np.allclose(reference_vector(tags, neutral), tags.mean(axis=0))
+    assert np.allclose(reference_vector(tags[:3], neutral), neutral)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clipdesk.core.progress import CancelToken, Progress
-from clipdesk.core.tags.calibration import Calibration, calibrate
+from clipdesk.core.tags.calibration import Calibration, calibrate, calibrate_pooled
 from clipdesk.core.tags.learn import (
     decide_learned,
     decide_zero_shot,
@@ -30,6 +30,8 @@ from clipdesk.core.tags.store import TagModel, TagRecord, TagStore
 from clipdesk.core.tags.zeroshot import LabelFeatureCache, zero_shot_scores
 
 CHUNK = 16
+MIN_REFERENCE_TAGS = 8  # fewer vocabulary tags than this: measure against neutral captions
+CALIBRATION_PHOTOS = 20000  # photos whose margins set the thresholds (a sample if more)
 
 
 @dataclass
@@ -58,28 +60,71 @@ def run_tagging(
     cancel = cancel or CancelToken()
     started = time.monotonic()
     report = TagReport()
-    records = list(only) if only is not None else store.tags()
+    vocabulary = store.tags()
+    records = list(only) if only is not None else vocabulary
     fps, images = store.library_vectors(model_key)
     report.photos, report.tags = len(fps), len(records)
     yield Progress("tag", 0, len(records), "reading embeddings")
     if not fps or not records:
         report.elapsed_s = time.monotonic() - started
         return report
-    baseline: np.ndarray | None = None
+    # Thresholds come from the whole vocabulary over the library, even when only a few
+    # tags are redone, so a tag decides the same whichever run placed it.
+    known = [r for r in vocabulary if r.origin != "custom"]
+    vectors: list[np.ndarray] = []
+    neutral = np.zeros(images.shape[1], dtype=np.float32)
+    for start in range(0, len(known), CHUNK):
+        features = cache.features(
+            model_key, encode_texts, [r.definition for r in known[start : start + CHUNK]], prompts
+        )
+        vectors.append(features.vectors)
+        neutral = features.neutral
+        yield Progress("tag-prompts", start + len(features.names), len(known), "reading captions")
+        if cancel.cancelled:
+            report.cancelled = True
+            report.elapsed_s = time.monotonic() - started
+            return report
+    known_vectors = np.concatenate(vectors) if vectors else np.zeros((0, images.shape[1]))
+    reference = reference_vector(known_vectors, neutral)
+    baseline = images @ reference
+    sample = _calibration_sample(images)
+    pooled = calibrate_pooled(sample @ (known_vectors - reference).T)
+    calibrations = {r.name: c for r, c in zip(known, pooled, strict=True)}
     for start in range(0, len(records), CHUNK):
         chunk = records[start : start + CHUNK]
         features = cache.features(model_key, encode_texts, [r.definition for r in chunk], prompts)
-        scores, baseline_now = zero_shot_scores(images, features)
-        baseline = baseline_now if baseline is None else baseline
+        scores, _ = zero_shot_scores(images, features)
         for j, record in enumerate(chunk):
-            _tag_one(store, record, model_key, fps, images, scores[:, j], baseline,
-                     features.vectors[j], features.neutral, report)  # fmt: skip
+            calibration = calibrations.get(record.name) or calibrate(scores[:, j], baseline)
+            _tag_one(store, record, model_key, fps, images, scores[:, j], baseline, calibration,
+                     features.vectors[j], reference, report)  # fmt: skip
         yield Progress("tag", start + len(chunk), len(records), chunk[-1].name)
         if cancel.cancelled:
             report.cancelled = True
             break
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def reference_vector(tag_vectors: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """What a photo is measured against before a tag: the vocabulary's average caption.
+
+    How much more a photo resembles "a dog" than it resembles the vocabulary as a whole
+    removes what is peculiar to the photo (its style, its light, how much it looks like
+    any caption at all) and keeps what the tag adds. With too few tags for an average,
+    the neutral captions ("a photo of something") stand in.
+    """
+    if len(tag_vectors) < MIN_REFERENCE_TAGS:
+        return np.asarray(neutral, dtype=np.float32)
+    return np.asarray(tag_vectors, dtype=np.float32).mean(axis=0)
+
+
+def _calibration_sample(images: np.ndarray) -> np.ndarray:
+    """The photos whose margins set the thresholds: all, or a fixed sample of a big library."""
+    if len(images) <= CALIBRATION_PHOTOS:
+        return images
+    rows = np.random.default_rng(0).choice(len(images), CALIBRATION_PHOTOS, replace=False)
+    return images[np.sort(rows)]
 
 
 def _tag_one(
@@ -90,16 +135,16 @@ def _tag_one(
     images: np.ndarray,
     scores: np.ndarray,
     baseline: np.ndarray,
+    calibration: Calibration,
     tag_vector: np.ndarray,
-    neutral: np.ndarray,
+    reference: np.ndarray,
     report: TagReport,
 ) -> None:
-    calibration = calibrate(scores, baseline)
     info: dict[str, object] = {"calibration": calibration.to_json()}
     yes, no = store.decisions(record.id)
     digest = examples_digest(yes, no)
     probe = _probe_for(
-        store, record, model_key, fps, images, (yes, no, digest), calibration, tag_vector, neutral
+        store, record, model_key, fps, images, (yes, no, digest), calibration, tag_vector, reference
     )
     rows: list[tuple[str, str, float, float]]
     if probe is not None:
@@ -132,7 +177,7 @@ def _probe_for(
     decisions: tuple[list[str], list[str], str],
     calibration: Calibration,
     tag_vector: np.ndarray,
-    neutral: np.ndarray,
+    reference: np.ndarray,
 ) -> Probe | None:
     """The tag's probe: reused if its examples did not change, else trained again."""
     yes, no, digest = decisions
@@ -142,7 +187,7 @@ def _probe_for(
     if saved is not None and saved.probe and saved.info.get("examples_digest") == digest:
         return Probe.from_bytes(saved.probe)
     vectors = store.vectors_for(yes + no, model_key)
-    prior = None if record.origin == "custom" else prior_from(calibration, tag_vector, neutral)
+    prior = None if record.origin == "custom" else prior_from(calibration, tag_vector, reference)
     return fit_tag_probe(
         images,
         fps,

@@ -50,12 +50,15 @@ def fit_tag_probe(
     positives = np.stack(list(yes.values()))
     negatives = list(no.values())
     weights = [1.0] * len(negatives)
-    if len(no) < len(yes):
-        taken = set(yes) | set(no)
-        pool = [i for i, fp in enumerate(library_fps) if fp not in taken]
-        want = min(len(pool), max(MIN_BACKGROUND, 3 * len(yes)))
+    # Library photos the user did not judge stand in as presumed negatives, always: the
+    # user's few examples are balanced, the library is not, and without them the probe
+    # would tag as if half the library carried the tag.
+    taken = set(yes) | set(no)
+    pool = [i for i, fp in enumerate(library_fps) if fp not in taken]
+    want = min(len(pool), max(MIN_BACKGROUND, 3 * (len(yes) + len(no))))
+    if want:
         rng = np.random.default_rng(seed)
-        for i in rng.choice(len(pool), size=want, replace=False) if want else []:
+        for i in rng.choice(len(pool), size=want, replace=False):
             negatives.append(library[pool[int(i)]])
             weights.append(BACKGROUND_WEIGHT)
     if len(negatives) < MIN_EACH:

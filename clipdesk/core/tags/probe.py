@@ -156,19 +156,20 @@ def train_probe(
         w0, b0 = np.asarray(prior[0], dtype=np.float64), float(prior[1])
         # The prior on raw x, rewritten for standardised z: logit = z @ (w0 scale) + b.
         options.append((True, z @ (w0 * scale), b0 + float(mu @ w0)))
-    # Leave-one-out mistakes pick the pull; among equals, the strongest pull and the
-    # zero-shot start win. (Log-loss would not do: on ten separable examples it always
-    # prefers the weakest pull, whose confident answers then generalise worst.)
-    best: tuple[tuple[float, float, int, float], float, bool, float] | None = None
-    for use_prior, f0, b0 in options:
-        for lam in LAMBDAS:
+    # Leave-one-out mistakes pick the pull, by the one-standard-error rule: the most
+    # cautious model (the zero-shot start pulled hardest first) whose mistakes are within
+    # one standard error of the fewest. Ten examples cannot tell a flexible probe that is
+    # one mistake better from luck. (Log-loss would not do either: on a few separable
+    # examples it always prefers the weakest pull, whose confident answers generalise worst.)
+    results = []
+    for use_prior, f0, b0 in sorted(options, key=lambda o: -int(o[0])):
+        for lam in sorted(LAMBDAS, reverse=True):
             bias_lam = lam * BIAS_TIE if use_prior else BIAS_LAMBDA
             errors, loss = _leave_one_out(K, f0, y, c, lam, b0, bias_lam)
-            key = (round(errors, 6), -lam, -int(use_prior), loss)
-            if best is None or key < best[0]:
-                best = (key, lam, use_prior, loss)
-    assert best is not None
-    _, lam, use_prior, loss = best
+            results.append((errors, loss, lam, use_prior))
+    fewest = min(r[0] for r in results)
+    allowed = fewest + np.sqrt(fewest * (1.0 - fewest) / len(y))
+    _, loss, lam, use_prior = next(r for r in results if r[0] <= allowed + 1e-9)
     f0, b0 = next((f, b) for p, f, b in options if p == use_prior)
     a, b = _fit_dual(K, f0, y, c, lam, b0, lam * BIAS_TIE if use_prior else BIAS_LAMBDA)
     w_z = z.T @ a + (np.asarray(prior[0]) * scale if use_prior and prior is not None else 0.0)
