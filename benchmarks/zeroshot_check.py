@@ -92,7 +92,9 @@ def _variants(torch_enc) -> dict[str, object]:
     for precision in ("float32", "int8"):
         forced = dict(meta)
         for tower in ("image", "text"):
-            forced[tower] = next(c for c in meta["checks"][tower] if c["precision"] == precision)
+            forced[tower] = next(
+                c for c in meta["checks"][tower] if c["precision"] == precision and "file" in c
+            )
         out[f"onnx {precision}"] = OnnxEncoder(
             torch_enc.spec, export_dir(torch_enc.model_key), forced
         )

@@ -178,3 +178,40 @@ def test_cold_query_path_does_not_import_torch(env: dict[str, Path], exported: d
         [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=120
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_tiny_shapes_zero_shot_is_unchanged_on_onnx(tmp_path: Path, monkeypatch) -> None:
+    """The trained demo model decides the same through ONNX Runtime as through torch."""
+    import torch
+
+    from clipdesk.core.models.registry import get_model, is_installed
+    from clipdesk.training.data import generate
+    from clipdesk.training.evaluate import heldout_sample
+    from clipdesk.training.vocab import COLOURS, SHAPES
+    from clipdesk.training.zeroshot import COLOUR_TEMPLATES, SHAPE_TEMPLATES
+
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path / "cache"))
+    spec = get_model("tiny-shapes")
+    if not is_installed(spec):
+        pytest.skip("the bundled tiny-shapes model is not built yet")
+    reference = load_encoder(spec, device="cpu", backend="torch")
+    fast = onnx_backend.upgrade(reference)
+    assert isinstance(fast, OnnxEncoder)
+    data = generate(heldout_sample, 300, 4242, reference.preprocess_cfg.size, workers=1)
+    from clipdesk.training.train import images_to_tensor
+
+    pixels = images_to_tensor(data.images).numpy()
+    decisions = {}
+    for name, enc in (("torch", reference), ("onnx", fast)):
+        images = torch.from_numpy(enc.encode_image_batch(pixels))
+        picks = []
+        for labels, templates in ((SHAPES, SHAPE_TEMPLATES), (COLOURS, COLOUR_TEMPLATES)):
+            prompts = [t.format(label) for label in labels for t in templates]
+            text = enc.encode_texts(prompts).vectors.reshape(len(labels), len(templates), -1)
+            classes = text.mean(axis=1)
+            classes /= np.linalg.norm(classes, axis=1, keepdims=True)
+            picks.append((images.numpy() @ classes.T).argmax(axis=1))
+        decisions[name] = np.stack(picks)
+    agreement = (decisions["torch"] == decisions["onnx"]).mean()
+    assert agreement >= 0.99, agreement

@@ -287,8 +287,9 @@ def upgrade(encoder: Encoder, *, threads: int | None = None, export: bool = True
             meta = export_encoder(encoder, threads=threads)
         except ImportError:  # onnx (needed to quantise) is missing: try again once it is not
             return encoder
-        except ExportError as exc:
-            write_refusal(encoder, str(exc))
+        except Exception as exc:  # whatever fails, indexing goes on with torch
+            reason = str(exc) if isinstance(exc, ExportError) else f"{type(exc).__name__}: {exc}"
+            write_refusal(encoder, reason)
             return encoder
     if not meta.get("image"):
         return encoder

@@ -255,12 +255,15 @@ def _check(
     """Quantise if asked, measure each candidate, pick the fastest that holds."""
     name = "pixels" if tower == "image" else "tokens"
     candidates = []
+    results: list[dict[str, Any]] = []
     if quantise:
         int8 = fp32.with_name(f"{tower}.int8.onnx")
-        _quantise(fp32, int8)
-        candidates.append(("int8", int8))
+        try:
+            _quantise(fp32, int8)
+            candidates.append(("int8", int8))
+        except Exception as exc:  # the quantiser rejects some graphs: fp32 still helps
+            results.append({"precision": "int8", "error": f"{type(exc).__name__}: {exc}"[:300]})
     candidates.append(("float32", fp32))
-    results: list[dict[str, Any]] = []
     chosen = None
     for precision, path in candidates:
         cos = _cosines(make_session(path, threads), name, inputs, reference)
