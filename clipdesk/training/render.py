@@ -83,18 +83,17 @@ def background_array(bg: BackgroundSpec, w: int, h: int, rng: np.random.Generato
         t = (proj - proj.min()) / max(float(np.ptp(proj)), 1.0)
         return c0 * (1 - t[..., None]) + c1 * t[..., None]
     img = np.broadcast_to(c0, (h, w, 3)).astype(np.float32)
-    if bg.kind == "noisy":  # textured like paper, fabric or concrete: mostly brightness
+    if bg.kind == "noisy":
         amp = 255 * bg.noise
-        coarse = rng.normal(0, 1, (max(2, h // 24), max(2, w // 24), 1)).astype(np.float32)
-        coarse = coarse + 0.3 * rng.normal(0, 1, (*coarse.shape[:2], 3)).astype(np.float32)
+        coarse = rng.normal(0, 1, (max(2, h // 24), max(2, w // 24), 3)).astype(np.float32)
         blot = np.asarray(
             Image.fromarray(((coarse * 40) + 128).clip(0, 255).astype(np.uint8)).resize(
                 (w, h), Image.Resampling.BICUBIC
             ),
             dtype=np.float32,
         )
-        grain = rng.normal(0, 1, (h, w, 1)) + 0.25 * rng.normal(0, 1, (h, w, 3))
-        img = img + (blot - 128) / 40 * amp * 0.6 + grain.astype(np.float32) * amp * 0.4
+        fine = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
+        img = img + (blot - 128) / 40 * amp * 0.6 + fine * amp * 0.4
     return img
 
 

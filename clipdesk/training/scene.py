@@ -119,7 +119,7 @@ def sample_background(
                 colours=colours,  # type: ignore[arg-type]
                 name=name,
                 angle=float(rng.uniform(0, 360)),
-                noise=float(rng.uniform(0.03, 0.2)) if k == "noisy" else 0.0,
+                noise=float(rng.uniform(0.05, 0.35)) if k == "noisy" else 0.0,
             )
     return BackgroundSpec(kind="plain", colours=((128, 128, 128),), name="gray")
 

@@ -20,8 +20,8 @@ from clipdesk.training.model import OPENAI_MEAN, OPENAI_STD
 
 @dataclass
 class TrainConfig:
-    samples: int = 60_000  # distinct pre-rendered training pictures
-    steps: int = 2_800
+    samples: int = 40_000  # distinct pre-rendered training pictures
+    steps: int = 2_000
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.1
