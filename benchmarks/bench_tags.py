@@ -7,8 +7,10 @@ examples, and B, on which teaching is judged. Both are indexed into one library 
 tagged, as a user would, with calibrated zero-shot thresholds. It prints:
 
 - zero-shot precision, recall and F1 over every (photo, tag) pair, for the calibrated
-  per-tag thresholds and for the best single fixed cut-off on the cosine score (and on
-  the margin over the neutral prompt), the cut-off chosen with hindsight, knowing the truth;
+  thresholds (pooled over tags) and for the best single fixed cut-off on the cosine score,
+  on the margin over the neutral prompt and on the margin over the vocabulary's average
+  caption (the space the calibration works in), each cut-off chosen with hindsight,
+  knowing the truth; and for thresholds from each tag's own mixture, not pooled;
 - per tag, F1 on B of zero-shot and of the tag taught from 5 photos that carry it and 5
   that do not, picked at random from A (mean over ``--trials`` draws);
 - a custom tag ("red circle") taught from 5 example photos only, against the same words
@@ -133,6 +135,22 @@ def main() -> int:
         "threshold": cut_m,
         **dict(zip(("precision", "recall", "f1"), fixed_m, strict=True)),
     }
+    from clipdesk.core.tags.calibration import calibrate
+    from clipdesk.core.tags.job import reference_vector
+
+    relative = scores - (images @ reference_vector(features.vectors, features.neutral))[:, None]
+    cut_r, fixed_r = best_fixed(relative, truth)
+    out["best_fixed_vocabulary_margin"] = {
+        "threshold": cut_r,
+        **dict(zip(("precision", "recall", "f1"), fixed_r, strict=True)),
+    }
+    own = np.stack(
+        [relative[:, j] >= calibrate(relative[:, j], 0 * relative[:, j]).threshold
+         for j in range(len(tags))], axis=1,
+    )  # fmt: skip
+    out["per_tag_own_mixture"] = dict(
+        zip(("precision", "recall", "f1"), prf(own, truth), strict=True)
+    )
     out["per_tag_zero_shot"] = {
         t: dict(zip(("precision", "recall", "f1"), prf(zero[:, j], truth[:, j]), strict=True))
         for j, t in enumerate(tags)
@@ -204,12 +222,15 @@ def _print(out: dict, as_json: bool) -> None:
         print()
         return
     c, f, m = out["calibrated"], out["best_fixed_cosine"], out["best_fixed_margin"]
+    r, own = out["best_fixed_vocabulary_margin"], out["per_tag_own_mixture"]
     print(f"{out['photos']} held-out photos, {len(out['tags'])} tags")
     print(f"{'zero-shot, every (photo, tag) pair':<42}{'precision':>10}{'recall':>10}{'F1':>10}")
     for label, v in (
-        ("calibrated per-tag thresholds", c),
+        ("calibrated thresholds", c),
         (f"best fixed cosine cut-off ({f['threshold']:.4f})", f),
         (f"best fixed margin cut-off ({m['threshold']:+.4f})", m),
+        (f"best fixed vocabulary margin ({r['threshold']:+.4f})", r),
+        ("each tag's own mixture (not pooled)", own),
     ):
         print(_row(label, v["precision"], v["recall"], v["f1"]))
     print(f"  calibrated macro F1 over tags: {out['calibrated_macro_f1']:.3f}")

@@ -187,7 +187,7 @@ def _probe_for(
     if saved is not None and saved.probe and saved.info.get("examples_digest") == digest:
         return Probe.from_bytes(saved.probe)
     vectors = store.vectors_for(yes + no, model_key)
-    prior = None if record.origin == "custom" else prior_from(calibration, tag_vector, reference)
+    prior = prior_from(calibration, tag_vector, reference)
     return fit_tag_probe(
         images,
         fps,
