@@ -50,6 +50,7 @@ def main() -> int:
     from clipdesk.core.encoder import load_encoder
     from clipdesk.core.library import Library
     from clipdesk.core.models.registry import ModelSpec, get_model
+    from clipdesk.core.tags.prompts import with_article
     from clipdesk.training.shapes import COLOURS, SHAPES, write_sample_library
 
     base = Path(tempfile.mkdtemp(prefix="bench-demo-"))
@@ -66,7 +67,7 @@ def main() -> int:
     run(library.index([base / "photos"], workers=1))
     by_path = {os.fspath(Path(r.path).resolve()): r for r in records}
     print(f"{args.photos} sample photos (seed {args.seed}), model {library.encoder.model_key}")
-    for group, names, query in (("colour", COLOURS, "a {} shape"), ("shape", SHAPES, "a {}")):
+    for group, names, query in (("colour", COLOURS, "{} shape"), ("shape", SHAPES, "{}")):
         scores = []
         for name in names:
             truth = {
@@ -76,9 +77,10 @@ def main() -> int:
             }
             if not truth:
                 continue
-            hits = library.search(query.format(name), k=args.photos).hits
+            text = with_article(query.format(name))
+            hits = library.search(text, k=args.photos).hits
             scores.append(average_precision([h.path for h in hits], truth))
-            print(f"  {query.format(name):<16} {len(truth):>4} photos  AP {scores[-1]:.3f}")
+            print(f"  {text:<16} {len(truth):>4} photos  AP {scores[-1]:.3f}")
         print(f"{group} mAP {float(np.mean(scores)):.3f}")
     library.close()
     return 0

@@ -119,6 +119,8 @@ def write_card(directory: Path, cfg, metrics: dict, timing: dict, command: str =
         "- Colours of pairs never seen in training are less reliable than their shapes.",
         "- Objects smaller than about a tenth of the picture's short side are often missed",
         "  (the image tower sees 64 x 64 pixels).",
+        "- Searching the demo's photo-like library is harder than the sets above: measure it",
+        "  with `benchmarks/bench_demo_library.py` (mean average precision per query).",
         "",
         "## Licence",
         "",
