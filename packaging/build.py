@@ -165,8 +165,6 @@ def bundle_config(
     if any(m.needs_hf_text for m in staged):
         excluded -= set(HF_TEXT_MODULES)
         hidden.append("transformers")
-    if _clipdesk_imports("onnx"):
-        excluded.discard("onnx")
     return {
         "repo_root": str(ROOT),
         "stage_dir": str(stage),
@@ -197,16 +195,6 @@ def _torch_is_cuda_build() -> bool:
     except metadata.PackageNotFoundError:
         return False
     return any(r.lower().startswith(("nvidia-", "cuda-")) for r in requires)
-
-
-def _clipdesk_imports(module: str) -> bool:
-    """True when clipdesk's own code imports ``module`` (so it must not be excluded)."""
-    needles = (f"import {module}\n", f"import {module} ", f"from {module} ", f"from {module}.")
-    for source in (ROOT / "clipdesk").rglob("*.py"):
-        text = source.read_text(encoding="utf-8", errors="replace")
-        if any(n in text for n in needles):
-            return True
-    return False
 
 
 def _add_linux_files(app: Path) -> None:

@@ -10,7 +10,10 @@ a CUDA-family library stays exactly when a library that stays links to it.
 
 The module exclusions are packages that are installed in a development environment but
 that the app never imports on its CPU path (``import torch`` and open_clip tolerate
-their absence; this was checked by blocking each import).
+their absence; this was checked by blocking each import). ``onnx`` is not one of them:
+the app exports each model's towers to ONNX on the user's computer, and both
+``torch.onnx.export`` and ``onnxruntime.quantization`` import it. Without it the export
+is refused, the refusal is cached, and the app stays on the slower torch encoder.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "sentencepiece",
     "hf_xet",  # faster Hugging Face downloads; clipdesk downloads by itself
     "networkx",  # torch.compile only
-    "onnx",  # building ONNX files; running them needs only onnxruntime
     "tensorboard",
     "torch.utils.tensorboard",
     "pytest",

@@ -391,6 +391,33 @@ def test_frozen_similar_finds_the_photo_itself(frozen_library: dict) -> None:
 
 
 @_slow
+def test_frozen_app_exports_and_runs_onnx(frozen_library: dict, tmp_path: Path) -> None:
+    """The app exports each model to ONNX on the user's computer; a bundle that lacks what
+    the export imports stays on torch for good (the refusal is cached), slower but silent."""
+    env = {
+        **frozen_library["env"],
+        "CLIPDESK_BACKEND": "onnx",
+        "CLIPDESK_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    cli = [frozen_library["cli"][0], "--library", str(tmp_path / "library")]
+    cli += frozen_library["cli"][3:]  # --model tiny-shapes
+    photos = str(frozen_library["photos"])
+    index = json.loads(_run([*cli, "index", photos, "--workers", "2", "--json"], env).stdout)
+    assert index["encoded"] == SAMPLE_COUNT
+    (meta_file,) = (tmp_path / "cache" / "onnx").glob("*/meta.json")
+    meta = json.loads(meta_file.read_text())
+    assert not meta.get("refused") and meta["image"] and meta["text"], meta
+
+    started = time.monotonic()
+    out = _run([*cli, "search", "a red circle", "-n", "5", "--json"], env)
+    FIGURES["onnx_search_s"] = time.monotonic() - started
+    hits = json.loads(out.stdout)["results"]
+    torch_hits = frozen_library["search"]["results"]
+    assert hits[0]["path"] == torch_hits[0]["path"]
+    assert hits[0]["score"] == pytest.approx(torch_hits[0]["score"], abs=0.02)
+
+
+@_slow
 def test_frozen_gui_renders_a_screenshot(frozen_library: dict, tmp_path: Path) -> None:
     from PIL import Image
 
