@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("index", help="add folders and index their photos")
     p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add (default: all roots)")
-    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1)")
+    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1, at least 2)")
     p.add_argument("--batch-size", type=int, default=32, help="images per encoder batch")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.set_defaults(func=cmd_index)
