@@ -90,6 +90,16 @@ def library_path(size: int) -> Path:
     return bench_dir() / "libraries" / f"{size}"
 
 
+def _refresh_statistics(catalog_file: Path) -> None:
+    from clipdesk.core.catalog import Catalog
+
+    catalog = Catalog.open(catalog_file)
+    try:
+        catalog.refresh_statistics()
+    finally:
+        catalog.close()
+
+
 def ensure_library(size: int, encoder) -> Path:
     """A clipdesk library of ``size`` photos (no files on disk) whose vectors are the index.
 
@@ -111,6 +121,7 @@ def ensure_library(size: int, encoder) -> Path:
     path = library_path(size)
     marker = path / f".complete-{index_dir_name(key)}"
     if marker.exists():
+        _refresh_statistics(path / CATALOG_FILE)  # as ``clipdesk index`` leaves it
         return path
     index = ensure_index(size, encoder.dim)
     del index
@@ -146,6 +157,7 @@ def ensure_library(size: int, encoder) -> Path:
         with catalog.engine.begin() as conn:
             conn.execute(insert(files), rows)
             conn.execute(insert(embeddings), embs)
+    catalog.refresh_statistics()  # as ``clipdesk index`` does at its end
     catalog.close()
     target = path / "vectors" / index_dir_name(key)
     target.mkdir(parents=True)

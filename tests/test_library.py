@@ -227,3 +227,22 @@ def test_damaged_index_is_rebuilt_from_the_database(tmp_path):
         assert len(reopened.vectors) == len(records)  # opening repairs it
         assert reopened.catalog.get_meta("model_key") == key
         assert check_library(reopened).ok
+
+
+def test_indexing_leaves_statistics_so_folder_searches_use_the_path_index(indexed):
+    """Without statistics SQLite walks every embedding of the model for a folder search."""
+    from sqlalchemy.dialects import sqlite
+
+    from clipdesk.core.catalog.catalog import folder_embeddings_query
+
+    library = indexed[0]
+    folder = library.roots()[0].path
+    compiled = folder_embeddings_query(library.encoder.model_key, folder).compile(
+        dialect=sqlite.dialect()
+    )
+    params = tuple(compiled.params[name] for name in compiled.positiontup)
+    with library.catalog.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar() > 0
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).fetchall()
+    first = plan[0][-1]
+    assert first.startswith("SEARCH files") and "path>? AND path<?" in first, plan

@@ -350,6 +350,7 @@ def run_index(
             decode_timeout_s=decode_timeout_s,
             prepare=prepare,
         )
+        catalog.refresh_statistics()
     report.cancelled = report.cancelled or cancel.cancelled
     report.elapsed_s = time.monotonic() - started
     yield Progress("done", report.decoded, report.decoded, "cancelled" if report.cancelled else "")
