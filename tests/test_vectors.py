@@ -117,6 +117,25 @@ def test_exact_paths_match_brute_force(tmp_path: Path) -> None:
     assert len({lab for lab, _ in got} & set(brute_force(data[big - 10], big, q, 10))) >= 9
 
 
+@pytest.mark.parametrize("share", [0.005, 0.05, 0.3, 0.9])
+def test_filtered_graph_search_keeps_to_the_allowed_and_finds_them(
+    tmp_path: Path, share: float
+) -> None:
+    """Large allowed shares are searched wide then filtered, small ones in the graph."""
+    data = clustered_vectors(6000, 64, seed=5)
+    labels = np.arange(6000)
+    index = VectorIndex(tmp_path, 64, exact_limit=0)  # never exact: the graph decides
+    index.add(labels, data)
+    rng = np.random.default_rng(6)
+    allowed = np.sort(rng.choice(labels, int(share * len(labels)), replace=False))
+    recalls = []
+    for q in clustered_vectors(20, 64, seed=7):
+        got = [lab for lab, _ in index.query(q, 10, allowed=allowed)]
+        assert len(got) == 10 and set(got) <= set(allowed.tolist())
+        recalls.append(len(set(got) & set(brute_force(data[allowed], allowed, q, 10))) / 10)
+    assert np.mean(recalls) >= 0.95, recalls
+
+
 def test_hnsw_recall_on_clustered_vectors(tmp_path: Path) -> None:
     # 10k keeps this quick; test_recall_and_latency_figures (slow) does 20k.
     data = clustered_vectors(10_000, 512, seed=3)

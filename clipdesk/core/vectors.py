@@ -35,6 +35,8 @@ __all__ = ["EXACT_LIMIT", "FORMAT_VERSION", "SyncReport", "VectorIndex"]
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 EXACT_LIMIT = 20_000  # up to this many candidates an exact scan costs about what HNSW does
+OVERSAMPLE = 3  # a filtered search first asks for this many times k / allowed share
+MAX_OVERSAMPLED = 2_000  # more than this: the allowed share is small, filter in the graph
 _KINDS = {"graph": ".bin", "vectors": ".npy", "labels": ".npy"}
 
 
@@ -532,6 +534,22 @@ class VectorIndex:
     def _filtered(
         self, query: np.ndarray, k: int, labels: np.ndarray, rows: np.ndarray
     ) -> list[tuple[int, float]]:
+        # A large share of the library allowed: search without the filter for a few times
+        # more than k and keep the allowed ones. hnswlib calls a Python filter for every
+        # node it visits (143 ms at 1M photos with 30% allowed); this costs one ordinary
+        # search. If too few of the results are allowed, the filtered search decides.
+        share = len(rows) / max(self._dense.n, 1)
+        wide = int(np.ceil(OVERSAMPLE * k / share)) + k
+        if wide <= MAX_OVERSAMPLED:
+            try:
+                ids, dist = self._graph.knn_query(query, k=min(wide, self._dense.n), num_threads=1)
+            except RuntimeError:
+                ids = None
+            if ids is not None:
+                keep = np.isin(ids[0], labels)
+                if int(keep.sum()) >= k:
+                    found = zip(ids[0][keep][:k], dist[0][keep][:k], strict=True)
+                    return [(int(i), float(1.0 - d)) for i, d in found]
         allowed = set(labels.tolist())
         try:
             ids, dist = self._graph.knn_query(
