@@ -32,6 +32,8 @@ import numpy as np
 import vectors_data as vd
 from benchlib import percentile, table, use_bench_dirs
 
+from clipdesk.core.vectors import MAX_OVERSAMPLED, OVERSAMPLE
+
 TEXTS = [
     "a dog on the beach",
     "birthday cake with candles",
@@ -89,7 +91,12 @@ def index_level(size: int, n_queries: int, efs: list[int]) -> tuple[list[list[ob
             hits += len({label for label, _ in found[:10]} & exact_top(index, q, 10, found_rows))
         p50, p99 = ms(lat)
         recall = hits / (10 * len(lat))
-        how = "exact" if n_allowed <= index.exact_limit else "filtered HNSW"
+        wide = OVERSAMPLE * 20 / (n_allowed / size) + 20
+        how = (
+            "exact"
+            if n_allowed <= index.exact_limit
+            else ("wide HNSW, then filtered" if wide <= MAX_OVERSAMPLED else "filtered HNSW")
+        )
         rows.append(
             [
                 f"{size:,}",
