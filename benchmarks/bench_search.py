@@ -32,7 +32,7 @@ import numpy as np
 import vectors_data as vd
 from benchlib import percentile, table, use_bench_dirs
 
-from clipdesk.core.vectors import MAX_OVERSAMPLED, OVERSAMPLE
+from clipdesk.core.vectors import FILTERED_EXACT_SHARE, OVERSAMPLE
 
 TEXTS = [
     "a dog on the beach",
@@ -94,8 +94,8 @@ def index_level(size: int, n_queries: int, efs: list[int]) -> tuple[list[list[ob
         wide = OVERSAMPLE * 20 / (n_allowed / size) + 20
         how = (
             "exact"
-            if n_allowed <= index.exact_limit
-            else ("wide HNSW, then filtered" if wide <= MAX_OVERSAMPLED else "filtered HNSW")
+            if n_allowed <= FILTERED_EXACT_SHARE * index.exact_limit
+            else ("wide HNSW, then filtered" if wide <= index.ef_search // 2 else "filtered HNSW")
         )
         rows.append(
             [

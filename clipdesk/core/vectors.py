@@ -35,8 +35,11 @@ __all__ = ["EXACT_LIMIT", "FORMAT_VERSION", "SyncReport", "VectorIndex"]
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 EXACT_LIMIT = 20_000  # up to this many candidates an exact scan costs about what HNSW does
+# A filtered graph search (hnswlib calls a Python filter for every node it visits) loses
+# recall and costs more than an exact scan of the allowed rows up to a larger count:
+# at 100k photos, 30% allowed, 0.96 recall in 10 ms against 1.0 in about 15 ms.
+FILTERED_EXACT_SHARE = 2.5
 OVERSAMPLE = 3  # a filtered search first asks for this many times k / allowed share
-MAX_OVERSAMPLED = 2_000  # more than this: the allowed share is small, filter in the graph
 _KINDS = {"graph": ".bin", "vectors": ".npy", "labels": ".npy"}
 
 
@@ -507,7 +510,7 @@ class VectorIndex:
                 wanted = np.unique(_as_labels(allowed))
                 found, rows = dense.find(wanted)
                 rows = rows[found]
-                if len(rows) <= max(self.exact_limit, k):
+                if len(rows) <= max(FILTERED_EXACT_SHARE * self.exact_limit, k):
                     return self._exact(query, k, rows)
                 return self._filtered(query, k, wanted[found], rows)
             if dense.n <= max(self.exact_limit, k):
@@ -537,10 +540,11 @@ class VectorIndex:
         # A large share of the library allowed: search without the filter for a few times
         # more than k and keep the allowed ones. hnswlib calls a Python filter for every
         # node it visits (143 ms at 1M photos with 30% allowed); this costs one ordinary
-        # search. If too few of the results are allowed, the filtered search decides.
+        # search. If too few of the results are allowed (the allowed photos lie elsewhere
+        # in the space, as a folder of one event does), the filtered search decides.
         share = len(rows) / max(self._dense.n, 1)
         wide = int(np.ceil(OVERSAMPLE * k / share)) + k
-        if wide <= MAX_OVERSAMPLED:
+        if wide <= self.ef_search // 2:  # beyond, the graph's wide answer loses recall
             try:
                 ids, dist = self._graph.knn_query(query, k=min(wide, self._dense.n), num_threads=1)
             except RuntimeError:
