@@ -92,11 +92,8 @@ def bench_model(arch: str, label: str, quick: bool) -> list[list[object]]:
         fn = enc.model.encode_image if tower == "image" else enc.model.encode_text
 
         def run(x: np.ndarray) -> np.ndarray:
-            t = torch.from_numpy(x)
-            if tower == "image":
-                t = t.to(enc._input_dtype())
-            with torch.inference_mode():
-                return fn(t).float().numpy()
+            # The encoder's own path: autocast to its precision, normalised fp32 out.
+            return enc._run(fn, torch.from_numpy(np.ascontiguousarray(x)))
 
         return run
 

@@ -22,7 +22,7 @@ pytest.importorskip("onnx")
 
 from clipdesk.core import onnx_backend
 from clipdesk.core.encoder import Encoder, load_encoder
-from clipdesk.core.models.onnx_export import export_encoder, probe_images
+from clipdesk.core.models.onnx_export import export_encoder, probe_images, required_cosine
 from clipdesk.core.models.testing import save_random_model, tiny_model_config
 from clipdesk.core.onnx_backend import OnnxEncoder
 
@@ -85,7 +85,7 @@ def test_export_keeps_the_fastest_tower_that_matches_torch(exported: dict) -> No
         candidates = exported["checks"][tower]
         assert [c["precision"] for c in candidates] == ["int8", "float32"]
         # The first candidate that holds is the one kept; the others are deleted.
-        first_ok = next(c for c in candidates if c["min_cosine"] >= onnx_backend.MIN_COSINE)
+        first_ok = next(c for c in candidates if c["min_cosine"] >= required_cosine(c["precision"]))
         assert chosen["file"] == first_ok["file"]
     assert exported["text"]["trim"] is True  # open_clip's own text tower: cut after the end
     directory = onnx_backend.export_dir(exported["model_key"])

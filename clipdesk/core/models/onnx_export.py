@@ -31,6 +31,7 @@ from clipdesk.core.onnx_backend import (
     EXPORT_FORMAT,
     META_NAME,
     MIN_COSINE,
+    QUANTISED_MARGIN,
     export_dir,
     make_session,
     trim_tokens,
@@ -275,9 +276,14 @@ def _check(
             "size": path.stat().st_size,
         }
         results.append(entry)
-        if chosen is None and float(cos.min()) >= MIN_COSINE:
+        if chosen is None and float(cos.min()) >= required_cosine(precision):
             chosen = entry
     return chosen, results
+
+
+def required_cosine(precision: str) -> float:
+    """The least cosine to torch fp32 a tower of this precision must reach on every probe."""
+    return MIN_COSINE if precision == "float32" else MIN_COSINE + QUANTISED_MARGIN
 
 
 def export_encoder(
