@@ -194,13 +194,21 @@ class CrashRun:
         delay = self.rng.uniform(0.0, 1.1) * self.full_run_s
         out = self.base / "killed.log"
         if real:
+            # A new interpreter imports torch before it indexes anything: how long that
+            # takes depends on the machine, so one complete real run is timed first.
+            argv = [sys.executable, "-m", "clipdesk", *self.index_argv()]
+            started = time.monotonic()
+            subprocess.run(argv, env={**os.environ, **self.env}, capture_output=True,
+                           check=True, timeout=600)  # fmt: skip
+            real_run_s = time.monotonic() - started
+            self.churn()  # and the timed run leaves the killed one something to do
             process = subprocess.Popen(
-                [sys.executable, "-m", "clipdesk", *self.index_argv()],
+                argv,
                 env={**os.environ, **self.env},
                 stdout=out.open("wb"),
                 stderr=subprocess.STDOUT,
             )
-            time.sleep(delay + 6.0)  # the interpreter and torch start first
+            time.sleep(self.rng.uniform(0.3, 0.8) * real_run_s)
             process.send_signal(signal.SIGKILL)
             killed = process.wait() == -signal.SIGKILL
             self.real_kills += killed

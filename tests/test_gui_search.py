@@ -111,13 +111,19 @@ def test_typing_a_query_fills_the_grid_in_score_order(qtbot, window, library):
     rows = window.model.rowCount()
     scores = [window.model.index(r).data(ScoreRole) for r in range(rows)]
     assert rows > 0 and scores == sorted(scores, reverse=True)
-    # Red circles rank well above chance, and one is among the first few.
+    # The photos best matching the words come first: red ones, and a red circle among the
+    # first five.
     window.model.show_all()
     ranked = [h.path for h in window.model.hits()]
-    truth = {resolved(r.path) for r in records if "red" in r.colours and "circle" in r.shapes}
-    ranks = [ranked.index(p) for p in truth]
-    assert truth and sum(ranks) / len(ranks) < 0.4 * len(ranked), ranks
-    assert min(ranks) < 5, ranks
+    by_path = {resolved(r.path): r for r in records}
+    red = [i for i, p in enumerate(ranked) if "red" in by_path[p].colours]
+    precision_at_each = [(n + 1) / (rank + 1) for n, rank in enumerate(red)]
+    average_precision, chance = sum(precision_at_each) / len(red), len(red) / len(ranked)
+    # The demo model's colour mAP on such libraries is about 0.6 (bench_demo_library.py);
+    # the window must pass its ranking on, well above chance.
+    assert average_precision >= 1.5 * chance, (average_precision, chance, red)
+    top = [by_path[p] for p in ranked[:5]]
+    assert any("red" in r.colours and "circle" in r.shapes for r in top), top
     # The grid shows the file names and score badges come from the same hits.
     assert window.model.index(0).data() == os.path.basename(ranked[0])
 
