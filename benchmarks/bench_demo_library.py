@@ -21,13 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
+from clipdesk.core.progress import run_to_end as run
 
 
 def average_precision(ranked: list[str], truth: set[str]) -> float:

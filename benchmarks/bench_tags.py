@@ -29,13 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
+from clipdesk.core.progress import run_to_end as run
 
 
 def prf(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Generator
 from typing import TypeVar
 
-from clipdesk.core.progress import Progress
+from clipdesk.core.progress import Progress, run_to_end
 
 T = TypeVar("T")
 
@@ -20,7 +20,7 @@ def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T
     """
     show = sys.stderr.isatty() if show is None else show
     if not show:
-        return _drain(job)
+        return run_to_end(job)
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -54,13 +54,3 @@ def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T
             return stop.value
         finally:
             job.close()
-
-
-def _drain(job: Generator[Progress, None, T]) -> T:
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        job.close()

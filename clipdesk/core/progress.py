@@ -9,7 +9,11 @@ directly.
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +53,14 @@ class CancelToken:
 
 class Cancelled(Exception):
     """Raised inside a job when its :class:`CancelToken` was set."""
+
+
+def run_to_end(job: Generator[Progress, None, T]) -> T:
+    """Drive a job with no one watching its progress; returns what the job returns."""
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        job.close()
