@@ -215,3 +215,22 @@ def test_tiny_shapes_zero_shot_is_unchanged_on_onnx(tmp_path: Path, monkeypatch)
         decisions[name] = np.stack(picks)
     agreement = (decisions["torch"] == decisions["onnx"]).mean()
     assert agreement >= 0.99, agreement
+
+
+def test_library_status_before_the_model_loads_does_not_import_torch(tmp_path: Path) -> None:
+    """The window asks for the status (device included) first: that must not cost torch."""
+    code = (
+        "import sys\n"
+        "from clipdesk.core import onnx_backend\n"
+        "from clipdesk.core.library import Library\n"
+        "if onnx_backend.accelerator_present():\n"
+        "    sys.exit(0)  # a GPU may be there: asking torch is then right\n"
+        f"lib = Library.open({str(tmp_path / 'lib')!r}, model={NAME!r})\n"
+        "assert lib.status()['device'] == 'cpu'\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]

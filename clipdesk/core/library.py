@@ -141,6 +141,10 @@ class Library:
     def device(self) -> str:
         if self._encoder is not None:
             return self._encoder.device
+        from clipdesk.core.onnx_backend import accelerator_present
+
+        if (self._device or "auto").lower() in ("auto", "cpu") and not accelerator_present():
+            return "cpu"  # known without importing torch (seconds the window would wait)
         from clipdesk.core.encoder import select_device
 
         return select_device(self._device)
