@@ -350,7 +350,8 @@ def run_index(
             decode_timeout_s=decode_timeout_s,
             prepare=prepare,
         )
-        catalog.refresh_statistics()
+        if report.added or report.removed or not catalog.has_statistics():
+            catalog.refresh_statistics()  # the tables changed size: let the planner know
     report.cancelled = report.cancelled or cancel.cancelled
     report.elapsed_s = time.monotonic() - started
     yield Progress("done", report.decoded, report.decoded, "cancelled" if report.cancelled else "")

@@ -108,6 +108,15 @@ class Catalog:
         with self.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
 
+    def has_statistics(self) -> bool:
+        """Whether ``refresh_statistics`` ever ran on this catalog."""
+        with self.engine.connect() as conn:
+            return bool(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                ).scalar()
+            )
+
     def register_model(self, model_key: str, name: str, dim: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
