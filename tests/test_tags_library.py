@@ -209,3 +209,15 @@ def test_tags_follow_a_photo_when_it_moves_or_is_copied(tmp_path, encoder):
             lib.tags.tags_of(first)
     finally:
         lib.close()
+
+
+def test_a_library_with_only_custom_tags_still_learns_them(library, template):
+    expected = truth(template[1])
+    red = [p for p, tags in expected.items() if "red" in tags]
+    others = [p for p, tags in expected.items() if "red" not in tags]
+    library.tags.set_vocabulary([])
+    library.tags.teach("warm red", red[:4], others[:5])
+    report = run(library.tags.run())
+    assert report.learned == ["warm red"] and report.tags == 1
+    tagged = {p.path for p in library.tags.photos("warm red")}
+    assert set(red[:4]) <= tagged and not set(others[:5]) & tagged

@@ -84,6 +84,8 @@ def run_tagging(
             report.cancelled = True
             report.elapsed_s = time.monotonic() - started
             return report
+    if not known:  # only custom tags: the neutral captions still give the reference
+        neutral = cache.features(model_key, encode_texts, [records[0].definition], prompts).neutral
     known_vectors = np.concatenate(vectors) if vectors else np.zeros((0, images.shape[1]))
     reference = reference_vector(known_vectors, neutral)
     baseline = images @ reference
