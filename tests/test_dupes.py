@@ -26,17 +26,10 @@ from clipdesk.core.dupes import (
     views,
 )
 from clipdesk.core.library import Library
+from clipdesk.core.progress import run_to_end as run
 from clipdesk.training.shapes import write_sample_library
 
 MODEL = "tiny-shapes"
-
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def test_pairs_and_groups_from_vectors():

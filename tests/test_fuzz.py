@@ -17,6 +17,7 @@ from test_watch import shared_encoder  # noqa: F401 - fixture
 from test_watch_common import CountingEncoder, open_library
 
 from clipdesk.core.check import check_library
+from clipdesk.core.progress import run_to_end as run
 
 MUTANTS = 520
 FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "tif": "TIFF"}
@@ -85,14 +86,6 @@ def write_corpus(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
         path.write_bytes(data)
         bomb_paths.append(path)
     return originals, mutants, bomb_paths
-
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def test_fuzzed_files_and_bombs_never_stop_the_indexer(tmp_path, shared_encoder, monkeypatch):  # noqa: F811

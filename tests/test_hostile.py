@@ -21,15 +21,8 @@ from test_watch_common import CountingEncoder, assert_agrees, open_library, writ
 
 from clipdesk.core.check import check_library
 from clipdesk.core.indexer import run_index
+from clipdesk.core.progress import run_to_end as drive
 from clipdesk.core.watch import WatchEventKind
-
-
-def drive(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def index_with(library, decode, timeout_s: float = 60.0):

@@ -8,14 +8,7 @@ import pytest
 from clipdesk.core import paths
 from clipdesk.core.library import Library
 from clipdesk.core.models.testing import save_random_model, tiny_model_config
-
-
-def _drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
+from clipdesk.core.progress import run_to_end as _drain
 
 
 @pytest.fixture

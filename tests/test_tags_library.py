@@ -14,19 +14,12 @@ import pytest
 
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
+from clipdesk.core.progress import run_to_end as run
 from clipdesk.core.tags.service import TagError
 from clipdesk.core.tags.vocabulary import TagDef
 from clipdesk.training.shapes import write_sample_library
 
 MODEL = "tiny-shapes"
-
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import image_samples
 import pytest
 
 from clipdesk.core.catalog import Catalog, DecodedFacts, StatEntry
+from clipdesk.core.progress import run_to_end as run
 from clipdesk.core.tags.store import TagStore
 from clipdesk.core.tags.vocabulary import TagDef
 from clipdesk.core.tags.xmp import export_sidecars, read_keywords, sidecar_path
@@ -31,14 +32,6 @@ DARKTABLE_SIDECAR = """<?xml version="1.0" encoding="UTF-8"?>
  </rdf:RDF>
 </x:xmpmeta>
 """
-
-
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from test_watch_common import (
 )
 
 from clipdesk.core.check import check_library
+from clipdesk.core.progress import run_to_end as run_job
 from clipdesk.core.watch import LibraryWatcher, WatchEventKind, WatchSettings
 
 FAST = WatchSettings(
@@ -278,14 +279,6 @@ def test_reconcile_looks_only_where_it_is_told_and_still_sees_moves(tmp_path, sh
         report = run_job(library.reconcile())  # every root
         assert (report.added, report.moved, report.removed, report.decoded) == (0, 0, 0, 0)
         assert_agrees(library, photos)
-
-
-def run_job(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def test_a_folder_move_seen_in_two_looks_is_still_a_move(tmp_path, shared_encoder):
