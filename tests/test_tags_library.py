@@ -214,3 +214,58 @@ def test_a_library_with_only_custom_tags_still_learns_them(library, template):
     assert report.learned == ["warm red"] and report.tags == 1
     tagged = {p.path for p in library.tags.photos("warm red")}
     assert set(red[:4]) <= tagged and not set(others[:5]) & tagged
+
+
+def test_tags_are_stale_after_new_or_deleted_photos_but_not_after_a_move(tmp_path, encoder):
+    photos = tmp_path / "photos"
+    records = write_sample_library(photos, 8, seed=5)
+    lib = Library(tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"), encoder=encoder)
+    try:
+        assert not lib.tags.stale(), "an empty library has nothing to tag"
+        run(lib.index([photos], workers=1))
+        assert lib.tags.stale(), "indexed but never tagged"
+        run(lib.tags.run(["circle"]))
+        assert lib.tags.stale(), "one tag redone is not the whole vocabulary"
+        run(lib.tags.run())
+        assert not lib.tags.stale()
+        first = Path(records[0].path)
+        (photos / "elsewhere").mkdir()
+        shutil.move(first, photos / "elsewhere" / first.name)
+        run(lib.index(workers=1))
+        assert not lib.tags.stale(), "a moved photo keeps its tags"
+        write_sample_library(photos / "more", 1, seed=99)
+        run(lib.index(workers=1))
+        assert lib.tags.stale(), "a new photo has no tags yet"
+        run(lib.tags.run())
+        assert not lib.tags.stale()
+        os.remove(records[1].path)
+        run(lib.index(workers=1))
+        assert lib.tags.stale(), "a deleted photo's tags are still counted"
+    finally:
+        lib.close()
+
+
+def test_tagging_waits_for_the_writer(library):
+    """Tagging writes the catalog, so it takes the one writer's turn like indexing."""
+    import threading
+
+    job = library.tags.run(["circle"])
+    holder_has_lock = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with library._lock:
+            holder_has_lock.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holder_has_lock.wait(30)
+    finished = threading.Event()
+    runner = threading.Thread(target=lambda: (run(job), finished.set()))
+    runner.start()
+    assert not finished.wait(0.5), "tagging ran while another writer held the library"
+    release.set()
+    holder.join(30)
+    runner.join(60)
+    assert finished.is_set()

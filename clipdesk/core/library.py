@@ -13,7 +13,7 @@ import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from clipdesk.core.watch.stability import Stabilizer
 
 CATALOG_FILE = "catalog.db"
+T = TypeVar("T")
 
 
 class LibraryError(Exception):
@@ -228,6 +229,12 @@ class Library:
             raise LibraryError(f"not a root of this library: {folder}")
         with self._lock:
             self.catalog.remove_root(root.id)
+
+    def writing(self, job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
+        """Run ``job`` as the library's one writer: it waits for an index run to finish,
+        and index runs wait for it."""
+        with self._lock:
+            return (yield from job)
 
     def index(
         self,

@@ -62,10 +62,13 @@ def run_tagging(
     report = TagReport()
     vocabulary = store.tags()
     records = list(only) if only is not None else vocabulary
+    photo_set = store.photo_set(model_key)
     fps, images = store.library_vectors(model_key)
     report.photos, report.tags = len(fps), len(records)
     yield Progress("tag", 0, len(records), "reading embeddings")
     if not fps or not records:
+        if only is None:
+            store.set_tagged_photo_set(model_key, photo_set)
         report.elapsed_s = time.monotonic() - started
         return report
     # Thresholds come from the whole vocabulary over the library, even when only a few
@@ -104,6 +107,8 @@ def run_tagging(
         if cancel.cancelled:
             report.cancelled = True
             break
+    if only is None and not report.cancelled:
+        store.set_tagged_photo_set(model_key, photo_set)
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -302,10 +302,22 @@ class TagService:
         def encode(texts: list[str]) -> np.ndarray:
             return encoder.encode_texts(texts).vectors
 
-        return run_tagging(
+        job = run_tagging(
             self.store, encoder.model_key, encode, self.prompts(), self.cache,
             only=only, cancel=cancel,
         )  # fmt: skip
+        return self.library.writing(job)
+
+    def stale(self) -> bool:
+        """Whether photos were added, changed or removed since the library was last tagged
+        (or it never was): the app then tags in the background without being asked."""
+        key = self._model_key_or_none()
+        if key is None:
+            return False
+        current = self.store.photo_set(key)
+        if current == "0:0":
+            return False
+        return self.store.tagged_photo_set(key) != current
 
     def export_xmp(
         self,

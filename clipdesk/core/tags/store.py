@@ -17,7 +17,15 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, select, updat
 
 from clipdesk.core.catalog.catalog import _FILE_COLUMNS, _file_record
 from clipdesk.core.catalog.records import FileRecord
-from clipdesk.core.catalog.schema import embeddings, file_tags, files, roots, tag_models, tags
+from clipdesk.core.catalog.schema import (
+    embeddings,
+    file_tags,
+    files,
+    meta,
+    roots,
+    tag_models,
+    tags,
+)
 from clipdesk.core.tags.vocabulary import TagDef
 
 SOURCES = ("zero-shot", "learned", "manual")
@@ -64,6 +72,17 @@ _ASSIGN_COLUMNS = (
     file_tags.c.confidence,
     file_tags.c.rejected,
 )
+
+
+def _has_readable_file():  # type: ignore[no-untyped-def]
+    """An embedding that some readable file of the library still has."""
+    return exists().where(
+        and_(files.c.fingerprint == embeddings.c.fingerprint, files.c.status == "ok")
+    )
+
+
+def _tagged_key(model_key: str) -> str:
+    return f"tags_photo_set:{model_key}"
 
 
 class TagStore:
@@ -326,16 +345,40 @@ class TagStore:
                 for tag_id, kind, threshold, info in conn.execute(query)
             }
 
+    # -- which photos the tags were decided for --------------------------------------------
+
+    def photo_set(self, model_key: str) -> str:
+        """A short digest of the set of photos that tagging would read for ``model_key``.
+
+        Count and sum of the embedding ids: a photo added, changed or removed changes it
+        (ids only grow), a photo moved or renamed does not (its tags move with it).
+        """
+        query = select(func.count(), func.coalesce(func.sum(embeddings.c.id), 0)).where(
+            embeddings.c.model_key == model_key, _has_readable_file()
+        )
+        with self.engine.connect() as conn:
+            count, total = conn.execute(query).one()
+        return f"{int(count)}:{int(total)}"
+
+    def tagged_photo_set(self, model_key: str) -> str | None:
+        """:meth:`photo_set` as it was when the whole vocabulary was last decided."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(meta.c.value).where(meta.c.key == _tagged_key(model_key))
+            ).scalar()
+
+    def set_tagged_photo_set(self, model_key: str, digest: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(meta).where(meta.c.key == _tagged_key(model_key)))
+            conn.execute(insert(meta).values(key=_tagged_key(model_key), value=digest))
+
     # -- embeddings -----------------------------------------------------------------------
 
     def library_vectors(self, model_key: str) -> tuple[list[str], np.ndarray]:
         """``(fingerprints, vectors)`` of every readable photo embedded with ``model_key``."""
-        has_file = exists().where(
-            and_(files.c.fingerprint == embeddings.c.fingerprint, files.c.status == "ok")
-        )
         query = (
             select(embeddings.c.fingerprint, embeddings.c.vector)
-            .where(embeddings.c.model_key == model_key, has_file)
+            .where(embeddings.c.model_key == model_key, _has_readable_file())
             .order_by(embeddings.c.id)
         )
         fps: list[str] = []
