@@ -249,7 +249,8 @@ def test_tags_panel_counts_tags_and_a_click_filters_by_one(qtbot, window, librar
     window.show_detail(window.model.index(0))
     qtbot.waitUntil(lambda: bool(window.detail.tags), timeout=TIMEOUT_MS)
     assert name in dict(window.detail.tags)
-    assert window.detail.tags_label.isVisibleTo(window.detail)
+    row = window.detail.tag_editor.row(name)
+    assert row is not None and row.isVisibleTo(window.detail)
 
 
 def test_keyboard_moves_through_the_grid(qtbot, window):

@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.gui import desktop
+from clipdesk.gui.tag_editor import PhotoTagsEditor
 
 if TYPE_CHECKING:
     from clipdesk.core.search import SearchHit
+    from clipdesk.core.tags.service import PhotoTag
 
 PREVIEW_SIZE = 1024
-MAX_TAGS_SHOWN = 12
 
 
 @dataclass
@@ -121,6 +122,7 @@ class DetailView(QDialog):
     """A non-modal window for one result; Left/Right step through the results."""
 
     findSimilar = Signal(str)
+    tagDecided = Signal(str, str, str)  # path, tag, "yes" | "no" | "forget"
     stepRequested = Signal(int)  # -1 previous, +1 next
     previewWanted = Signal(str)  # the window loads it through the service
 
@@ -142,10 +144,9 @@ class DetailView(QDialog):
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         side.addLayout(self.form)
-        self.tags_label = QLabel()
-        self.tags_label.setWordWrap(True)
-        self.tags_label.hide()
-        side.addWidget(self.tags_label)
+        self.tag_editor = PhotoTagsEditor()
+        self.tag_editor.decided.connect(self._decided)
+        side.addWidget(self.tag_editor)
         side.addStretch(1)
         self.open_button = QPushButton("Open")
         self.reveal_button = QPushButton("Show in folder")
@@ -161,7 +162,7 @@ class DetailView(QDialog):
         self.copy_button.clicked.connect(lambda: self._hit and desktop.copy_text(self._hit.path))
         self.similar_button.clicked.connect(self._find_similar)
         self.facts: dict[str, str] = {}
-        self.tags: list[tuple[str, float]] = []
+        self.tags: list[tuple[str, float]] = []  # (name, confidence) of the tags it carries
 
     @property
     def hit(self) -> SearchHit | None:
@@ -174,7 +175,7 @@ class DetailView(QDialog):
         self.setWindowTitle(os.path.basename(hit.path))
         self.facts = describe(hit)
         self.tags = []
-        self.tags_label.hide()
+        self.tag_editor.clear()
         self._render_facts()
         self.preview.setPixmap(QPixmap())
         self.preview.setText("Loading…")
@@ -192,17 +193,20 @@ class DetailView(QDialog):
             self.facts["EXIF"] = " · ".join(f"{k} {v}" for k, v in preview.exif.items())
             self._render_facts()
 
-    def set_tags(self, path: str, tags: list[tuple[str, float]]) -> None:
-        """A photo's tags with their confidence, when the library has tags."""
+    def set_tags(self, path: str, tags: list[PhotoTag]) -> None:
+        """The shown photo's tags, with the ones the user took off it."""
         if self._hit is None or path != self._hit.path:
             return
-        self.tags = tags
-        shown = sorted(tags, key=lambda t: -t[1])[:MAX_TAGS_SHOWN]
-        text = ", ".join(f"{name} ({score:.2f})" for name, score in shown)
-        if len(tags) > len(shown):
-            text += f" and {len(tags) - len(shown)} more"
-        self.tags_label.setText(f"Tags: {text}" if text else "")
-        self.tags_label.setVisible(bool(text))
+        self.tags = [
+            (t.name, float(t.confidence if t.confidence is not None else t.score or 0.0))
+            for t in tags
+            if not t.rejected
+        ]
+        self.tag_editor.set_tags(tags)
+
+    def _decided(self, tag: str, decision: str) -> None:
+        if self._hit is not None:
+            self.tagDecided.emit(self._hit.path, tag, decision)
 
     def _render_facts(self) -> None:
         while self.form.rowCount():

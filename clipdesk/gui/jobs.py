@@ -11,13 +11,18 @@ import sys
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from clipdesk.core.dupes import DupeReport
     from clipdesk.core.indexer import IndexReport
     from clipdesk.core.library import Library
     from clipdesk.core.progress import CancelToken, Progress
     from clipdesk.core.search import SearchHit
+    from clipdesk.core.tags.job import TagReport
+    from clipdesk.core.tags.service import PhotoTag
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -141,21 +146,73 @@ def library_tags(library: Library) -> list[tuple[str, int]]:
         return []
 
 
-def photo_tags(library: Library, path: str) -> tuple[str, list[tuple[str, float]]]:
-    """A photo's tags with their confidence (or score), for the detail view."""
+def photo_tags(library: Library, path: str) -> tuple[str, list[PhotoTag]]:
+    """A photo's tags (the ones the user took off it too), for the detail view."""
     tags = getattr(library, "tags", None)
     if tags is None:
         return path, []
     try:
-        found = tags.tags_of(path)
+        return path, tags.tags_of(path)
     except Exception:  # not indexed yet, or no tags for this model
         return path, []
-    out = []
-    for tag in found:
-        if not tag.rejected:
-            value = tag.confidence if tag.confidence is not None else tag.score
-            out.append((tag.name, float(value) if value is not None else 0.0))
-    return path, out
+
+
+def tag_names(library: Library) -> list[str]:
+    """Every tag of the vocabulary, for completing a name the user types."""
+    try:
+        return sorted((t.name for t in library.tags.vocabulary()), key=str.casefold)
+    except Exception:  # tags are an extra
+        return []
+
+
+DECISIONS = ("yes", "no", "forget")
+
+
+def decide_tag(library: Library, path: str, tag: str, decision: str) -> str:
+    """The user's word on one photo: ``yes`` (a new name makes a custom tag), ``no``, or
+    ``forget`` (let the models decide again). Returns the tag's name as stored."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    tags = library.tags
+    if decision == "yes":
+        return tags.teach(tag, [path]).name
+    if decision == "no":
+        tags.reject(tag, [path])
+    else:
+        tags.forget(tag, path)
+    record = tags.store.tag(tag)
+    return record.name if record is not None else tag
+
+
+def teach_tag(library: Library, tag: str, paths: Sequence[str]) -> str:
+    """Photos the user says carry ``tag`` (a new name makes a custom tag)."""
+    return library.tags.teach(tag, list(paths)).name
+
+
+def tags_stale(library: Library) -> bool:
+    """Whether photos came, changed or went since the library was last tagged."""
+    try:
+        return library.tags.stale()
+    except Exception:  # tags are an extra: a problem there must not stop the window
+        return False
+
+
+def tag_job(
+    library: Library, names: Sequence[str] | None, cancel: CancelToken
+) -> Generator[Progress, None, TagReport]:
+    """The library's tagging generator for ``names`` (None: every tag)."""
+    wanted = None if names is None else list(names)
+    return (yield from _closing(library.tags.run(wanted, cancel=cancel)))
+
+
+def duplicates_job(
+    library: Library, threshold: float | None, cancel: CancelToken
+) -> Generator[Progress, None, DupeReport]:
+    """Groups of near-duplicate photos, the one to keep first in each."""
+    from clipdesk.core.dupes import DEFAULT_THRESHOLD, find_duplicates
+
+    limit = DEFAULT_THRESHOLD if threshold is None else threshold
+    return (yield from _closing(find_duplicates(library, threshold=limit, cancel=cancel)))
 
 
 def library_state(
@@ -189,13 +246,17 @@ def index_job(
     cancel: CancelToken,
     workers: int | None,
 ) -> Generator[Progress, None, IndexReport]:
-    """The library's index generator; closing this closes it (its clean-up runs)."""
-    job = library.index(folders, cancel=cancel, workers=workers)
+    """The library's index generator."""
+    return (yield from _closing(library.index(folders, cancel=cancel, workers=workers)))
+
+
+def _closing(job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
+    """``job``'s progress and result; closing this closes ``job``, so its own clean-up
+    (flush, save, release the writer) runs in the worker thread."""
     try:
-        report = yield from job
+        return (yield from job)
     finally:
         job.close()
-    return report
 
 
 def remove_root(library: Library, folder: str) -> None:

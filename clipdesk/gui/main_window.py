@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
-from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_tags
+from clipdesk.gui.dupes_view import DuplicatesDialog
+from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_tags, tag_names
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_view import MoreBar, ResultsView
 from clipdesk.gui.search_bar import SearchBar
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.status = AppStatusBar()
         self.setStatusBar(self.status)
         self.detail: DetailView | None = None
+        self.duplicates: DuplicatesDialog | None = None
         self.image_input = drops.ImageInput(
             service, self.search_similar, lambda text: self.status.showMessage(text, 3000)
         )
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self._status: dict[str, object] = {}
         self._indexing_folders: list[str] = []
         self._model_ready = False
+        self._tag_names: list[str] = []  # the vocabulary, for completing a typed tag
         self._last_stage, self._last_render = "", 0.0
         self._connect()
         self.view.set_empty_message("Opening your library…")
@@ -93,6 +96,10 @@ class MainWindow(QMainWindow):
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(12, 10, 12, 10)
         top_layout.addWidget(self.search_bar, 1)
+        self.dupes_button = QPushButton("Duplicates")
+        self.dupes_button.setObjectName("toolButton")
+        self.dupes_button.setToolTip("Find near-duplicate photos: bursts, edits, re-saves")
+        top_layout.addWidget(self.dupes_button)
         self.settings_button = QPushButton("Settings")
         self.settings_button.setObjectName("toolButton")
         top_layout.addWidget(self.settings_button)
@@ -136,6 +143,7 @@ class MainWindow(QMainWindow):
         self.side.filters.changed.connect(self.new_search)
         self.side.tags.changed.connect(self.new_search)
         s.tagsChanged.connect(self.side.tags.set_tags)
+        s.tagsChanged.connect(lambda _: self._refresh_tag_names())
         self.status.pauseToggled.connect(
             lambda pause: s.pause_index() if pause else s.resume_index()
         )
@@ -144,6 +152,11 @@ class MainWindow(QMainWindow):
         self.view.previewRequested.connect(self.show_detail)
         self.view.openRequested.connect(self._open_index)
         self.settings_button.clicked.connect(self.settingsRequested)
+        self.dupes_button.clicked.connect(self.show_duplicates)
+        self.view.tagRequested.connect(self.tag_selected)
+        s.tagProgress.connect(self._on_tag_progress)
+        s.tagsUpdated.connect(self._on_tags_updated)
+        s.photoTagsChanged.connect(self._reload_detail_tags)
         self.search_bar.edit.installEventFilter(self)
         for keys, slot in (
             (QKeySequence.StandardKey.Find, self.search_bar.focus_search),
@@ -308,6 +321,76 @@ class MainWindow(QMainWindow):
         if not self.current_request().empty:
             self.run_search()  # new photos may match
 
+    # -- tags ---------------------------------------------------------------------------
+
+    def _on_tag_progress(self, progress: Progress) -> None:
+        if not self.service.indexing and progress.stage == "tag" and progress.total:
+            self.status.set_idle(f"Finding tags… {progress.done:,} / {progress.total:,} tags")
+
+    def _on_tags_updated(self, report: object) -> None:
+        if not self.service.indexing:
+            cancelled = bool(getattr(report, "cancelled", False))
+            self.status.set_idle("" if report is None or cancelled else "Tags updated")
+        if self.detail is not None and self.detail.hit is not None:
+            self._reload_detail_tags(self.detail.hit.path)
+        if self.side.tags.selected() is not None:
+            self.run_search()  # which photos carry the tag may have changed
+
+    def _reload_detail_tags(self, path: str) -> None:
+        detail, library = self.detail, self.service.library
+        if detail is None or library is None or detail.hit is None or detail.hit.path != path:
+            return
+        self.service.run_task(
+            photo_tags, library, path, done=lambda result: detail.set_tags(*result)
+        )
+
+    def _refresh_tag_names(self) -> None:
+        library = self.service.library
+        if library is not None:
+            self.service.run_task(tag_names, library, done=self._set_tag_names)
+
+    def _set_tag_names(self, names: list[str]) -> None:
+        self._tag_names = names
+        if self.detail is not None:
+            self.detail.tag_editor.set_vocabulary(names)
+
+    def tag_selected(self, name: str | None = None) -> None:
+        """Teach a tag from the selected photos ("our dog Rex" from five of them)."""
+        paths = self.view.selected_paths()
+        if not paths:
+            return
+        if name is None:
+            name = self._ask_tag_name(len(paths))
+        if name:
+            self.service.teach_tag(name, paths)
+            self.status.showMessage(
+                f"Tagged {len(paths)} photo{'s' if len(paths) != 1 else ''} as {name}; "
+                "learning the tag for the rest of the library…",
+                8000,
+            )
+
+    def _ask_tag_name(self, count: int) -> str:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getItem(
+            self,
+            "Tag photos",
+            f"Tag for the {count} selected photo{'s' if count != 1 else ''} "
+            "(a new name makes a tag of your own):",
+            self._tag_names,
+            editable=True,
+        )
+        return name.strip() if ok else ""
+
+    def show_duplicates(self) -> None:
+        """The near-duplicates window; the search starts when it first opens."""
+        if self.duplicates is None:
+            self.duplicates = DuplicatesDialog(self.service, self.loader, self)
+        self.duplicates.show()
+        self.duplicates.raise_()
+        if self.duplicates.report is None and self.duplicates.search_button.isEnabled():
+            self.duplicates.search()
+
     # -- detail view and actions --------------------------------------------------------
 
     def show_detail(self, index: QModelIndex) -> None:
@@ -319,6 +402,8 @@ class MainWindow(QMainWindow):
             self.detail.previewWanted.connect(self._load_preview)
             self.detail.findSimilar.connect(self.search_similar)
             self.detail.stepRequested.connect(self._step_detail)
+            self.detail.tagDecided.connect(self.service.decide_tag)
+            self.detail.tag_editor.set_vocabulary(self._tag_names)
         self.detail.show_hit(hit)
         self.detail.show()
         self.detail.raise_()
@@ -330,9 +415,7 @@ class MainWindow(QMainWindow):
             return
         self.service.run_task(load_preview, path, done=detail.set_preview)
         if library is not None:
-            self.service.run_task(
-                photo_tags, library, path, done=lambda result: detail.set_tags(*result)
-            )
+            self._reload_detail_tags(path)
 
     def _step_detail(self, step: int) -> None:
         row = self.view.currentIndex().row() + step
@@ -387,7 +470,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work; safe to call twice."""
-        if self.detail is not None:
-            self.detail.close()
+        for dialog in (self.detail, self.duplicates):
+            if dialog is not None:
+                dialog.close()
         self.loader.shutdown()
         self.service.shutdown()

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
     QPushButton,
     QStyle,
     QStyleOptionViewItem,
@@ -16,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.gui.delegate import ResultDelegate
+from clipdesk.gui.results_model import HitRole
 
 LAYOUT_BATCH = 2000  # rows laid out per event-loop turn (about 10 ms)
 
@@ -25,6 +34,7 @@ class ResultsView(QListView):
 
     previewRequested = Signal(QModelIndex)
     openRequested = Signal(QModelIndex)
+    tagRequested = Signal()  # tag the selected photos (the window asks for the name)
 
     def __init__(self, thumb_size: int = 160, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +115,26 @@ class ResultsView(QListView):
         while end < count and self.visualRect(model.index(end, 0)).top() <= rect.bottom():
             end += 1
         return range(low, end)
+
+    def selected_paths(self) -> list[str]:
+        """Paths of the selected results, in grid order."""
+        rows = sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())
+        hits = [index.data(HitRole) for index in rows]
+        return [hit.path for hit in hits if hit is not None]
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.indexAt(event.pos())
+        if not index.isValid():
+            return
+        if not self.selectionModel().isSelected(index):
+            self.setCurrentIndex(index)  # a right click on another photo selects it
+        count = len(self.selectedIndexes())
+        menu = QMenu(self)
+        menu.addAction("Show", lambda: self.previewRequested.emit(index))
+        menu.addAction("Open", lambda: self.openRequested.emit(index))
+        plural = "s" if count != 1 else ""
+        menu.addAction(f"Tag {count} photo{plural}…", self.tagRequested.emit)
+        menu.exec(event.globalPos())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()

@@ -5,7 +5,9 @@ global thread pool, and every answer comes back as a signal on the GUI thread, s
 window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
 only the newest request waits, and answers to outdated requests are dropped. One index
 job runs at a time (the library's writer lock would serialise them anyway); folders
-added meanwhile wait for the next run.
+added meanwhile wait for the next run. Tagging takes the same turn: after an index run
+that brought new, changed or removed photos, after the user's word on a tag, and when
+the library opens with photos it never tagged.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 MIN_POOL_THREADS = 8
 
 
-class _IndexWorker(GeneratorWorker):
+class _JobWorker(GeneratorWorker):
     """A generator worker that closes its generator when aborted, so the job's own
     clean-up (flush, save, release the writer lock) runs in the worker thread."""
 
@@ -53,6 +55,11 @@ class LibraryService(QObject):
     indexProgress = Signal(object)  # Progress
     indexFinished = Signal(object)  # IndexReport, or None after an error
     indexPausedChanged = Signal(bool)
+    tagProgress = Signal(object)  # Progress of a tagging run
+    tagsUpdated = Signal(object)  # TagReport, or None after an error
+    photoTagsChanged = Signal(str)  # a photo whose tags the user changed
+    dupesProgress = Signal(object)  # Progress
+    dupesFinished = Signal(object)  # DupeReport, or None after an error or a cancel
     message = Signal(str)  # a short note for the status bar
 
     def __init__(
@@ -79,13 +86,19 @@ class LibraryService(QObject):
         self._search_worker: FunctionWorker | None = None
         self._pending_search: SearchRequest | None = None
         self._latest_search: SearchRequest | None = None
-        self._index_worker: _IndexWorker | None = None
+        self._index_worker: _JobWorker | None = None
         self._index_cancel: CancelToken | None = None
         self._queued_folders: list[str] = []
         self._index_queued = False
         self._paused = False
         self._model_loading = False
         self._reopen_requested = False
+        self._tag_worker: _JobWorker | None = None
+        self._tag_cancel: CancelToken | None = None
+        self._tags_wanted: set[str] | None = set()  # None: every tag
+        self._tags_queued = False
+        self._dupes_worker: _JobWorker | None = None
+        self._dupes_cancel: CancelToken | None = None
         pool = QThreadPool.globalInstance()
         if pool.maxThreadCount() < MIN_POOL_THREADS:
             pool.setMaxThreadCount(MIN_POOL_THREADS)
@@ -129,6 +142,8 @@ class LibraryService(QObject):
         if self._index_queued:
             self._index_queued = False
             self.index()
+        else:
+            self.tag_if_stale()
 
     def reopen(self, *, model: str | None, device: str) -> None:
         """Use another model or device: stop indexing, close, and open again."""
@@ -137,7 +152,8 @@ class LibraryService(QObject):
             return
         self._reopen_requested = True
         self.cancel_index()
-        if self._index_worker is None:
+        self._cancel_background()
+        if self._index_worker is None and self._tag_worker is None:
             self._do_reopen()
 
     def _do_reopen(self) -> None:
@@ -181,6 +197,7 @@ class LibraryService(QObject):
         self._pending_search = None
         self._queued_folders.clear()
         self.cancel_index()
+        self._cancel_background()
         finished = QThreadPool.globalInstance().waitForDone(msecs)
         if self._library is not None and finished:
             if self._close_library:
@@ -253,15 +270,15 @@ class LibraryService(QObject):
             self._index_queued = True
             self.open()
             return
-        if self._index_worker is not None:
-            self._queued_folders.extend(folders)
+        if self._index_worker is not None or self._tag_worker is not None:
+            self._queued_folders.extend(folders)  # after the running job
             self._index_queued = True
             return
         folders = [*self._queued_folders, *folders]
         self._queued_folders.clear()
         self._index_queued = False
         cancel = CancelToken()
-        worker = _IndexWorker(jobs.index_job, self._library, folders, cancel, self.index_workers)
+        worker = _JobWorker(jobs.index_job, self._library, folders, cancel, self.index_workers)
         worker.yielded.connect(self._index_yielded)
         worker.paused.connect(lambda: self._set_paused(True))
         worker.resumed.connect(lambda: self._set_paused(False))
@@ -314,6 +331,124 @@ class LibraryService(QObject):
             self.refresh_state()
             if self._index_queued:
                 self.index()
+            elif report is not None:
+                self.tag_if_stale()
+
+    # -- tagging ------------------------------------------------------------------------
+
+    @property
+    def tagging(self) -> bool:
+        return self._tag_worker is not None
+
+    def tag(self, names: Sequence[str] | None = None) -> None:
+        """(Re)tag the library with ``names`` (None: every tag) in the background, after
+        a running index or tagging job; requests made meanwhile are merged."""
+        if self._closed:
+            return
+        if names is None or self._tags_wanted is None:
+            self._tags_wanted = None
+        else:
+            self._tags_wanted |= set(names)
+        self._tags_queued = True
+        self._next_tagging()
+
+    def tag_if_stale(self) -> None:
+        """Tag every photo if photos came, changed or went since the last tagging."""
+        if self._library is None or self._closed:
+            return
+        self._start(
+            FunctionWorker(jobs.tags_stale, self._library),
+            lambda stale: self.tag() if stale else None,
+            lambda exc: None,
+        )
+
+    def _next_tagging(self) -> None:
+        busy = self._index_worker is not None or self._tag_worker is not None
+        if self._library is None or self._closed or busy or not self._tags_queued:
+            return
+        wanted = None if self._tags_wanted is None else sorted(self._tags_wanted)
+        self._tags_wanted, self._tags_queued = set(), False
+        cancel = CancelToken()
+        worker = _JobWorker(jobs.tag_job, self._library, wanted, cancel)
+        worker.yielded.connect(self.tagProgress)
+        worker.aborted.connect(lambda: self._tagging_finished(None))
+        self._tag_worker, self._tag_cancel = worker, cancel
+        self._start(worker, self._tagging_finished, self._tagging_failed)
+
+    def _tagging_failed(self, exc: Exception) -> None:
+        self.message.emit(f"Tagging stopped: {exc}")
+        self._tagging_finished(None)
+
+    def _tagging_finished(self, report: object) -> None:
+        if self._tag_worker is None:
+            return  # aborted, then finished: already handled
+        self._tag_worker, self._tag_cancel = None, None
+        self.tagsUpdated.emit(report)
+        if self._reopen_requested:
+            self._do_reopen()
+            return
+        self.refresh_state()
+        if self._index_queued:
+            self.index()
+        else:
+            self._next_tagging()
+
+    def decide_tag(self, path: str, tag: str, decision: str) -> None:
+        """The user's word on one photo's tag (``yes``, ``no`` or ``forget``); the tag is
+        then learned again and the library re-tagged with it in the background."""
+        self._teach(jobs.decide_tag, path, tag, decision, changed=[path])
+
+    def teach_tag(self, tag: str, paths: Sequence[str]) -> None:
+        """These photos carry ``tag`` (a new name makes a custom tag); re-tag with it."""
+        self._teach(jobs.teach_tag, tag, list(paths), changed=list(paths))
+
+    def _teach(self, func: Callable[..., str], *args: Any, changed: Sequence[str]) -> None:
+        if self._library is None or self._closed:
+            return
+
+        def done(name: str) -> None:
+            for path in changed:
+                self.photoTagsChanged.emit(path)
+            self.tag([name])
+
+        def failed(exc: Exception) -> None:
+            self.message.emit(f"Could not change the tag: {exc}")
+
+        self._start(FunctionWorker(func, self._library, *args), done, failed)
+
+    # -- near-duplicates ----------------------------------------------------------------
+
+    def find_duplicates(self, threshold: float | None = None) -> None:
+        """Look for groups of near-duplicate photos; ``dupesFinished`` brings them."""
+        if self._library is None or self._closed or self._dupes_worker is not None:
+            return
+        cancel = CancelToken()
+        worker = _JobWorker(jobs.duplicates_job, self._library, threshold, cancel)
+        worker.yielded.connect(self.dupesProgress)
+        worker.aborted.connect(lambda: self._dupes_finished(None))
+        self._dupes_worker, self._dupes_cancel = worker, cancel
+        self._start(worker, self._dupes_finished, self._dupes_failed)
+
+    def cancel_duplicates(self) -> None:
+        if self._dupes_cancel is not None:
+            self._dupes_cancel.cancel()
+
+    def _dupes_failed(self, exc: Exception) -> None:
+        self.message.emit(f"Could not look for duplicates: {exc}")
+        self._dupes_finished(None)
+
+    def _dupes_finished(self, report: object) -> None:
+        if self._dupes_worker is None:
+            return
+        self._dupes_worker, self._dupes_cancel = None, None
+        self.dupesFinished.emit(None if getattr(report, "cancelled", False) else report)
+
+    def _cancel_background(self) -> None:
+        """Stop tagging and the duplicate search; what they finished is kept."""
+        self._tags_wanted, self._tags_queued = set(), False
+        for cancel in (self._tag_cancel, self._dupes_cancel):
+            if cancel is not None:
+                cancel.cancel()
 
     # -- folders and state --------------------------------------------------------------
 
