@@ -149,6 +149,7 @@ def test_removing_a_folder_forgets_its_photos(qtbot, window, photos):
     with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
         service.add_folder(str(photos))
     qtbot.waitUntil(lambda: len(window.side.folders.roots()) == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not service.busy, timeout=TIMEOUT_MS)  # the new photos' tags
     with qtbot.waitSignal(service.stateChanged, timeout=TIMEOUT_MS) as state:
         service.remove_folder(os.fspath(photos))
     assert state.args[1] == [] and state.args[0]["indexed"] == 0
@@ -181,6 +182,7 @@ def test_a_folder_that_went_away_is_shown_offline_and_keeps_its_photos(
     shutil.copytree(photos, drive)
     with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
         service.add_folder(str(drive))
+    qtbot.waitUntil(lambda: not service.busy, timeout=TIMEOUT_MS)  # the new photos' tags
     drive.rename(tmp_path / "unplugged")
     with qtbot.waitSignal(service.stateChanged, timeout=TIMEOUT_MS) as state:
         service.index()

@@ -98,3 +98,17 @@ def test_export_xmp(cli_env):
     assert done["written"] == [paths[0] + ".xmp"] and done["failed"] == []
     text = Path(paths[0] + ".xmp").read_text(encoding="utf-8")
     assert "<dc:subject>" in text
+
+
+def test_index_tags_new_photos_unless_told_not_to(tmp_path, cli_env):
+    base_env = cli_env[0]
+    photos = tmp_path / "photos"
+    write_sample_library(photos, 6, seed=17)
+    env = {**base_env, "CLIPDESK_LIBRARY": str(tmp_path / "lib")}
+    clipdesk("index", "--no-tags", str(photos), env=env)
+    assert sum(t["count"] for t in as_json("tags", "list", env=env)) == 0
+    again = clipdesk("index", env=env)
+    assert "Tagged 6 photos with 13 tags" in again.stderr
+    assert sum(t["count"] for t in as_json("tags", "list", env=env)) > 0
+    quiet = clipdesk("index", env=env)  # nothing changed: nothing to tag again
+    assert "Tagged" not in quiet.stderr

@@ -19,6 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="decode processes (default: cores - 1, at least 2)")
     p.add_argument("--batch-size", type=int, default=32, help="images per encoder batch")
     p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument(
+        "--no-tags", action="store_true", help="do not tag new photos afterwards (`tags run` does)"
+    )
     p.set_defaults(func=cmd_index)
 
     p = subparsers.add_parser("search", help="find photos by text (and optionally an image)")
@@ -90,20 +93,43 @@ def cmd_index(args: argparse.Namespace) -> int:
         report = run_job(
             library.index(args.paths, workers=args.workers, batch_size=args.batch_size)
         )
+        if not args.json:
+            print(
+                f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
+                f"({report.encoded} embedded, {report.reused} reused, {report.moved} moved, "
+                f"{report.removed} removed, {report.skipped} skipped)",
+                file=sys.stderr,
+            )
+            for root in report.offline_roots:
+                print(f"offline (kept as it was): {root}", file=sys.stderr)
+        if not args.no_tags and not report.cancelled:
+            _tag_if_stale(library, quiet=args.json)
         if args.json:
             print_json(vars(report))
-            return 0
-        print(
-            f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
-            f"({report.encoded} embedded, {report.reused} reused, {report.moved} moved, "
-            f"{report.removed} removed, {report.skipped} skipped)",
-            file=sys.stderr,
-        )
-        for root in report.offline_roots:
-            print(f"offline (kept as it was): {root}", file=sys.stderr)
         return 0
 
     return with_library(args, action)
+
+
+def _tag_if_stale(library: Library, *, quiet: bool) -> None:
+    """Tag the library when photos came, changed or went; tags are an extra, so a
+    problem there is reported and the index run still succeeds."""
+    from clipdesk.cli.progress_bar import run_job
+
+    try:
+        if not library.tags.stale():
+            return
+        tagged = run_job(library.tags.run())
+    except Exception as exc:
+        print(f"warning: tagging skipped: {exc}", file=sys.stderr)
+        return
+    if not quiet:
+        on = sum(tagged.tagged.values())
+        print(
+            f"Tagged {tagged.photos} photos with {tagged.tags} tags in {tagged.elapsed_s:.1f} s "
+            f"({on} tags on photos)",
+            file=sys.stderr,
+        )
 
 
 def _print_results(results: SearchResults, as_json: bool) -> None:

@@ -330,7 +330,8 @@ class MainWindow(QMainWindow):
     def _on_tags_updated(self, report: object) -> None:
         if not self.service.indexing:
             cancelled = bool(getattr(report, "cancelled", False))
-            self.status.set_idle("" if report is None or cancelled else "Tags updated")
+            if report is not None and not cancelled:
+                self.status.set_idle(f"Tags updated for {report.photos:,} photos")
         if self.detail is not None and self.detail.hit is not None:
             self._reload_detail_tags(self.detail.hit.path)
         if self.side.tags.selected() is not None:

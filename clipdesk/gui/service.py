@@ -331,8 +331,8 @@ class LibraryService(QObject):
             self.refresh_state()
             if self._index_queued:
                 self.index()
-            elif report is not None:
-                self.tag_if_stale()
+            elif report is not None and not getattr(report, "cancelled", False):
+                self.tag_if_stale()  # a run the user stopped starts nothing else
 
     # -- tagging ------------------------------------------------------------------------
 
