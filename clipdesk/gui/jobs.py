@@ -250,6 +250,13 @@ def index_job(
     return (yield from _closing(library.index(folders, cancel=cancel, workers=workers)))
 
 
+def watch_activity(progress: Progress) -> str:
+    """The folder watcher's progress as the status bar says it."""
+    if progress.stage == "embed" and progress.total:
+        return f"Reading new and changed photos… {progress.done:,} / {progress.total:,}"
+    return "Looking for new and changed photos…"
+
+
 def _closing(job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
     """``job``'s progress and result; closing this closes ``job``, so its own clean-up
     (flush, save, release the writer) runs in the worker thread."""

@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._indexing_folders: list[str] = []
         self._model_ready = False
         self._tag_names: list[str] = []  # the vocabulary, for completing a typed tag
+        self._watch_text_shown = False
         self._last_stage, self._last_render = "", 0.0
         self._connect()
         self.view.set_empty_message("Opening your library…")
@@ -157,11 +158,14 @@ class MainWindow(QMainWindow):
         s.tagProgress.connect(self._on_tag_progress)
         s.tagsUpdated.connect(self._on_tags_updated)
         s.photoTagsChanged.connect(self._reload_detail_tags)
+        s.folderActivity.connect(self._on_folder_activity)
+        s.libraryChanged.connect(self._on_library_changed)
         self.search_bar.edit.installEventFilter(self)
         for keys, slot in (
             (QKeySequence.StandardKey.Find, self.search_bar.focus_search),
             (QKeySequence.StandardKey.Paste, self.paste),
             (QKeySequence.StandardKey.Preferences, self.settingsRequested.emit),
+            (QKeySequence("Ctrl+T"), lambda: self.tag_selected()),
         ):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
@@ -320,6 +324,18 @@ class MainWindow(QMainWindow):
         )
         if not self.current_request().empty:
             self.run_search()  # new photos may match
+
+    def _on_folder_activity(self, text: str) -> None:
+        """The watcher's work in the status bar; "up to date" clears only its own words."""
+        if self.service.indexing or (not text and not self._watch_text_shown):
+            return
+        self._watch_text_shown = bool(text)
+        self.status.set_idle(text)
+
+    def _on_library_changed(self, report: object) -> None:
+        """Photos came, changed or went on disk: the results may be different now."""
+        if not self.current_request().empty:
+            self.run_search()
 
     # -- tags ---------------------------------------------------------------------------
 

@@ -5,7 +5,10 @@ global thread pool, and every answer comes back as a signal on the GUI thread, s
 window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
 only the newest request waits, and answers to outdated requests are dropped. One index
 job runs at a time (the library's writer lock would serialise them anyway); folders
-added meanwhile wait for the next run. Tagging takes the same turn: after an index run
+added meanwhile wait for the next run. While the library is open a folder watcher
+(:class:`clipdesk.core.watch.LibraryWatcher`, on its own thread) catches up with what
+changed while the app was closed and then follows new, changed, moved and deleted
+photos; its events come back as signals too. Tagging takes the same turn: after an index run
 that brought new, changed or removed photos, after the user's word on a tag, and when
 the library opens with photos it never tagged.
 """
@@ -24,6 +27,8 @@ from clipdesk.gui.jobs import SearchOutcome, SearchRequest
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
+    from clipdesk.core.watch import LibraryWatcher
+    from clipdesk.core.watch.events import WatchEvent
 
 # Index, a search, a status refresh, a model load and a preview may all run at once.
 MIN_POOL_THREADS = 8
@@ -60,6 +65,9 @@ class LibraryService(QObject):
     photoTagsChanged = Signal(str)  # a photo whose tags the user changed
     dupesProgress = Signal(object)  # Progress
     dupesFinished = Signal(object)  # DupeReport, or None after an error or a cancel
+    folderActivity = Signal(str)  # what the folder watcher is doing; "" when up to date
+    libraryChanged = Signal(object)  # ReconcileReport: photos came, changed or went on disk
+    _watchEvent = Signal(object)  # WatchEvent, from the watcher's thread to this one
     message = Signal(str)  # a short note for the status bar
 
     def __init__(
@@ -70,9 +78,13 @@ class LibraryService(QObject):
         device: str = "auto",
         library: Library | None = None,
         close_library: bool | None = None,
+        watch: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.watch_folders = watch
+        self._watcher: LibraryWatcher | None = None
+        self._watchEvent.connect(self._on_watch_event)  # queued: emitted on another thread
         self.directory = directory
         self.model = model
         self.device = device
@@ -136,6 +148,7 @@ class LibraryService(QObject):
         self._library = library
         self.refresh_state(emit_opened=True)
         self.load_model()
+        self._start_watching()
         if self._pending_search is not None:
             request, self._pending_search = self._pending_search, None
             self.search(request)
@@ -163,8 +176,11 @@ class LibraryService(QObject):
             library = None  # not ours to close
         self._close_library = True
         self._opening = True
+        watcher, self._watcher = self._watcher, None
 
         def close_and_open() -> Library:
+            if watcher is not None:
+                watcher.stop()
             if library is not None:
                 library.close()
             return jobs.open_library(self.directory, self.model, self.device)
@@ -198,6 +214,9 @@ class LibraryService(QObject):
         self._queued_folders.clear()
         self.cancel_index()
         self._cancel_background()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop(msecs / 1000)
         finished = QThreadPool.globalInstance().waitForDone(msecs)
         if self._library is not None and finished:
             if self._close_library:
@@ -333,6 +352,38 @@ class LibraryService(QObject):
                 self.index()
             elif report is not None and not getattr(report, "cancelled", False):
                 self.tag_if_stale()  # a run the user stopped starts nothing else
+
+    # -- following the folders ----------------------------------------------------------
+
+    @property
+    def watcher(self) -> LibraryWatcher | None:
+        return self._watcher
+
+    def _start_watching(self) -> None:
+        if not self.watch_folders or self._library is None or self._closed or self._watcher:
+            return
+        from clipdesk.core.watch import LibraryWatcher
+
+        self._watcher = LibraryWatcher(self._library, on_event=self._watchEvent.emit)
+        self._watcher.start()
+
+    def _on_watch_event(self, event: WatchEvent) -> None:
+        from clipdesk.core.watch.events import WatchEventKind as Kind
+
+        if self._closed:
+            return
+        if event.kind == Kind.PROGRESS and event.progress is not None:
+            self.folderActivity.emit(jobs.watch_activity(event.progress))
+        elif event.kind == Kind.IDLE:
+            self.folderActivity.emit("")
+        elif event.kind == Kind.UPDATED:
+            self.refresh_state()
+            self.libraryChanged.emit(event.report)
+            self.tag_if_stale()
+        elif event.kind in (Kind.OFFLINE, Kind.ONLINE, Kind.MESSAGE, Kind.ERROR):
+            self.message.emit(event.message)
+        elif event.kind == Kind.MODE and "poll" in event.message:
+            self.message.emit(event.message)  # why a folder is walked rather than followed
 
     # -- tagging ------------------------------------------------------------------------
 

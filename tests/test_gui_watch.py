@@ -1,0 +1,97 @@
+"""The window follows its folders: photos copied in or deleted while it is open, and
+photos that came while it was closed, reach the results without the user asking."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from clipdesk.gui.main_window import MainWindow
+from clipdesk.gui.service import LibraryService
+from clipdesk.gui.settings import Settings
+from clipdesk.training.shapes import write_sample_library
+
+MODEL = "tiny-shapes"
+TIMEOUT_MS = 120_000
+
+
+def open_window(qtbot, directory: Path) -> MainWindow:
+    service = LibraryService(str(directory), model=MODEL)
+    service.index_workers = 1
+    win = MainWindow(service, Settings())
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignals([service.stateChanged, service.modelReady], timeout=TIMEOUT_MS):
+        service.open()
+    return win
+
+
+def close_window(win: MainWindow) -> None:
+    watcher = win.service.watcher
+    win.shutdown()
+    assert QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)
+    assert watcher is None or not watcher.running, "the watcher thread was left running"
+
+
+def indexed(win: MainWindow) -> int:
+    return int(win.service.library.status()["indexed"])
+
+
+def followed(win: MainWindow, folder: Path) -> bool:
+    watcher = win.service.watcher
+    modes = watcher.status().roots if watcher is not None else {}
+    return any(os.path.realpath(os.fsdecode(r)) == os.path.realpath(folder) for r in modes)
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    folder = tmp_path / "photos"
+    write_sample_library(folder, 6, seed=8)
+    return folder
+
+
+def test_photos_copied_in_or_deleted_while_open_are_followed(qtbot, tmp_path, photos):
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        service = win.service
+        with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
+            win.side.folders.addRequested.emit(str(photos))
+        qtbot.waitUntil(lambda: followed(win, photos), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not service.busy, timeout=TIMEOUT_MS)
+
+        with qtbot.waitSignal(
+            service.libraryChanged, timeout=TIMEOUT_MS, check_params_cb=lambda r: r.added >= 1
+        ):
+            (new,) = write_sample_library(tmp_path / "incoming", 1, seed=31)
+            shutil.move(new.path, photos / "arrived.jpg")
+        assert indexed(win) == 7
+        qtbot.waitUntil(lambda: not service.library.tags.stale(), timeout=TIMEOUT_MS)
+
+        with qtbot.waitSignal(
+            service.libraryChanged, timeout=TIMEOUT_MS, check_params_cb=lambda r: r.removed >= 1
+        ):
+            os.remove(photos / "arrived.jpg")
+        assert indexed(win) == 6
+    finally:
+        close_window(win)
+
+
+def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path, photos):
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
+            win.side.folders.addRequested.emit(str(photos))
+        qtbot.waitUntil(lambda: not win.service.busy, timeout=TIMEOUT_MS)
+    finally:
+        close_window(win)
+    write_sample_library(photos / "while-closed", 2, seed=41)
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        qtbot.waitUntil(lambda: indexed(win) == 8, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not win.service.library.tags.stale(), timeout=TIMEOUT_MS)
+    finally:
+        close_window(win)
