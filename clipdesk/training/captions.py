@@ -128,33 +128,9 @@ def warmup_caption(spec: SceneSpec, rng: np.random.Generator, shape_share: float
     return o.colour
 
 
-def partial_caption(spec: SceneSpec, rng: np.random.Generator) -> str:
-    """One thing in a scene of several, as a person tagging it might name it: one object
-    ('a red circle'), or one shape or one colour it has ('a star', 'something blue').
-
-    A caption that names every object teaches the image tower to tell whole scenes apart,
-    and the main object does most of that; a caption that names one of them asks the
-    image to sit near each thing it shows, which is what deciding tags needs.
-    """
-    o = spec.objects[rng.integers(len(spec.objects))]
-    r = rng.random()
-    if r < 0.4:
-        text = noun_phrase(o.colour, o.shape)
-    elif r < 0.7:
-        text = SHAPE_ONLY[rng.integers(len(SHAPE_ONLY))].format(o.shape)
-    else:
-        text = COLOUR_ONLY[rng.integers(len(COLOUR_ONLY))].format(o.colour)
-    return text if r >= 0.4 else WRAPPERS[rng.integers(len(WRAPPERS))].format(text)
-
-
-def training_caption(
-    spec: SceneSpec, rng: np.random.Generator, short: float = 0.2, partial: float = 0.0
-) -> str:
+def training_caption(spec: SceneSpec, rng: np.random.Generator, short: float = 0.2) -> str:
     """A random phrasing of ``spec``: bare words with probability ``short``, else a
-    sentence; single objects are sometimes named only in part, and scenes of several
-    objects name only one thing in them with probability ``partial``."""
-    if len(spec.objects) > 1 and partial and rng.random() < partial:
-        return partial_caption(spec, rng)
+    sentence; single objects are sometimes named only in part."""
     if rng.random() < short:
         return short_caption(spec, rng)
     r = rng.random()

@@ -32,7 +32,6 @@ class TrainConfig:
     warmup_share: float = 0.5  # share of steps on single objects, one attribute per caption
     warmup_shape_share: float = 0.7  # of those captions, the share naming the shape
     short_caption_share: float = 0.2  # share of bare-word captions afterwards
-    partial_caption_share: float = 0.0  # of scenes with several objects, captions naming one
 
 
 @dataclass
@@ -121,12 +120,7 @@ def train(
             )
         else:
             idx = next(batches)
-            captions = [
-                training_caption(
-                    data.specs[i], rng, cfg.short_caption_share, cfg.partial_caption_share
-                )
-                for i in idx
-            ]
+            captions = [training_caption(data.specs[i], rng, cfg.short_caption_share) for i in idx]
             texts = tokenizer(captions)
         batch = data.images[idx]
         flip = rng.random(len(idx)) < 0.5  # mirrored shapes keep their names
