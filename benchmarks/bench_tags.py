@@ -14,7 +14,8 @@ tagged, as a user would, with calibrated zero-shot thresholds. It prints:
 - per tag, F1 on B of zero-shot and of the tag taught from 5 photos that carry it and 5
   that do not, picked at random from A (mean over ``--trials`` draws);
 - a custom tag ("red circle") taught from 5 example photos only, against the same words
-  as a zero-shot prompt.
+  as a zero-shot prompt;
+- the embeddings' own limit: probes trained on the truth of every photo of A, judged on B.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ def main() -> int:
     # Teaching: 5 + 5 examples from A, judged on B.
     rng = np.random.default_rng(args.seed)
     in_a, in_b = np.flatnonzero(part == "A"), np.flatnonzero(part == "B")
+    out["supervised_ceiling"] = _ceiling(images, truth, in_a, in_b)
+    out["calibrated_on_b"] = dict(
+        zip(("precision", "recall", "f1"), prf(zero[in_b], truth[in_b]), strict=True)
+    )
     teach: dict[str, dict[str, float]] = {}
     for j, name in enumerate(tags):
         pos = [i for i in in_a if truth[i, j]]
@@ -185,6 +190,21 @@ def main() -> int:
     library.close()
     _print(out, args.json)
     return 0
+
+
+def _ceiling(images, truth, in_a, in_b) -> dict[str, float]:
+    """What the embeddings can tell at best: a probe per tag trained on the truth of
+    every photo of A, judged on B. Zero-shot tagging cannot beat what is not there."""
+    from clipdesk.core.tags.probe import train_probe
+
+    center = images.mean(axis=0)
+    found = np.zeros((len(in_b), truth.shape[1]), dtype=bool)
+    for j in range(truth.shape[1]):
+        pos, neg = images[in_a][truth[in_a, j]], images[in_a][~truth[in_a, j]]
+        if len(pos) >= 2 and len(neg) >= 2:
+            probe = train_probe(pos, neg, center=center)
+            found[:, j] = probe.probabilities(images[in_b]) >= 0.5
+    return dict(zip(("precision", "recall", "f1"), prf(found, truth[in_b]), strict=True))
 
 
 def _custom(service, store, fps, fp_path, want, in_a, in_b, rng, trials) -> dict[str, float]:
@@ -228,6 +248,12 @@ def _print(out: dict, as_json: bool) -> None:
     ):
         print(_row(label, v["precision"], v["recall"], v["f1"]))
     print(f"  calibrated macro F1 over tags: {out['calibrated_macro_f1']:.3f}")
+    for label, key in (
+        ("calibrated zero-shot, B only", "calibrated_on_b"),
+        ("probes trained on all of A's truth, on B", "supervised_ceiling"),
+    ):
+        v = out[key]
+        print(_row(label, v["precision"], v["recall"], v["f1"]))
     print(f"{'teaching from 5+5 photos of A, F1 on B':<42}{'zero-shot':>10}{'taught':>10}")
     for name, v in out["teaching"].items():
         print(_row(name, v["zero_shot_f1"], v["taught_f1"]))
