@@ -146,6 +146,8 @@ def main() -> int:
     out["per_tag_own_mixture"] = dict(
         zip(("precision", "recall", "f1"), prf(own, truth), strict=True)
     )
+    objects = [records[fp_path[fp]][2] for fp in fps]
+    out["recall_by_objects"] = _recall_by_objects(zero, tags, objects)
     out["per_tag_zero_shot"] = {
         t: dict(zip(("precision", "recall", "f1"), prf(zero[:, j], truth[:, j]), strict=True))
         for j, t in enumerate(tags)
@@ -190,6 +192,21 @@ def main() -> int:
     library.close()
     _print(out, args.json)
     return 0
+
+
+def _recall_by_objects(zero, tags, objects) -> dict[str, dict[str, float]]:
+    """Zero-shot recall of each object's colour and shape, by how many objects its photo
+    shows: what a small model loses to a second and third thing in the picture."""
+    out: dict[str, dict[str, float]] = {}
+    for count in sorted({len(o) for o in objects}):
+        found = {"colour": [], "shape": []}
+        for row, photo in enumerate(objects):
+            if len(photo) == count:
+                for colour, shape in photo:
+                    found["colour"].append(zero[row, tags.index(colour)])
+                    found["shape"].append(zero[row, tags.index(shape)])
+        out[str(count)] = {k: float(np.mean(v)) for k, v in found.items()}
+    return out
 
 
 def _ceiling(images, truth, in_a, in_b) -> dict[str, float]:
@@ -254,6 +271,9 @@ def _print(out: dict, as_json: bool) -> None:
     ):
         v = out[key]
         print(_row(label, v["precision"], v["recall"], v["f1"]))
+    for count, v in out["recall_by_objects"].items():
+        print(f"  recall with {count} object(s) in the photo: colour {v['colour']:.3f}, "
+              f"shape {v['shape']:.3f}")  # fmt: skip
     print(f"{'teaching from 5+5 photos of A, F1 on B':<42}{'zero-shot':>10}{'taught':>10}")
     for name, v in out["teaching"].items():
         print(_row(name, v["zero_shot_f1"], v["taught_f1"]))
