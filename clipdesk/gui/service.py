@@ -5,12 +5,12 @@ global thread pool, and every answer comes back as a signal on the GUI thread, s
 window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
 only the newest request waits, and answers to outdated requests are dropped. One index
 job runs at a time (the library's writer lock would serialise them anyway); folders
-added meanwhile wait for the next run. While the library is open a folder watcher
-(:class:`clipdesk.core.watch.LibraryWatcher`, on its own thread) catches up with what
-changed while the app was closed and then follows new, changed, moved and deleted
-photos; its events come back as signals too. Tagging takes the same turn: after an index run
+added meanwhile wait for the next run. Tagging takes the same turn: after an index run
 that brought new, changed or removed photos, after the user's word on a tag, and when
-the library opens with photos it never tagged.
+the library opens with photos it never tagged. While the library is open a folder
+watcher (:class:`clipdesk.core.watch.LibraryWatcher`, on its own thread) catches up with
+what changed while the app was closed, then follows new, changed, moved and deleted
+photos; its events come back as signals too.
 """
 
 from __future__ import annotations
@@ -422,7 +422,6 @@ class LibraryService(QObject):
         cancel = CancelToken()
         worker = _JobWorker(jobs.tag_job, self._library, wanted, cancel)
         worker.yielded.connect(self.tagProgress)
-        worker.aborted.connect(lambda: self._tagging_finished(None))
         self._tag_worker, self._tag_cancel = worker, cancel
         self._start(worker, self._tagging_finished, self._tagging_failed)
 
@@ -431,8 +430,6 @@ class LibraryService(QObject):
         self._tagging_finished(None)
 
     def _tagging_finished(self, report: object) -> None:
-        if self._tag_worker is None:
-            return  # aborted, then finished: already handled
         self._tag_worker, self._tag_cancel = None, None
         self.tagsUpdated.emit(report)
         if self._reopen_requested:
@@ -476,7 +473,6 @@ class LibraryService(QObject):
         cancel = CancelToken()
         worker = _JobWorker(jobs.duplicates_job, self._library, threshold, cancel)
         worker.yielded.connect(self.dupesProgress)
-        worker.aborted.connect(lambda: self._dupes_finished(None))
         self._dupes_worker, self._dupes_cancel = worker, cancel
         self._start(worker, self._dupes_finished, self._dupes_failed)
 
@@ -489,8 +485,6 @@ class LibraryService(QObject):
         self._dupes_finished(None)
 
     def _dupes_finished(self, report: object) -> None:
-        if self._dupes_worker is None:
-            return
         self._dupes_worker, self._dupes_cancel = None, None
         self.dupesFinished.emit(None if getattr(report, "cancelled", False) else report)
 
