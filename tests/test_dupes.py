@@ -176,3 +176,31 @@ def test_dupes_command_json(scene):
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert bad.returncode == 1 and "threshold" in bad.stderr
+
+
+def test_a_lossless_original_is_kept_over_a_larger_jpeg_resave(tmp_path):
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models.registry import get_model
+    from clipdesk.training.scene import scene_for
+    from clipdesk.training.shapes import render_scene
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    original = photos / "flat.png"  # flat colours: PNG compresses it better than JPEG
+    render_scene(scene_for("star", "blue"), (480, 360), np.random.default_rng(0)).save(original)
+    resave = photos / "resave.jpg"
+    Image.open(original).convert("RGB").save(resave, "JPEG", quality=100)
+    assert resave.stat().st_size > original.stat().st_size, "the re-save must be the larger"
+    library = Library(
+        tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"),
+        encoder=load_encoder(get_model(MODEL), device="cpu"),
+    )  # fmt: skip
+    try:
+        run(library.index([photos], workers=1))
+        (group,) = run(find_duplicates(library)).groups
+        assert [p.path for p in group.photos] == [
+            os.fspath(original.resolve()),
+            os.fspath(resave.resolve()),
+        ]
+    finally:
+        library.close()

@@ -12,9 +12,10 @@ A pair is a near-duplicate when
   (``PIXEL_LOOSE``): a burst or an edit.
 
 Pairs are joined into groups; groups come most certain first, each keeper first (most
-pixels, then the largest file: the least compressed re-save). Byte-identical copies share
-one embedding and are always a group. :func:`near_duplicate_pairs`, :func:`group_pairs`
-and :func:`pixel_match` are pure functions; :func:`find_duplicates` is the library job.
+pixels, then a lossless file, then the largest file: the least compressed re-save).
+Byte-identical copies share one embedding and are always a group.
+:func:`near_duplicate_pairs`, :func:`group_pairs` and :func:`pixel_match` are pure
+functions; :func:`find_duplicates` is the library job.
 """
 
 from __future__ import annotations
@@ -215,9 +216,15 @@ class _Views:
         return None
 
 
-def _keeper_key(record: FileRecord) -> tuple[int, int, bytes]:
+LOSSLESS_SUFFIXES = (b".png", b".tif", b".tiff", b".bmp")
+
+
+def _keeper_key(record: FileRecord) -> tuple[int, bool, int, bytes]:
+    """Most pixels; then a lossless file (a flat PNG can be smaller than its own JPEG
+    re-save); then the largest file, the least compressed re-save."""
     pixels = (record.width or 0) * (record.height or 0)
-    return (-pixels, -record.size, record.path)
+    lossy = not record.path.lower().endswith(LOSSLESS_SUFFIXES)
+    return (-pixels, lossy, -record.size, record.path)
 
 
 def _build_group(
