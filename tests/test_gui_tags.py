@@ -205,3 +205,36 @@ def test_the_duplicates_window_groups_copies_and_keeps_the_largest(qtbot, window
     assert "(keep)" in group.child(0).text(0) and "(keep)" not in group.child(1).text(0)
     assert members[0] == resolved(original), "the original has the most pixels and bytes"
     assert dialog.status.text().startswith("1 group: 2 of 8 photos")
+
+
+def test_the_vocabulary_is_edited_from_the_tags_panel(qtbot, window, sample):
+    folder, _ = sample
+    index_and_wait_for_tags(qtbot, window, folder)
+    library = window.service.library
+    panel = window.side.tags.list
+
+    def listed() -> set[str]:
+        return {panel.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(panel.count())}
+
+    name = panel.item(0).data(Qt.ItemDataRole.UserRole + 1)
+    carrying = {p.path for p in library.tags.photos(name)}
+
+    def edit(action: str, tag: str, value) -> None:
+        with qtbot.waitSignal(window.service.tagsUpdated, timeout=TIMEOUT_MS):
+            window.edit_tag(action, tag, value)
+
+    edit("rename", name, f"my {name}")
+    assert {p.path for p in library.tags.photos(f"my {name}")} == carrying
+    qtbot.waitUntil(lambda: f"my {name}" in listed() and name not in listed())
+
+    edit("describe", f"my {name}", f"a {name} shape; something shaped like a {name}")
+    vocabulary = {t.name: t for t in library.tags.vocabulary()}
+    assert vocabulary[f"my {name}"].prompt.startswith(f"a {name} shape")
+
+    edit("remove", f"my {name}", None)
+    assert f"my {name}" not in {t.name for t in library.tags.vocabulary()}
+    qtbot.waitUntil(lambda: f"my {name}" not in listed())
+
+    edit("add", name, None)
+    assert name in {t.name for t in library.tags.vocabulary()}
+    qtbot.waitUntil(lambda: name in listed(), timeout=TIMEOUT_MS)

@@ -189,6 +189,22 @@ def teach_tag(library: Library, tag: str, paths: Sequence[str]) -> str:
     return library.tags.teach(tag, list(paths)).name
 
 
+def edit_vocabulary(library: Library, action: str, tag: str, value: str | None = None) -> None:
+    """Add (``value``: how to describe it, or None), rename (``value``: the new name),
+    describe (``value``: phrases, or None for the name itself) or remove a tag."""
+    tags = library.tags
+    if action == "add":
+        tags.add_tag(tag, value)
+    elif action == "rename":
+        tags.rename_tag(tag, value or "")
+    elif action == "describe":
+        tags.set_prompt(tag, value)
+    elif action == "remove":
+        tags.remove_tag(tag)
+    else:
+        raise ValueError(f"unknown vocabulary edit {action!r}")
+
+
 def tags_stale(library: Library) -> bool:
     """Whether photos came, changed or went since the library was last tagged."""
     try:

@@ -42,6 +42,8 @@ from clipdesk.gui.side_panel import SidePanel, progress_text
 from clipdesk.gui.status_bar import AppStatusBar
 from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 
+ASK = object()  # edit_tag: ask the user
+
 
 class MainWindow(QMainWindow):
     """The clipdesk window; ``service`` is its only way to the library."""
@@ -144,6 +146,8 @@ class MainWindow(QMainWindow):
         self.side.filters.changed.connect(self.new_search)
         self.side.tags.changed.connect(self.new_search)
         s.tagsChanged.connect(self.side.tags.set_tags)
+        self.side.tags.editRequested.connect(self.edit_tag)
+        self.side.tags.newRequested.connect(lambda: self.edit_tag("add"))
         s.tagsChanged.connect(lambda _: self._refresh_tag_names())
         self.status.pauseToggled.connect(
             lambda pause: s.pause_index() if pause else s.resume_index()
@@ -398,6 +402,37 @@ class MainWindow(QMainWindow):
             editable=True,
         )
         return name.strip() if ok else ""
+
+    def edit_tag(self, action: str, tag: str | None = None, value: object = ASK) -> None:
+        """Add, rename, describe or remove a tag; the user is asked for what is missing."""
+        if value is ASK:
+            asked = self._ask_tag_edit(action, tag)
+            if asked is None:
+                return  # the user changed their mind
+            tag, value = asked
+        if tag:
+            self.service.edit_vocabulary(action, tag, value)  # type: ignore[arg-type]
+
+    def _ask_tag_edit(self, action: str, tag: str | None) -> tuple[str, str | None] | None:
+        from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+        if action == "add":
+            name, ok = QInputDialog.getText(self, "New tag", "Name of the new tag:")
+            return (name.strip(), None) if ok and name.strip() else None
+        if tag is None:
+            return None
+        if action == "rename":
+            name, ok = QInputDialog.getText(self, "Rename tag", f"New name for {tag}:", text=tag)
+            return (tag, name.strip()) if ok and name.strip() and name.strip() != tag else None
+        if action == "describe":
+            words, ok = QInputDialog.getText(
+                self,
+                "Describe a tag",
+                f"How to describe {tag} to the model (phrases separated by ';'; empty: its name):",
+            )
+            return (tag, words.strip() or None) if ok else None
+        answer = QMessageBox.question(self, "Remove tag", f"Remove the tag {tag} from every photo?")
+        return (tag, None) if answer == QMessageBox.StandardButton.Yes else None
 
     def show_duplicates(self) -> None:
         """The near-duplicates window; the search starts when it first opens."""

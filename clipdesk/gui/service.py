@@ -464,6 +464,21 @@ class LibraryService(QObject):
 
         self._start(FunctionWorker(func, self._library, *args), done, failed)
 
+    def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
+        """Add, rename, describe or remove a tag; the library is then tagged again (every
+        tag: thresholds are read from the whole vocabulary)."""
+        if self._library is None or self._closed:
+            return
+
+        def failed(exc: Exception) -> None:
+            self.message.emit(f"Could not change the tags: {exc}")
+
+        self._start(
+            FunctionWorker(jobs.edit_vocabulary, self._library, action, tag, value),
+            lambda _: (self.refresh_state(), self.tag()),
+            failed,
+        )
+
     # -- near-duplicates ----------------------------------------------------------------
 
     def find_duplicates(self, threshold: float | None = None) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QStyle,
     QVBoxLayout,
@@ -159,9 +160,12 @@ class FoldersPanel(QWidget):
 
 class TagsPanel(QWidget):
     """Tags with counts; clicking one filters the results to it, clicking it again
-    clears the filter. Hidden while no photo carries a tag."""
+    clears the filter. A right click renames a tag, describes it to the model in other
+    words, or removes it; "New tag…" adds one. Hidden while no photo carries a tag."""
 
     changed = Signal()
+    editRequested = Signal(str, str)  # action ("rename" | "describe" | "remove"), tag
+    newRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,7 +174,13 @@ class TagsPanel(QWidget):
         layout.addWidget(_title("Tags"))
         self.list = QListWidget()
         self.list.setObjectName("tagsList")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
         layout.addWidget(self.list, 1)
+        self.new_button = QPushButton("New tag…")
+        self.new_button.setToolTip("Add a tag to the vocabulary; clipdesk looks for it")
+        self.new_button.clicked.connect(self.newRequested)
+        layout.addWidget(self.new_button)
         self.list.itemClicked.connect(self._clicked)
         self._selected: str | None = None
         self.setVisible(False)
@@ -203,6 +213,20 @@ class TagsPanel(QWidget):
     def _clicked(self, item: QListWidgetItem) -> None:
         name = item.data(PathRole)
         self.select(None if name == self._selected else name)
+
+    def _menu(self, pos) -> None:  # type: ignore[no-untyped-def]
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        name = item.data(PathRole)
+        menu = QMenu(self)
+        for action, text in (
+            ("rename", "Rename…"),
+            ("describe", "Describe to the model…"),
+            ("remove", "Remove tag"),
+        ):
+            menu.addAction(text, lambda a=action: self.editRequested.emit(a, name))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def _mark(self) -> None:
         for row in range(self.list.count()):
