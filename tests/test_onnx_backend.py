@@ -234,3 +234,25 @@ def test_library_status_before_the_model_loads_does_not_import_torch(tmp_path: P
         timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_an_isolated_export_runs_in_a_child_process(
+    torch_encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexing exports in a child process, so the interpreter lock stays free for a window
+    running beside it; the result is the same checked export."""
+    import clipdesk.core.models.onnx_export as onnx_export
+
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def not_here(*args: object, **kwargs: object) -> dict:
+        raise AssertionError("the export ran in this process")
+
+    monkeypatch.setattr(onnx_export, "export_encoder", not_here)
+    upgraded = onnx_backend.upgrade(torch_encoder, isolated=True)
+    assert isinstance(upgraded, OnnxEncoder)
+    meta = onnx_backend.read_export(onnx_backend.export_dir(torch_encoder.model_key))
+    assert meta is not None and meta["model_key"] == torch_encoder.model_key
+    photos = _photos(4)
+    cosines = _cos(upgraded.encode_images(photos), torch_encoder.encode_images(photos))
+    assert cosines.min() >= required_cosine(meta["image"]["precision"])

@@ -275,7 +275,7 @@ class Library:
         if count < onnx_backend.EXPORT_AFTER_FILES and backend != "onnx":
             return encoder
         yield Progress("embed", 0, count, "preparing the model for this computer (once)")
-        faster = onnx_backend.upgrade(encoder)
+        faster = onnx_backend.upgrade(encoder, isolated=True)  # the window stays responsive
         with self._init_lock:
             self._encoder = faster
         return faster

@@ -266,12 +266,16 @@ def load_onnx_encoder(
 EXPORT_AFTER_FILES = 200  # an export costs about a minute once; indexing pays it back
 
 
-def upgrade(encoder: Encoder, *, threads: int | None = None, export: bool = True) -> Encoder:
+def upgrade(
+    encoder: Encoder, *, threads: int | None = None, export: bool = True, isolated: bool = False
+) -> Encoder:
     """The same model on ONNX Runtime, exporting and checking it now if needed.
 
     Returns ``encoder`` itself when that is not possible or not better: not a torch fp32
     CPU encoder, onnxruntime missing, an architecture the exporter cannot handle, or no
-    tower that matches torch closely enough (that verdict is cached too).
+    tower that matches torch closely enough (that verdict is cached too). ``isolated``
+    exports in a child process: tracing and quantising are Python work that holds the
+    interpreter lock for long stretches, which would freeze a window running beside it.
     """
     if (
         getattr(encoder, "backend", "torch") != "torch"
@@ -288,7 +292,10 @@ def upgrade(encoder: Encoder, *, threads: int | None = None, export: bool = True
         from clipdesk.core.models.onnx_export import ExportError, export_encoder, write_refusal
 
         try:
-            meta = export_encoder(encoder, threads=threads)
+            if isolated:
+                meta = _export_in_child_process(encoder, threads)
+            else:
+                meta = export_encoder(encoder, threads=threads)
         except ImportError:  # onnx (needed to quantise) is missing: try again once it is not
             return encoder
         except Exception as exc:  # whatever fails, indexing goes on with torch
@@ -305,6 +312,35 @@ def upgrade(encoder: Encoder, *, threads: int | None = None, export: bool = True
         batch_size=encoder.batch_size,
         text_fallback=None if meta.get("text") else encoder,
     )
+
+
+def _export_in_child_process(encoder: Encoder, threads: int | None) -> dict[str, Any]:
+    """:func:`export_encoder` for ``encoder``'s model, run in a child process that loads
+    the model again; here when no child process can be started."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from clipdesk.core.models.onnx_export import export_encoder
+
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            job = pool.submit(_export_model, encoder.spec, encoder.model_key, threads)
+            return job.result()
+    except (BrokenProcessPool, OSError):  # the child died or never started: export here
+        return export_encoder(encoder, threads=threads)
+
+
+def _export_model(spec: ModelSpec, model_key: str, threads: int | None) -> dict[str, Any]:
+    """In the child process: load the torch fp32 model and export it."""
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models.onnx_export import ExportError, export_encoder
+
+    encoder = load_encoder(spec, device="cpu", precision="fp32", backend="torch")
+    if encoder.model_key != model_key:
+        raise ExportError("the model's files changed while it was being exported")
+    return export_encoder(encoder, threads=threads)
 
 
 def _stale_refusal(meta: dict[str, Any]) -> bool:
