@@ -13,16 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from gui_windows import TIMEOUT_MS, close_window, open_window
 
 from clipdesk.gui.jobs import SearchRequest
-from clipdesk.gui.main_window import MainWindow
 from clipdesk.gui.service import LibraryService
-from clipdesk.gui.settings import Settings
 from clipdesk.training.shapes import write_sample_library
 
-MODEL = "tiny-shapes"
-TIMEOUT_MS = 120_000
 PHOTOS = 32
 
 
@@ -35,20 +31,9 @@ def photos(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    service = LibraryService(str(tmp_path / "lib"), model=MODEL)
-    service.index_workers = 1
-    win = MainWindow(service, Settings())
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignals([service.stateChanged, service.modelReady], timeout=TIMEOUT_MS):
-        service.open()
+    win = open_window(qtbot, tmp_path / "lib")
     yield win
-    win.shutdown()
-    pool = QThreadPool.globalInstance()
-    assert pool.waitForDone(TIMEOUT_MS)
-    assert pool.activeThreadCount() == 0
-    assert win.loader.pool.activeThreadCount() == 0
-    assert not service.busy and service.library is None  # closed, as the app closes it
+    close_window(qtbot, win)
 
 
 class Recorder:

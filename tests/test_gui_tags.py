@@ -12,16 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gui_windows import TIMEOUT_MS, close_window, open_window
 from PIL import Image
-from PySide6.QtCore import QItemSelectionModel, Qt, QThreadPool
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from clipdesk.gui.main_window import MainWindow
-from clipdesk.gui.service import LibraryService
-from clipdesk.gui.settings import Settings
 from clipdesk.training.shapes import write_sample_library
-
-MODEL = "tiny-shapes"
-TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +33,9 @@ def resolved(path: Path) -> str:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    service = LibraryService(str(tmp_path / "lib"), model=MODEL)
-    service.index_workers = 1
-    win = MainWindow(service, Settings())
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignals([service.stateChanged, service.modelReady], timeout=TIMEOUT_MS):
-        service.open()
+    win = open_window(qtbot, tmp_path / "lib")
     yield win
-    win.shutdown()
-    pool = QThreadPool.globalInstance()
-    assert pool.waitForDone(TIMEOUT_MS)
-    assert pool.activeThreadCount() == 0
-    assert not service.busy
+    close_window(qtbot, win)
 
 
 def index_and_wait_for_tags(qtbot, win: MainWindow, folder: Path):

@@ -8,33 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from gui_windows import TIMEOUT_MS, close_window, open_window
 
 from clipdesk.gui.main_window import MainWindow
-from clipdesk.gui.service import LibraryService
-from clipdesk.gui.settings import Settings
 from clipdesk.training.shapes import write_sample_library
-
-MODEL = "tiny-shapes"
-TIMEOUT_MS = 120_000
-
-
-def open_window(qtbot, directory: Path) -> MainWindow:
-    service = LibraryService(str(directory), model=MODEL)
-    service.index_workers = 1
-    win = MainWindow(service, Settings())
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignals([service.stateChanged, service.modelReady], timeout=TIMEOUT_MS):
-        service.open()
-    return win
-
-
-def close_window(win: MainWindow) -> None:
-    watcher = win.service.watcher
-    win.shutdown()
-    assert QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)
-    assert watcher is None or not watcher.running, "the watcher thread was left running"
 
 
 def indexed(win: MainWindow) -> int:
@@ -77,7 +54,7 @@ def test_photos_copied_in_or_deleted_while_open_are_followed(qtbot, tmp_path, ph
             os.remove(photos / "arrived.jpg")
         assert indexed(win) == 6
     finally:
-        close_window(win)
+        close_window(qtbot, win)
 
 
 def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path, photos):
@@ -87,11 +64,11 @@ def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path
             win.side.folders.addRequested.emit(str(photos))
         qtbot.waitUntil(lambda: not win.service.busy, timeout=TIMEOUT_MS)
     finally:
-        close_window(win)
+        close_window(qtbot, win)
     write_sample_library(photos / "while-closed", 2, seed=41)
     win = open_window(qtbot, tmp_path / "lib")
     try:
         qtbot.waitUntil(lambda: indexed(win) == 8, timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: not win.service.library.tags.stale(), timeout=TIMEOUT_MS)
     finally:
-        close_window(win)
+        close_window(qtbot, win)
