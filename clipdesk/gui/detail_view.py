@@ -197,11 +197,7 @@ class DetailView(QDialog):
         """The shown photo's tags, with the ones the user took off it."""
         if self._hit is None or path != self._hit.path:
             return
-        self.tags = [
-            (t.name, float(t.confidence if t.confidence is not None else t.score or 0.0))
-            for t in tags
-            if not t.rejected
-        ]
+        self.tags = [(t.name, float(t.strength or 0.0)) for t in tags if not t.rejected]
         self.tag_editor.set_tags(tags)
 
     def _decided(self, tag: str, decision: str) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clipdesk.core.dupes import DEFAULT_THRESHOLD
 from clipdesk.gui import desktop
 
 if TYPE_CHECKING:
@@ -83,8 +84,6 @@ class DuplicatesDialog(QDialog):
         self.threshold.setRange(0.80, 1.0)
         self.threshold.setSingleStep(0.01)
         self.threshold.setDecimals(2)
-        from clipdesk.core.dupes import DEFAULT_THRESHOLD
-
         self.threshold.setValue(DEFAULT_THRESHOLD)
         self.threshold.setToolTip(
             "How alike two photos' embeddings must be for a burst or an edit; exact "

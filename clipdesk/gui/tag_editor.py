@@ -33,7 +33,7 @@ def describe_tag(tag: PhotoTag) -> str:
     """``dog · found 0.83``: the tag, who decided it and how sure the model is."""
     if tag.rejected:
         return f"{tag.name} · not on this photo"
-    value = tag.confidence if tag.confidence is not None else tag.score
+    value = tag.strength
     words = SOURCE_WORDS.get(tag.source, tag.source)
     return f"{tag.name} · {words}" + (f" {value:.2f}" if value is not None else "")
 

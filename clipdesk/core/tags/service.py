@@ -83,6 +83,11 @@ class PhotoTag:
     confidence: float | None
     rejected: bool = False  # the user said this tag is wrong for this photo
 
+    @property
+    def strength(self) -> float | None:
+        """How sure clipdesk is: the calibrated confidence, else the raw score."""
+        return self.confidence if self.confidence is not None else self.score
+
     def to_json(self) -> dict[str, object]:
         out = {"tag": self.name, **_numbers(self.source, self.score, self.confidence)}
         if self.rejected:
