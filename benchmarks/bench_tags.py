@@ -72,7 +72,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=300, help="pictures in each of A and B")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--trials", type=int, default=5, help="random draws of 5+5 examples")
+    parser.add_argument(
+        "--trials", type=int, default=5, help="random draws of 5+5 examples (0: no teaching)"
+    )
     parser.add_argument("--model-dir", help="a tiny-shapes folder other than the bundled one")
     parser.add_argument("--workdir", help="keep files here (default: a temporary folder)")
     parser.add_argument("--json", action="store_true")
@@ -161,7 +163,7 @@ def main() -> int:
         zip(("precision", "recall", "f1"), prf(zero[in_b], truth[in_b]), strict=True)
     )
     teach: dict[str, dict[str, float]] = {}
-    for j, name in enumerate(tags):
+    for j, name in enumerate(tags if args.trials else []):
         pos = [i for i in in_a if truth[i, j]]
         neg = [i for i in in_a if not truth[i, j]]
         if len(pos) < 5 or len(neg) < 5:
@@ -180,14 +182,19 @@ def main() -> int:
             "taught_f1": float(np.mean(learned_f1)),
         }
     out["teaching"] = teach
-    out["teaching_mean"] = {
-        "zero_shot_f1": float(np.mean([v["zero_shot_f1"] for v in teach.values()])),
-        "taught_f1": float(np.mean([v["taught_f1"] for v in teach.values()])),
-    }
+    if teach:
+        out["teaching_mean"] = {
+            "zero_shot_f1": float(np.mean([v["zero_shot_f1"] for v in teach.values()])),
+            "taught_f1": float(np.mean([v["taught_f1"] for v in teach.values()])),
+        }
 
     # A custom tag from 5 examples only, against its words as a zero-shot prompt.
     want = np.array([("red", "circle") in records[fp_path[fp]][2] for fp in fps])
-    out["custom_tag"] = _custom(service, store, fps, fp_path, want, in_a, in_b, rng, args.trials)
+    out["custom_tag"] = (
+        _custom(service, store, fps, fp_path, want, in_a, in_b, rng, args.trials)
+        if args.trials
+        else {}
+    )
     out["elapsed_s"] = round(time.monotonic() - started, 1)
     library.close()
     _print(out, args.json)
@@ -274,11 +281,12 @@ def _print(out: dict, as_json: bool) -> None:
     for count, v in out["recall_by_objects"].items():
         print(f"  recall with {count} object(s) in the photo: colour {v['colour']:.3f}, "
               f"shape {v['shape']:.3f}")  # fmt: skip
-    print(f"{'teaching from 5+5 photos of A, F1 on B':<42}{'zero-shot':>10}{'taught':>10}")
-    for name, v in out["teaching"].items():
-        print(_row(name, v["zero_shot_f1"], v["taught_f1"]))
-    t = out["teaching_mean"]
-    print(_row("mean", t["zero_shot_f1"], t["taught_f1"]))
+    if out["teaching"]:
+        print(f"{'teaching from 5+5 photos of A, F1 on B':<42}{'zero-shot':>10}{'taught':>10}")
+        for name, v in out["teaching"].items():
+            print(_row(name, v["zero_shot_f1"], v["taught_f1"]))
+        t = out["teaching_mean"]
+        print(_row("mean", t["zero_shot_f1"], t["taught_f1"]))
     if out["custom_tag"]:
         ct = out["custom_tag"]
         print(

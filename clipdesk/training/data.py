@@ -18,7 +18,10 @@ from clipdesk.training.render import render_scene
 from clipdesk.training.scene import SceneSpec, sample_scene, shape_variant
 from clipdesk.training.vocab import HELD_OUT_PAIRS
 
-RENDER_SIZE = 96  # training pictures are drawn at this side, then resized like at inference
+# Training pictures are drawn at one of these sides, then resized like at inference. Photos
+# are drawn far larger than the model's input: a model that saw only 96-px drawings named
+# the same scenes drawn at 640 x 480 much worse (oracle top-k 0.81 against 0.93).
+RENDER_SIZES = (96, 160, 256, 400)
 FAMILY = 4  # training scenes come in families of this many shape variants
 
 
@@ -52,7 +55,7 @@ def training_sample(seed: int, index: int, size: int) -> tuple[np.ndarray, Scene
     base = sample_scene(np.random.default_rng([seed, family]), exclude_pairs=HELD_OUT_PAIRS)
     rng = np.random.default_rng([seed, family, member])
     spec = shape_variant(base, member, np.random.default_rng([seed, family, FAMILY]), rng)
-    img = render_scene(spec, RENDER_SIZE, rng)
+    img = render_scene(spec, RENDER_SIZES[rng.integers(len(RENDER_SIZES))], rng)
     if rng.random() < 0.6:
         img = photograph(img, rng, strength=float(rng.uniform(0.5, 1.2)))
     return to_model_input(img, size), spec
