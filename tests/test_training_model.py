@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from clipdesk.training.model import CONFIG_FILE, WEIGHTS_FILE, load_model
+from clipdesk.training.scene import sample_scene
 from clipdesk.training.shapes import render_scene, scene_for
 from clipdesk.training.vocab import COLOURS, SHAPES, vocabulary
 from clipdesk.training.zeroshot import (
@@ -107,8 +108,6 @@ def test_text_query_finds_the_described_picture(shipped) -> None:
 def _share_of_attributes_named(model, preprocess, tokenizer, scenes, size) -> float:
     """Of the shapes and colours in ``scenes`` drawn at ``size``, the share that rank among a
     picture's k best shape (colour) classes, k being how many distinct ones it has."""
-    from clipdesk.training.zeroshot import build_zero_shot_classifier
-
     images = [
         preprocess(render_scene(s, size, np.random.default_rng(i))) for i, s in enumerate(scenes)
     ]
@@ -132,8 +131,6 @@ def test_photo_sized_pictures_are_named_as_well_as_small_drawings(shipped) -> No
     """Photos are drawn far larger than the model's input and scaled down; a model trained
     only on small drawings named the same scenes much worse at photo size (0.76 against
     0.90 here)."""
-    from clipdesk.training.scene import sample_scene
-
     model, preprocess, tokenizer = shipped
     rng = np.random.default_rng(7)
     scenes = [sample_scene(rng, n_objects=n) for n in (1, 2, 3) * 20]
