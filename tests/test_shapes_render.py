@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipdesk.training.captions import warmup_caption
+from clipdesk.training.captions import partial_caption, warmup_caption
 from clipdesk.training.shapes import (
     COLOURS,
     HELD_OUT_PAIRS,
@@ -110,6 +110,42 @@ def test_warmup_captions_name_one_attribute_in_a_word_or_two() -> None:
     captions = [warmup_caption(spec, rng, shape_share=0.6) for _ in range(200)]
     assert set(captions) == {"star", "a star", "green"}
     assert 0.45 < sum(c != "green" for c in captions) / 200 < 0.75  # about 60% name the shape
+
+
+def test_partial_captions_name_one_object_of_a_busy_scene() -> None:
+    rng = np.random.default_rng(3)
+    spec = sample_scene(rng, shapes=["star", "circle", "heart"], colours=["red", "blue", "green"])
+    present = {"star", "circle", "heart", "red", "blue", "green"}
+    absent = (set(SHAPES) | set(COLOURS)) - present
+    named: set[str] = set()
+    for _ in range(300):
+        caption = partial_caption(spec, rng)
+        words = set(caption.replace(".", "").split())
+        assert not words & absent, caption  # never names what is not there
+        in_caption = words & present
+        assert in_caption, caption
+        # one object at a time: at most one shape and one colour, and they belong together
+        shapes = in_caption & {"star", "circle", "heart"}
+        colours = in_caption & {"red", "blue", "green"}
+        assert len(shapes) <= 1 and len(colours) <= 1, caption
+        if shapes and colours:
+            assert (colours.pop(), shapes.pop()) in spec.pairs, caption
+        named |= in_caption
+    assert named == present  # every object gets its turn
+
+
+def test_training_captions_name_single_objects_of_busy_scenes_at_the_given_share() -> None:
+    rng = np.random.default_rng(4)
+    spec = sample_scene(rng, shapes=["star", "circle"], colours=["red", "blue"])
+    whole = sum(
+        all(w in caption for w in ("star", "circle"))
+        for caption in (training_caption(spec, rng, short=0.0, partial=0.4) for _ in range(500))
+    )
+    assert 0.5 < whole / 500 < 0.7  # about 60% still describe the whole scene
+    single = scene_for("circle", "red")  # one object: described as before, whole or in part
+    captions = [training_caption(single, rng, short=0.0, partial=1.0) for _ in range(200)]
+    assert all("circle" in c or "red" in c for c in captions)
+    assert sum("circle" in c and "red" in c for c in captions) > 100
 
 
 def test_grouped_caption_uses_number_words() -> None:

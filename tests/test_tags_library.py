@@ -165,6 +165,14 @@ def test_editing_the_vocabulary(library):
     before = len(library.tags.photos("green"))
     library.tags.rename_tag("green", "grass green")
     assert len(library.tags.photos("grass green")) == before > 0
+    # A new name is not a new question for the model: "star", described by its name, still
+    # looks for a star when it is called "lucky star", and tags the same photos.
+    stars = {p.path for p in library.tags.photos("star")}
+    library.tags.rename_tag("star", "lucky star")
+    run(library.tags.run(["lucky star"]))
+    assert {p.path for p in library.tags.photos("lucky star")} == stars != set()
+    renamed = {t.name: t for t in library.tags.vocabulary()}["lucky star"]
+    assert renamed.prompt == "a star"
     library.tags.rename_tag("heart", "love heart")
     library.tags.set_prompt("love heart", "a heart; a heart shape")
     library.tags.add_tag("shape", "a shape")

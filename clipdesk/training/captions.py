@@ -128,9 +128,32 @@ def warmup_caption(spec: SceneSpec, rng: np.random.Generator, shape_share: float
     return o.colour
 
 
-def training_caption(spec: SceneSpec, rng: np.random.Generator, short: float = 0.2) -> str:
-    """A random phrasing of ``spec``: bare words with probability ``short``, else a
-    sentence; single objects are sometimes named only in part."""
+def partial_caption(spec: SceneSpec, rng: np.random.Generator) -> str:
+    """One object of a scene, named in whole or in part: 'a photo of a triangle',
+    'something red', 'a red star'.
+
+    Captions of real photos name what is salient, rarely everything; and a zero-shot tag
+    asks exactly this ("is there a triangle?"). Trained only on complete descriptions, a
+    model matches "a triangle" to pictures of one triangle and scores a triangle among
+    other shapes far lower.
+    """
+    o = spec.objects[rng.integers(len(spec.objects))]
+    r = rng.random()
+    if r < 0.4:
+        return SHAPE_ONLY[rng.integers(len(SHAPE_ONLY))].format(o.shape)
+    if r < 0.7:
+        return COLOUR_ONLY[rng.integers(len(COLOUR_ONLY))].format(o.colour)
+    return WRAPPERS[rng.integers(len(WRAPPERS))].format(noun_phrase(o.colour, o.shape))
+
+
+def training_caption(
+    spec: SceneSpec, rng: np.random.Generator, short: float = 0.2, partial: float = 0.0
+) -> str:
+    """A random phrasing of ``spec``: one of several objects with probability ``partial``,
+    bare words with probability ``short``, else a sentence; single objects are sometimes
+    named only in part."""
+    if partial and len(spec.objects) > 1 and rng.random() < partial:
+        return partial_caption(spec, rng)
     if rng.random() < short:
         return short_caption(spec, rng)
     r = rng.random()

@@ -20,7 +20,7 @@ from clipdesk.core.catalog.catalog import path_bytes
 from clipdesk.core.library import Library, LibraryError
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.job import TagReport, run_tagging
-from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model
+from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model, with_article
 from clipdesk.core.tags.store import TagRecord, TagStore
 from clipdesk.core.tags.vocabulary import (
     TagDef,
@@ -177,7 +177,12 @@ class TagService:
         self._edited()
 
     def rename_tag(self, old: str, new: str) -> None:
-        """Rename a tag; its photos, decisions and lessons stay."""
+        """Rename a tag; its photos, decisions and lessons stay.
+
+        A tag without its own prompt is described to the model by its name, so the old
+        name becomes its prompt: "dog" renamed "Rex" still looks for a dog (the model
+        knows no Rex), and "my star" is not a new question to ask of every photo.
+        """
         record = self._tag(old)
         try:
             cleaned = clean_name(new)
@@ -186,7 +191,12 @@ class TagService:
         other = self.store.tag(cleaned)
         if other is not None and other.id != record.id:
             raise TagError(f"there is already a tag called {cleaned!r}")
-        self.store.update_tag(record.id, name=cleaned)
+        if cleaned == record.name:
+            return
+        if record.prompt is None:
+            self.store.update_tag(record.id, name=cleaned, prompt=with_article(record.name))
+        else:
+            self.store.update_tag(record.id, name=cleaned)
         self._edited()
 
     def set_prompt(self, name: str, prompt: str | None) -> None:
