@@ -9,7 +9,7 @@ tagged, as a user would, with calibrated zero-shot thresholds. It prints:
 - zero-shot precision, recall and F1 over every (photo, tag) pair, for the calibrated
   thresholds (pooled over tags) and for the best single fixed cut-off on the cosine score,
   on the margin over the neutral prompt and on the margin over the vocabulary's average
-  caption (the space the calibration works in), each cut-off chosen with hindsight,
+  caption (references the calibration chooses between), each chosen with hindsight,
   knowing the truth; and for thresholds from each tag's own mixture, not pooled;
 - per tag, F1 on B of zero-shot and of the tag taught from 5 photos that carry it and 5
   that do not, picked at random from A (mean over ``--trials`` draws);
@@ -133,7 +133,7 @@ def main() -> int:
         **dict(zip(("precision", "recall", "f1"), fixed_m, strict=True)),
     }
     from clipdesk.core.tags.calibration import calibrate
-    from clipdesk.core.tags.job import reference_vector
+    from clipdesk.core.tags.job import choose_reference, reference_vector
 
     relative = scores - (images @ reference_vector(features.vectors, features.neutral))[:, None]
     cut_r, fixed_r = best_fixed(relative, truth)
@@ -141,8 +141,20 @@ def main() -> int:
         "threshold": cut_r,
         **dict(zip(("precision", "recall", "f1"), fixed_r, strict=True)),
     }
+    # The reference the product chose (vocabulary average, neutral captions or none).
+    reference, _ = choose_reference(features.vectors, features.neutral, images)
+    chosen = scores - (images @ reference)[:, None]
+    out["reference"] = next(
+        name
+        for name, vector in (
+            ("none (raw cosine)", np.zeros_like(reference)),
+            ("neutral captions", features.neutral),
+            ("vocabulary average", reference_vector(features.vectors, features.neutral)),
+        )
+        if np.allclose(vector, reference)
+    )
     own = np.stack(
-        [relative[:, j] >= calibrate(relative[:, j], 0 * relative[:, j]).threshold
+        [chosen[:, j] >= calibrate(chosen[:, j], 0 * chosen[:, j]).threshold
          for j in range(len(tags))], axis=1,
     )  # fmt: skip
     out["per_tag_own_mixture"] = dict(
@@ -268,10 +280,11 @@ def _print(out: dict, as_json: bool) -> None:
         (f"best fixed cosine cut-off ({f['threshold']:.4f})", f),
         (f"best fixed margin cut-off ({m['threshold']:+.4f})", m),
         (f"best fixed vocabulary margin ({r['threshold']:+.4f})", r),
-        ("each tag's own mixture (not pooled)", own),
+        ("each tag's own mixture (not pooled)", own),  # against the chosen reference
     ):
         print(_row(label, v["precision"], v["recall"], v["f1"]))
     print(f"  calibrated macro F1 over tags: {out['calibrated_macro_f1']:.3f}")
+    print(f"  reference the calibration chose: {out['reference']}")
     for label, key in (
         ("calibrated zero-shot, B only", "calibrated_on_b"),
         ("probes trained on all of A's truth, on B", "supervised_ceiling"),

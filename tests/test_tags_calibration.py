@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clipdesk.core.tags.calibration import calibrate, calibrate_pooled
-from clipdesk.core.tags.job import reference_vector
+from clipdesk.core.tags.job import choose_reference, reference_vector
 from clipdesk.core.tags.probe import Probe, train_probe
 
 
@@ -161,3 +161,49 @@ def test_photos_are_measured_against_the_vocabulary_or_the_neutral_captions():
     neutral = rng.normal(size=16).astype(np.float32)
     assert np.allclose(reference_vector(tags, neutral), tags.mean(axis=0))
     assert np.allclose(reference_vector(tags[:3], neutral), neutral)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _shapes_like_library(rng, photos: int, style: float):
+    """Ten orthogonal tags; each photo shows one to three, plus ``style`` times a random
+    amount of what every caption shares (light, look: the same for every tag)."""
+    dim, n_tags = 32, 10
+    basis = np.linalg.qr(rng.normal(size=(dim, dim)))[0]
+    common = basis[:, n_tags]
+    tag_vectors = _unit(basis[:, :n_tags].T + 0.8 * common)
+    truth = np.zeros((photos, n_tags), dtype=bool)
+    images = np.zeros((photos, dim))
+    for i in range(photos):
+        shown = rng.choice(n_tags, size=int(rng.integers(1, 4)), replace=False)
+        truth[i, shown] = True
+        images[i] = basis[:, shown].sum(axis=1) / np.sqrt(len(shown))
+        images[i] += style * rng.normal() * common + 0.15 * rng.normal(size=dim)
+    return _unit(tag_vectors).astype(np.float32), _unit(images).astype(np.float32), truth
+
+
+def test_the_reference_is_the_one_the_margins_split_best_against():
+    rng = np.random.default_rng(6)
+    neutral = _unit(rng.normal(size=32)).astype(np.float32)
+    candidates = {"vocabulary": None, "neutral": neutral, "none": np.zeros(32, np.float32)}
+    for style in (0.0, 1.0):
+        tags, images, truth = _shapes_like_library(rng, 400, style)
+        candidates["vocabulary"] = tags.mean(axis=0)
+        f1 = {}
+        for name, r in candidates.items():
+            margins = images @ (tags - r).T
+            cals = calibrate_pooled(margins)
+            f1[name] = _f1(
+                np.stack([margins[:, j] >= c.threshold for j, c in enumerate(cals)], 1), truth
+            )
+        reference, chosen = choose_reference(tags, neutral, images)
+        margins = images @ (tags - reference).T
+        pred = np.stack([margins[:, j] >= c.threshold for j, c in enumerate(chosen)], axis=1)
+        assert _f1(pred, truth) == pytest.approx(max(f1.values()))
+        assert _f1(pred, truth) > 0.9
+        if style:
+            # A photo's look moves all its raw scores at once: raw and neutral margins then
+            # split the photos (most "have every tag"), not the tags, and are passed over.
+            assert max(f1["none"], f1["neutral"]) < 0.6

@@ -21,7 +21,7 @@ from clipdesk.training.model import OPENAI_MEAN, OPENAI_STD
 @dataclass
 class TrainConfig:
     samples: int = 40_000  # distinct pre-rendered training pictures
-    steps: int = 3_000
+    steps: int = 4_000
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.1
@@ -29,10 +29,10 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     log_every: int = 50
-    warmup_share: float = 0.35  # share of steps on single objects, one attribute per caption
+    warmup_share: float = 0.3  # share of steps on single objects, one attribute per caption
     warmup_shape_share: float = 0.7  # of those captions, the share naming the shape
     short_caption_share: float = 0.2  # share of bare-word captions afterwards
-    partial_caption_share: float = 0.4  # share of multi-object scenes named by one object
+    partial_caption_share: float = 0.5  # share of multi-object scenes named by one object
 
 
 @dataclass

@@ -6,6 +6,8 @@ for every tag. Each image is first measured against a reference caption (the voc
 average caption, or neutral captions such as "a photo of something"): the *margin*
 ``score - baseline`` says how much more the image looks like the tag than like any photo,
 which removes what is peculiar to the image (its style, its light) rather than to the tag.
+Some models need no reference (their raw similarities split more cleanly): the tagging
+job tries each and keeps the one whose margins split best (``job.choose_reference``).
 
 Over a library, margins fall into groups: the photos that show a tag, and the rest
 (which may itself be lopsided, e.g. photos with something merely similar). A Gaussian
@@ -54,6 +56,20 @@ class Calibration:
             neg = [m for m, p in zip(self.means, self.positive, strict=True) if not p]
             return max((min(pos) - max(neg)) / 4.0, 1e-4)
         return max(self.stds[0] / 2.0, 1e-4)
+
+    @property
+    def separation(self) -> float:
+        """Ashman's D between the tag's group and the rest; 0 when the margins did not split.
+
+        How cleanly "has the tag" stands apart from "has not": what the choice of the
+        reference caption is judged by (see ``job.choose_reference``).
+        """
+        if self.method != "mixture":
+            return 0.0
+        high = self.positive.index(True)
+        low = high - 1
+        pooled = np.sqrt((self.stds[low] ** 2 + self.stds[high] ** 2) / 2)
+        return float((self.means[high] - self.means[low]) / pooled)
 
     def confidence(self, margins: np.ndarray) -> np.ndarray:
         """A 0-1 confidence that rises with the margin and is 0.5 at the threshold."""

@@ -32,6 +32,9 @@ from clipdesk.core.tags.zeroshot import LabelFeatureCache, zero_shot_scores
 CHUNK = 16
 MIN_REFERENCE_TAGS = 8  # fewer vocabulary tags than this: measure against neutral captions
 CALIBRATION_PHOTOS = 20000  # photos whose margins set the thresholds (a sample if more)
+# A photo shows a few of a vocabulary's tags: a split that gives half or more of every
+# (photo, tag) pair to "has the tag" is a split of the photos, not a reference to use.
+MAX_TAG_SHARE = 0.5
 
 
 @dataclass
@@ -90,10 +93,8 @@ def run_tagging(
     if not known:  # only custom tags: the neutral captions still give the reference
         neutral = cache.features(model_key, encode_texts, [records[0].definition], prompts).neutral
     known_vectors = np.concatenate(vectors) if vectors else np.zeros((0, images.shape[1]))
-    reference = reference_vector(known_vectors, neutral)
+    reference, pooled = choose_reference(known_vectors, neutral, _calibration_sample(images))
     baseline = images @ reference
-    sample = _calibration_sample(images)
-    pooled = calibrate_pooled(sample @ (known_vectors - reference).T)
     calibrations = {r.name: c for r, c in zip(known, pooled, strict=True)}
     for start in range(0, len(records), CHUNK):
         chunk = records[start : start + CHUNK]
@@ -124,6 +125,41 @@ def reference_vector(tag_vectors: np.ndarray, neutral: np.ndarray) -> np.ndarray
     if len(tag_vectors) < MIN_REFERENCE_TAGS:
         return np.asarray(neutral, dtype=np.float32)
     return np.asarray(tag_vectors, dtype=np.float32).mean(axis=0)
+
+
+def choose_reference(
+    tag_vectors: np.ndarray, neutral: np.ndarray, images: np.ndarray
+) -> tuple[np.ndarray, list[Calibration]]:
+    """The reference the library's margins split best against, and its calibrations.
+
+    Measuring a photo against a reference caption removes what is peculiar to the photo,
+    but also some of what it shows: a photo of three things resembles the vocabulary's
+    average caption more than a photo of one does, so each of its tags stands out less.
+    Which matters more depends on the model. So each candidate (the vocabulary's average
+    caption, the neutral captions, none: the raw similarity) is calibrated, and the one
+    whose "has the tag" and "has not" stand furthest apart (Ashman's D) is used; ties go
+    to the earlier. On the tiny-shapes sample libraries this picked the best of the three
+    for four of five models trained (see BENCHMARKS.md).
+    """
+    candidates = [reference_vector(tag_vectors, neutral)]
+    if len(tag_vectors) >= MIN_REFERENCE_TAGS:
+        candidates.append(np.asarray(neutral, dtype=np.float32))
+    candidates.append(np.zeros(images.shape[1], dtype=np.float32))
+    best: tuple[float, np.ndarray, list[Calibration]] | None = None
+    for reference in candidates:
+        pooled = calibrate_pooled(images @ (tag_vectors - reference).T)
+        separation = min((c.separation for c in pooled), default=0.0)
+        if pooled and _tag_share(pooled[0]) >= MAX_TAG_SHARE:
+            separation = 0.0  # the margins split the photos (bright, dark), not the tags
+        if best is None or separation > best[0]:
+            best = (separation, reference, pooled)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _tag_share(calibration: Calibration) -> float:
+    """The share of (photo, tag) pairs a pooled calibration's tag group holds."""
+    return sum(w for w, p in zip(calibration.weights, calibration.positive, strict=True) if p)
 
 
 def _calibration_sample(images: np.ndarray) -> np.ndarray:
