@@ -7,7 +7,7 @@ import pytest
 
 from clipdesk.core.tags.calibration import calibrate, calibrate_pooled
 from clipdesk.core.tags.job import choose_reference, reference_vector
-from clipdesk.core.tags.probe import Probe, train_probe
+from clipdesk.core.tags.probe import KEEP_ZERO_SHOT, Probe, train_probe
 
 
 def _library(rng, n, share, neg_mean, pos_mean, std=0.012):
@@ -123,6 +123,21 @@ def test_a_good_zero_shot_start_is_kept_and_a_useless_one_dropped():
     assert with_good.prior
     assert not with_bad.prior
     assert _f1(with_bad.probabilities(x) >= 0.5, y) > 0.8
+
+
+def test_examples_the_zero_shot_decision_gets_right_leave_it_as_it_was():
+    """Ten examples that agree with a good zero-shot classifier are no reason to move it:
+    a probe refitted to them only adds the noise of ten points."""
+    rng = np.random.default_rng(7)
+    x, y, direction = _clusters(rng, 400)
+    noise = rng.normal(0, 1, direction.shape)
+    w0 = (direction + 0.3 * noise / np.linalg.norm(noise)) * 40.0  # good, not perfect
+    zero_shot = x @ w0 >= 0
+    agree = y == zero_shot
+    pos, neg = x[y & agree][:5], x[~y & agree][:5]
+    probe = train_probe(pos, neg, prior=(w0, 0.0), center=x.mean(axis=0))
+    assert probe.prior and probe.lam == KEEP_ZERO_SHOT
+    assert np.array_equal(probe.probabilities(x) >= 0.5, zero_shot)
 
 
 def test_probe_round_trips_through_bytes():

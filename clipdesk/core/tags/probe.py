@@ -24,6 +24,9 @@ BIAS_LAMBDA = 1e-3  # the bias is free when starting from zero
 # calibration knows how common the tag is, five plus five examples do not.
 BIAS_TIE = 0.1
 MIN_EACH = 2  # fewest positive and fewest negative examples a probe is trained from
+# A pull so strong that the probe is the zero-shot classifier itself: the most cautious
+# choice, kept unless the examples show the zero-shot decision is wrong.
+KEEP_ZERO_SHOT = 1e12
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def train_probe(
     # examples it always prefers the weakest pull, whose confident answers generalise worst.)
     results = []
     for use_prior, f0, b0 in sorted(options, key=lambda o: -int(o[0])):
-        for lam in sorted(LAMBDAS, reverse=True):
+        pulls = (KEEP_ZERO_SHOT, *LAMBDAS) if use_prior else LAMBDAS
+        for lam in sorted(pulls, reverse=True):
             bias_lam = lam * BIAS_TIE if use_prior else BIAS_LAMBDA
             errors, loss = _leave_one_out(K, f0, y, c, lam, b0, bias_lam)
             results.append((errors, loss, lam, use_prior))
