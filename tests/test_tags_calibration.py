@@ -7,7 +7,7 @@ import pytest
 
 from clipdesk.core.tags.calibration import calibrate, calibrate_pooled
 from clipdesk.core.tags.job import choose_reference, reference_vector
-from clipdesk.core.tags.probe import KEEP_ZERO_SHOT, Probe, train_probe
+from clipdesk.core.tags.probe import KEEP_ZERO_SHOT, Anchors, Probe, train_probe
 
 
 def _library(rng, n, share, neg_mean, pos_mean, std=0.012):
@@ -138,6 +138,40 @@ def test_examples_the_zero_shot_decision_gets_right_leave_it_as_it_was():
     probe = train_probe(pos, neg, prior=(w0, 0.0), center=x.mean(axis=0))
     assert probe.prior and probe.lam == KEEP_ZERO_SHOT
     assert np.array_equal(probe.probabilities(x) >= 0.5, zero_shot)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 6])
+def test_anchored_corrections_amend_the_zero_shot_decision(seed):
+    """Five photos zero-shot missed and five it tagged wrongly, from a zero-shot
+    classifier turned a little off the true direction. Fitted to them alone, the probe
+    turns towards ten hard cases and tags held-out photos worse than zero-shot did;
+    anchored to the zero-shot confidences of 300 other photos, it does no worse."""
+    rng = np.random.default_rng(seed)
+    direction, common = _unit(rng.normal(size=(2, 24)))
+    y = rng.random(1200) < 0.3  # a rarer tag than half, as most are
+    x = common + rng.normal(0, 0.05, (1200, 24)) + np.where(y, 0.08, -0.08)[:, None] * direction
+    x = _unit(x)
+    off = rng.normal(size=direction.shape)
+    off -= (off @ direction) * direction
+    w0 = (direction + 0.5 * off / np.linalg.norm(off)) * 40.0
+    s = x @ w0
+    b0 = -float((s[y].mean() + s[~y].mean()) / 2)
+    zero_shot = s + b0 >= 0
+    train, test = np.arange(600), np.arange(600, 1200)
+    missed = [i for i in train if y[i] and not zero_shot[i]][:5]
+    wrong = [i for i in train if zero_shot[i] and not y[i]][:5]
+    assert len(missed) == len(wrong) == 5
+    rest = np.setdiff1d(train, missed + wrong)[:300]
+    anchors = Anchors(x[rest], 1.0 / (1.0 + np.exp(-(s[rest] + b0))), 0.5)
+    kwargs = {"prior": (w0, b0), "center": x.mean(axis=0)}
+    alone = train_probe(x[missed], x[wrong], **kwargs)
+    anchored = train_probe(x[missed], x[wrong], anchors=anchors, **kwargs)
+    held_out = [_f1(p, y[test]) for p in (zero_shot[test], *(
+        probe.probabilities(x[test]) >= 0.5 for probe in (alone, anchored)))]  # fmt: skip
+    zero_f1, alone_f1, anchored_f1 = held_out
+    assert anchored.prior and anchored.lam != KEEP_ZERO_SHOT  # it did move
+    assert anchored_f1 >= zero_f1 - 0.01, held_out
+    assert alone_f1 < zero_f1 - 0.02, held_out
 
 
 def test_probe_round_trips_through_bytes():

@@ -141,6 +141,54 @@ def test_teaching_a_custom_tag_from_examples(library, template):
     assert next(t for t in library.tags.list_tags() if t.name == "warm red").method == "learned"
 
 
+def _f1(tagged: set[str], wanted: set[str]) -> float:
+    return 2 * len(tagged & wanted) / max(len(tagged) + len(wanted), 1)
+
+
+def test_correcting_a_tags_mistakes_amends_it_instead_of_replacing_it(library, template):
+    """The photos a user corrects are the ones zero-shot gets wrong: hard cases. Taught
+    from them, a tag must still agree with its zero-shot decisions on the photos nobody
+    judged, and tag them no worse (a probe fitted to the corrections alone tagged a third
+    of them differently and lost F1)."""
+    expected = truth(template[1])
+    zero = {t.name: {p.path for p in library.tags.photos(t.name)} for t in library.tags.list_tags()}
+
+    def mistakes(name: str) -> tuple[list[str], list[str]]:
+        missed = sorted(p for p, tags in expected.items() if name in tags and p not in zero[name])
+        wrong = sorted(p for p, tags in expected.items() if name not in tags and p in zero[name])
+        return missed, wrong
+
+    name = max(zero, key=lambda n: sum(map(len, mistakes(n))))
+    missed, wrong = mistakes(name)
+    assert missed or wrong, "the demo model makes no mistake on this library"
+    right_yes = sorted(p for p in zero[name] if name in expected[p])
+    right_no = sorted(p for p, tags in expected.items() if name not in tags and p not in zero[name])
+    yes = (missed[:5] + right_yes)[: max(2, min(5, len(missed)))]
+    no = (wrong[:5] + right_no)[: max(2, min(5, len(wrong)))]
+    library.tags.teach(name, yes, no)
+    report = run(library.tags.run([name]))
+    assert report.learned == [name]
+    taught = {p.path for p in library.tags.photos(name)}
+    assert set(yes) <= taught and not set(no) & taught  # the user's decisions win
+    unjudged = set(expected) - set(yes) - set(no)
+    agree = sum((p in taught) == (p in zero[name]) for p in unjudged) / len(unjudged)
+    assert agree >= 0.9, agree
+    wanted = {p for p in unjudged if name in expected[p]}
+    assert _f1(taught & unjudged, wanted) >= _f1(zero[name] & unjudged, wanted) - 0.02
+
+
+def test_confirming_a_few_photos_of_a_vocabulary_tag_is_enough_to_learn(library, template):
+    """No rejections: photos zero-shot leaves untagged stand in as the negatives."""
+    expected = truth(template[1])
+    tagged = sorted(p.path for p in library.tags.photos("blue"))
+    library.tags.teach("blue", tagged[:3])
+    assert run(library.tags.run(["blue"])).learned == ["blue"]
+    taught = {p.path for p in library.tags.photos("blue")}
+    wanted = {p for p, tags in expected.items() if "blue" in tags}
+    assert set(tagged[:3]) <= taught
+    assert _f1(taught, wanted) >= _f1(set(tagged), wanted) - 0.05
+
+
 def test_a_custom_tag_without_examples_tags_nothing(library, template):
     one = next(iter(truth(template[1])))
     library.tags.teach("our dog Rex", [one])

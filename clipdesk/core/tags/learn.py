@@ -2,8 +2,10 @@
 
 Pure functions over arrays: :func:`decide_zero_shot` and :func:`decide_learned` say which
 photos carry a tag and with what score and confidence; :func:`fit_tag_probe` trains a
-probe from confirmed and rejected photos, topping up with presumed negatives (random
-photos of the library, down-weighted) when the user gave few or none.
+probe from confirmed and rejected photos. A vocabulary tag's probe is held to its
+zero-shot decisions on a sample of the photos nobody judged (anchors, see ``probe``); a
+custom tag, whose name means nothing to the model, is topped up with presumed negatives
+(random photos of the library, down-weighted) instead.
 """
 
 from __future__ import annotations
@@ -14,15 +16,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from clipdesk.core.tags.calibration import Calibration
-from clipdesk.core.tags.probe import MIN_EACH, Probe, train_probe, zero_shot_prior
+from clipdesk.core.tags.probe import MIN_EACH, Anchors, Probe, train_probe, zero_shot_prior
 
 BACKGROUND_WEIGHT = 0.3  # a random library photo is a weaker "no" than the user's own
 MIN_BACKGROUND = 10
+# Anchors: enough unjudged photos that ten examples cannot turn the whole boundary, each
+# half as weighty as a photo the user judged. On the tiny-shapes sample libraries, 300 at
+# 0.5 did best of 30-500 at 0.1-1.0 (benchmarks/bench_tags.py, corrections and random).
+ANCHORS = 300
+ANCHOR_WEIGHT = 0.5
+PROBE_VERSION = b"anchored-1"  # part of the examples' digest: saved probes retrain once
 
 
 def examples_digest(yes: Sequence[str], no: Sequence[str]) -> str:
-    """Identifies a set of decisions, so a probe is retrained only when they change."""
-    h = hashlib.sha256()
+    """Identifies a set of decisions, so a probe is retrained only when they change
+    (or when the way probes are trained does: ``PROBE_VERSION``)."""
+    h = hashlib.sha256(PROBE_VERSION)
     for fp in sorted(yes):
         h.update(b"+" + fp.encode())
     for fp in sorted(no):
@@ -42,24 +51,35 @@ def fit_tag_probe(
     no: dict[str, np.ndarray],
     *,
     prior: tuple[np.ndarray, float] | None,
+    zero_shot: np.ndarray | None = None,
     seed: int = 0,
 ) -> Probe | None:
-    """A probe from the user's examples, or None when there are too few to learn from."""
+    """A probe from the user's examples, or None when there are too few to learn from.
+
+    ``zero_shot`` is the tag's zero-shot confidence for every library photo (a
+    vocabulary tag); without it (a custom tag) unjudged photos are presumed negatives.
+    """
     if len(yes) < MIN_EACH:
         return None
     positives = np.stack(list(yes.values()))
     negatives = list(no.values())
     weights = [1.0] * len(negatives)
-    # Library photos the user did not judge stand in as presumed negatives, always: the
-    # user's few examples are balanced, the library is not, and without them the probe
-    # would tag as if half the library carried the tag.
     taken = set(yes) | set(no)
-    pool = [i for i, fp in enumerate(library_fps) if fp not in taken]
-    want = min(len(pool), max(MIN_BACKGROUND, 3 * (len(yes) + len(no))))
-    if want:
-        rng = np.random.default_rng(seed)
-        for i in rng.choice(len(pool), size=want, replace=False):
-            negatives.append(library[pool[int(i)]])
+    pool = np.array([i for i, fp in enumerate(library_fps) if fp not in taken], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    anchors = None
+    if zero_shot is not None:
+        confidence = np.asarray(zero_shot)
+        rows = rng.choice(pool, size=min(len(pool), ANCHORS), replace=False)
+        anchors = Anchors(library[rows], confidence[rows], ANCHOR_WEIGHT)
+        pool = pool[confidence[pool] < 0.5]  # presumed negatives, if needed, are untagged
+    if zero_shot is None or len(no) < MIN_EACH:
+        # Library photos the user did not judge stand in as presumed negatives: the user's
+        # few examples are balanced, the library is not, and without them the probe
+        # would tag as if half the library carried the tag.
+        want = min(len(pool), max(MIN_BACKGROUND, 3 * (len(yes) + len(no))))
+        for i in rng.choice(pool, size=want, replace=False):
+            negatives.append(library[int(i)])
             weights.append(BACKGROUND_WEIGHT)
     if len(negatives) < MIN_EACH:
         return None
@@ -70,6 +90,7 @@ def fit_tag_probe(
         prior=prior,
         center=center,
         negative_weight=np.array(weights),
+        anchors=anchors,
     )
 
 

@@ -7,6 +7,14 @@ regularisation. So the probe is pulled towards the tag's calibrated zero-shot cl
 cross-validation picks how hard to pull, and whether the zero-shot start helps at all
 (for a custom tag like "our dog Rex" the name means nothing to the model).
 
+A vocabulary tag whose zero-shot scores split the library also keeps *anchors*: a
+sample of the library's other photos, each labelled with its zero-shot confidence. They
+stand for everything the user did not judge, so the probe bends the zero-shot boundary
+only where the user's examples show it wrong, instead of turning wholesale towards ten
+photos. Corrections are hard cases by nature: on the tiny-shapes sample libraries, five
+confirmed and five rejected mistakes lowered held-out F1 from 0.930 to 0.850 without
+anchors, and raise it to 0.940 with them (``benchmarks/bench_tags.py``).
+
 With far fewer examples than dimensions the solution lies in the span of the examples
 around ``w0`` (representer theorem), so Newton's method runs in n, not d, dimensions.
 """
@@ -27,6 +35,15 @@ MIN_EACH = 2  # fewest positive and fewest negative examples a probe is trained 
 # A pull so strong that the probe is the zero-shot classifier itself: the most cautious
 # choice, kept unless the examples show the zero-shot decision is wrong.
 KEEP_ZERO_SHOT = 1e12
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Unjudged photos that hold the probe to the zero-shot decision where nobody said otherwise."""
+
+    images: np.ndarray  # (n, dim) L2-normalised embeddings
+    targets: np.ndarray  # (n,) zero-shot confidences, 0-1
+    weight: float  # each one's weight; a user's example weighs 1
 
 
 @dataclass(frozen=True)
@@ -82,15 +99,16 @@ def _fit_dual(
     b0: float,
     bias_lam: float = BIAS_LAMBDA,
     iterations: int = 30,
+    start: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Damped Newton for ``a, b`` with logits ``f0 + K a + b`` and penalty ``lam/2 a'Ka``.
 
     A far-off start (a zero-shot prior that points the wrong way) saturates the sigmoid;
-    the backtracking line search keeps Newton from jumping to infinity there.
+    the backtracking line search keeps Newton from jumping to infinity there. ``start``
+    (e.g. the fit on every example, for one left out) saves most of the iterations.
     """
     n = len(y)
-    a = np.zeros(n)
-    b = b0
+    a, b = (np.zeros(n), b0) if start is None else (start[0].copy(), start[1])
     jitter = 1e-8 * (np.trace(K) / max(n, 1) + 1e-12)
     current = _objective(K, f0, y, c, lam, b0, a, b, bias_lam)
     for _ in range(iterations):
@@ -134,12 +152,14 @@ def train_probe(
     prior: tuple[np.ndarray, float] | None = None,
     center: np.ndarray | None = None,
     negative_weight: np.ndarray | None = None,
+    anchors: Anchors | None = None,
 ) -> Probe:
     """Fit a probe from example embeddings (rows L2-normalised).
 
     ``prior`` is ``(w0, b0)``, the zero-shot classifier as logits on raw embeddings;
     ``center`` (e.g. the library's mean embedding) is subtracted before fitting;
-    ``negative_weight`` down-weights negatives that are only presumed (unlabelled photos).
+    ``negative_weight`` down-weights negatives that are only presumed (unlabelled photos);
+    ``anchors`` are unjudged photos with soft targets, always fitted, never left out.
     """
     pos = np.asarray(positives, dtype=np.float64)
     neg = np.asarray(negatives, dtype=np.float64)
@@ -149,6 +169,11 @@ def train_probe(
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
     nw = np.ones(len(neg)) if negative_weight is None else np.asarray(negative_weight, float)
     c = np.concatenate([np.full(len(pos), 1.0 / len(pos)), nw / nw.sum()]) * len(y) / 2.0
+    judged = len(y)  # leave-one-out runs over these; anchors stay in every fit
+    if anchors is not None and len(anchors.images):
+        x = np.concatenate([x, np.asarray(anchors.images, dtype=np.float64)])
+        y = np.concatenate([y, np.clip(np.asarray(anchors.targets, dtype=np.float64), 0, 1)])
+        c = np.concatenate([c, np.full(len(anchors.targets), float(anchors.weight))])
     mu = np.zeros(x.shape[1]) if center is None else np.asarray(center, dtype=np.float64)
     z = x - mu
     scale = float(np.sqrt((z**2).sum(axis=1).mean())) or 1.0
@@ -159,6 +184,13 @@ def train_probe(
         w0, b0 = np.asarray(prior[0], dtype=np.float64), float(prior[1])
         # The prior on raw x, rewritten for standardised z: logit = z @ (w0 scale) + b.
         options.append((True, z @ (w0 * scale), b0 + float(mu @ w0)))
+        if anchors is not None:
+            # Anchored, the probe amends the zero-shot decision; it is not dropped. The
+            # user's examples cannot say it is useless: corrections are exactly the
+            # photos it gets wrong, so it fails all of them even where it is right on
+            # nearly every other photo. (Whether it means anything is the library's
+            # call: the caller anchors only tags whose scores split it into groups.)
+            options = options[1:]
     # Leave-one-out mistakes pick the pull, by the one-standard-error rule: the most
     # cautious model (the zero-shot start pulled hardest first) whose mistakes are within
     # one standard error of the fewest. Ten examples cannot tell a flexible probe that is
@@ -169,10 +201,10 @@ def train_probe(
         pulls = (KEEP_ZERO_SHOT, *LAMBDAS) if use_prior else LAMBDAS
         for lam in sorted(pulls, reverse=True):
             bias_lam = lam * BIAS_TIE if use_prior else BIAS_LAMBDA
-            errors, loss = _leave_one_out(K, f0, y, c, lam, b0, bias_lam)
+            errors, loss = _leave_one_out(K, f0, y, c, lam, b0, bias_lam, judged)
             results.append((errors, loss, lam, use_prior))
     fewest = min(r[0] for r in results)
-    allowed = fewest + np.sqrt(fewest * (1.0 - fewest) / len(y))
+    allowed = fewest + np.sqrt(fewest * (1.0 - fewest) / judged)
     _, loss, lam, use_prior = next(r for r in results if r[0] <= allowed + 1e-9)
     f0, b0 = next((f, b) for p, f, b in options if p == use_prior)
     a, b = _fit_dual(K, f0, y, c, lam, b0, lam * BIAS_TIE if use_prior else BIAS_LAMBDA)
@@ -184,15 +216,19 @@ def train_probe(
 
 def _leave_one_out(
     K: np.ndarray, f0: np.ndarray, y: np.ndarray, c: np.ndarray, lam: float, b0: float,
-    bias_lam: float,
+    bias_lam: float, judged: int,
 ) -> tuple[float, float]:  # fmt: skip
-    """``(weighted share of mistakes, log-loss)`` of each example predicted without it."""
+    """``(weighted share of mistakes, log-loss)`` of each of the first ``judged`` examples
+    predicted without it (the rest, anchors, are in every fit)."""
     n = len(y)
-    probs = np.empty(n)
-    for i in range(n):
+    probs = np.empty(judged)
+    full_a, full_b = _fit_dual(K, f0, y, c, lam, b0, bias_lam)
+    for i in range(judged):
         keep = np.arange(n) != i
-        a, b = _fit_dual(K[np.ix_(keep, keep)], f0[keep], y[keep], c[keep], lam, b0, bias_lam)
+        a, b = _fit_dual(K[np.ix_(keep, keep)], f0[keep], y[keep], c[keep], lam, b0, bias_lam,
+                         start=(full_a[keep], full_b))  # fmt: skip
         probs[i] = _sigmoid(f0[i] + K[i, keep] @ a + b)
+    y, c = y[:judged], c[:judged]
     mistakes = float(c @ ((probs >= 0.5) != (y == 1)) / c.sum())
     return mistakes, _loss(probs, y, c)
 
