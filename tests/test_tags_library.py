@@ -189,6 +189,36 @@ def test_confirming_a_few_photos_of_a_vocabulary_tag_is_enough_to_learn(library,
     assert _f1(taught, wanted) >= _f1(set(tagged), wanted) - 0.05
 
 
+def test_a_probe_is_retrained_only_when_its_examples_or_its_training_change(
+    library, template, monkeypatch
+):
+    from clipdesk.core.tags import learn
+
+    expected = truth(template[1])
+    red = sorted(p for p, tags in expected.items() if "red" in tags)
+    others = sorted(p for p, tags in expected.items() if "red" not in tags)
+    library.tags.teach("red", red[:3], others[:3])
+    store, key = library.tags.store, library.encoder.model_key
+    tag_id = store.tag("red").id
+
+    def saved():
+        model = store.model(tag_id, key)
+        return model.probe, model.info["examples_digest"]
+
+    run(library.tags.run(["red"]))
+    first = saved()
+    calls = []
+    monkeypatch.setattr(
+        "clipdesk.core.tags.job.fit_tag_probe",
+        lambda *a, **k: calls.append(1) or learn.fit_tag_probe(*a, **k),
+    )
+    run(library.tags.run(["red"]))
+    assert saved() == first and not calls  # nothing changed: the saved probe is reused
+    monkeypatch.setattr(learn, "PROBE_VERSION", b"a later way of training")
+    run(library.tags.run(["red"]))
+    assert calls and saved()[1] != first[1]
+
+
 def test_a_custom_tag_without_examples_tags_nothing(library, template):
     one = next(iter(truth(template[1])))
     library.tags.teach("our dog Rex", [one])
