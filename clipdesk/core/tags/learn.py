@@ -21,8 +21,9 @@ from clipdesk.core.tags.probe import MIN_EACH, Anchors, Probe, train_probe, zero
 BACKGROUND_WEIGHT = 0.3  # a random library photo is a weaker "no" than the user's own
 MIN_BACKGROUND = 10
 # Anchors: enough unjudged photos that ten examples cannot turn the whole boundary, each
-# half as weighty as a photo the user judged. On the tiny-shapes sample libraries, 300 at
-# 0.5 did best of 30-500 at 0.1-1.0 (benchmarks/bench_tags.py, corrections and random).
+# half as weighty as a photo the user judged. Of 30-500 at 0.1-1.0, 300 at 0.5 did best,
+# teaching from corrections and from random examples alike, in a simulation of
+# benchmarks/bench_tags.py on its embeddings (figures in BENCHMARKS.md).
 ANCHORS = 300
 ANCHOR_WEIGHT = 0.5
 PROBE_VERSION = b"anchored-1"  # part of the examples' digest: saved probes retrain once
