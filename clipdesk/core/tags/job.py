@@ -186,14 +186,9 @@ def _tag_one(
     info: dict[str, object] = {"calibration": calibration.to_json()}
     yes, no = store.decisions(record.id)
     digest = examples_digest(yes, no)
-    # A vocabulary tag's probe keeps to its zero-shot decisions where nobody judged, when
-    # they split the library into groups; a custom tag's name means nothing to the model,
-    # and a tag whose scores do not split has no decisions worth keeping to.
-    meaningful = record.origin != "custom" and calibration.method == "mixture"
-    zero_shot = calibration.confidence(scores - baseline) if meaningful else None
     probe = _probe_for(
         store, record, model_key, fps, images, (yes, no, digest), calibration, tag_vector,
-        reference, zero_shot,
+        reference, scores - baseline,
     )  # fmt: skip
     rows: list[tuple[str, str, float, float]]
     if probe is not None:
@@ -227,7 +222,7 @@ def _probe_for(
     calibration: Calibration,
     tag_vector: np.ndarray,
     reference: np.ndarray,
-    zero_shot: np.ndarray | None,
+    margins: np.ndarray,
 ) -> Probe | None:
     """The tag's probe: reused if its examples did not change, else trained again."""
     yes, no, digest = decisions
@@ -238,6 +233,11 @@ def _probe_for(
         return Probe.from_bytes(saved.probe)
     vectors = store.vectors_for(yes + no, model_key)
     prior = prior_from(calibration, tag_vector, reference)
+    # A vocabulary tag's probe keeps to its zero-shot decisions where nobody judged, when
+    # they split the library into groups; a custom tag's name means nothing to the model,
+    # and a tag whose scores do not split has no decisions worth keeping to.
+    meaningful = record.origin != "custom" and calibration.method == "mixture"
+    zero_shot = calibration.confidence(margins) if meaningful else None
     return fit_tag_probe(
         images,
         fps,

@@ -190,7 +190,7 @@ def train_probe(
             # photos it gets wrong, so it fails all of them even where it is right on
             # nearly every other photo. (Whether it means anything is the library's
             # call: the caller anchors only tags whose scores split it into groups.)
-            options = options[1:]
+            options = [option for option in options if option[0]]
     # Leave-one-out mistakes pick the pull, by the one-standard-error rule: the most
     # cautious model (the zero-shot start pulled hardest first) whose mistakes are within
     # one standard error of the fewest. Ten examples cannot tell a flexible probe that is
