@@ -135,7 +135,7 @@ def main() -> int:
         **dict(zip(("precision", "recall", "f1"), fixed_m, strict=True)),
     }
     from clipdesk.core.tags.calibration import calibrate
-    from clipdesk.core.tags.job import choose_reference, reference_vector
+    from clipdesk.core.tags.job import choose_reference, reference_candidates, reference_vector
 
     relative = scores - (images @ reference_vector(features.vectors, features.neutral))[:, None]
     cut_r, fixed_r = best_fixed(relative, truth)
@@ -148,12 +148,8 @@ def main() -> int:
     chosen = scores - (images @ reference)[:, None]
     out["reference"] = next(
         name
-        for name, vector in (
-            ("none (raw cosine)", np.zeros_like(reference)),
-            ("neutral captions", features.neutral),
-            ("vocabulary average", reference_vector(features.vectors, features.neutral)),
-        )
-        if np.allclose(vector, reference)
+        for name, vector in reference_candidates(features.vectors, features.neutral)
+        if np.array_equal(vector, reference)
     )
     own = np.stack(
         [chosen[:, j] >= calibrate(chosen[:, j], 0 * chosen[:, j]).threshold

@@ -71,6 +71,11 @@ class Calibration:
         pooled = np.sqrt((self.stds[low] ** 2 + self.stds[high] ** 2) / 2)
         return float((self.means[high] - self.means[low]) / pooled)
 
+    @property
+    def tag_share(self) -> float:
+        """The share of photos (or, pooled, of (photo, tag) pairs) in the tag's group."""
+        return sum(w for w, p in zip(self.weights, self.positive, strict=True) if p)
+
     def confidence(self, margins: np.ndarray) -> np.ndarray:
         """A 0-1 confidence that rises with the margin and is 0.5 at the threshold."""
         margins = np.asarray(margins, dtype=np.float64)

@@ -141,15 +141,11 @@ def choose_reference(
     to the earlier. On the tiny-shapes sample libraries this picked the best of the three
     for four of five models trained (see BENCHMARKS.md).
     """
-    candidates = [reference_vector(tag_vectors, neutral)]
-    if len(tag_vectors) >= MIN_REFERENCE_TAGS:
-        candidates.append(np.asarray(neutral, dtype=np.float32))
-    candidates.append(np.zeros(images.shape[1], dtype=np.float32))
     best: tuple[float, np.ndarray, list[Calibration]] | None = None
-    for reference in candidates:
+    for _, reference in reference_candidates(tag_vectors, neutral):
         pooled = calibrate_pooled(images @ (tag_vectors - reference).T)
         separation = min((c.separation for c in pooled), default=0.0)
-        if pooled and _tag_share(pooled[0]) >= MAX_TAG_SHARE:
+        if pooled and pooled[0].tag_share >= MAX_TAG_SHARE:
             separation = 0.0  # the margins split the photos (bright, dark), not the tags
         if best is None or separation > best[0]:
             best = (separation, reference, pooled)
@@ -157,9 +153,16 @@ def choose_reference(
     return best[1], best[2]
 
 
-def _tag_share(calibration: Calibration) -> float:
-    """The share of (photo, tag) pairs a pooled calibration's tag group holds."""
-    return sum(w for w, p in zip(calibration.weights, calibration.positive, strict=True) if p)
+def reference_candidates(
+    tag_vectors: np.ndarray, neutral: np.ndarray
+) -> list[tuple[str, np.ndarray]]:
+    """``(name, vector)`` of each reference :func:`choose_reference` tries, in its order."""
+    neutral = np.asarray(neutral, dtype=np.float32)
+    candidates = [("vocabulary average", reference_vector(tag_vectors, neutral))]
+    if len(tag_vectors) >= MIN_REFERENCE_TAGS:
+        candidates.append(("neutral captions", neutral))
+    candidates.append(("none (raw cosine)", np.zeros_like(neutral)))
+    return candidates
 
 
 def _calibration_sample(images: np.ndarray) -> np.ndarray:

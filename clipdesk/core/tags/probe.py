@@ -170,7 +170,8 @@ def train_probe(
     nw = np.ones(len(neg)) if negative_weight is None else np.asarray(negative_weight, float)
     c = np.concatenate([np.full(len(pos), 1.0 / len(pos)), nw / nw.sum()]) * len(y) / 2.0
     judged = len(y)  # leave-one-out runs over these; anchors stay in every fit
-    if anchors is not None and len(anchors.images):
+    anchored = anchors is not None and len(anchors.images) > 0
+    if anchored:
         x = np.concatenate([x, np.asarray(anchors.images, dtype=np.float64)])
         y = np.concatenate([y, np.clip(np.asarray(anchors.targets, dtype=np.float64), 0, 1)])
         c = np.concatenate([c, np.full(len(anchors.targets), float(anchors.weight))])
@@ -184,7 +185,7 @@ def train_probe(
         w0, b0 = np.asarray(prior[0], dtype=np.float64), float(prior[1])
         # The prior on raw x, rewritten for standardised z: logit = z @ (w0 scale) + b.
         options.append((True, z @ (w0 * scale), b0 + float(mu @ w0)))
-        if anchors is not None:
+        if anchored:
             # Anchored, the probe amends the zero-shot decision; it is not dropped. The
             # user's examples cannot say it is useless: corrections are exactly the
             # photos it gets wrong, so it fails all of them even where it is right on
@@ -201,13 +202,11 @@ def train_probe(
         pulls = (KEEP_ZERO_SHOT, *LAMBDAS) if use_prior else LAMBDAS
         for lam in sorted(pulls, reverse=True):
             bias_lam = lam * BIAS_TIE if use_prior else BIAS_LAMBDA
-            errors, loss = _leave_one_out(K, f0, y, c, lam, b0, bias_lam, judged)
-            results.append((errors, loss, lam, use_prior))
+            errors, loss, fit = _leave_one_out(K, f0, y, c, lam, b0, bias_lam, judged)
+            results.append((errors, loss, lam, use_prior, fit))
     fewest = min(r[0] for r in results)
     allowed = fewest + np.sqrt(fewest * (1.0 - fewest) / judged)
-    _, loss, lam, use_prior = next(r for r in results if r[0] <= allowed + 1e-9)
-    f0, b0 = next((f, b) for p, f, b in options if p == use_prior)
-    a, b = _fit_dual(K, f0, y, c, lam, b0, lam * BIAS_TIE if use_prior else BIAS_LAMBDA)
+    _, loss, lam, use_prior, (a, b) = next(r for r in results if r[0] <= allowed + 1e-9)
     w_z = z.T @ a + (np.asarray(prior[0]) * scale if use_prior and prior is not None else 0.0)
     weights = w_z / scale
     bias = b - float(mu @ weights)
@@ -217,9 +216,9 @@ def train_probe(
 def _leave_one_out(
     K: np.ndarray, f0: np.ndarray, y: np.ndarray, c: np.ndarray, lam: float, b0: float,
     bias_lam: float, judged: int,
-) -> tuple[float, float]:  # fmt: skip
+) -> tuple[float, float, tuple[np.ndarray, float]]:  # fmt: skip
     """``(weighted share of mistakes, log-loss)`` of each of the first ``judged`` examples
-    predicted without it (the rest, anchors, are in every fit)."""
+    predicted without it (the rest, anchors, are in every fit), and the fit on them all."""
     n = len(y)
     probs = np.empty(judged)
     full_a, full_b = _fit_dual(K, f0, y, c, lam, b0, bias_lam)
@@ -230,7 +229,7 @@ def _leave_one_out(
         probs[i] = _sigmoid(f0[i] + K[i, keep] @ a + b)
     y, c = y[:judged], c[:judged]
     mistakes = float(c @ ((probs >= 0.5) != (y == 1)) / c.sum())
-    return mistakes, _loss(probs, y, c)
+    return mistakes, _loss(probs, y, c), (full_a, full_b)
 
 
 def zero_shot_prior(
