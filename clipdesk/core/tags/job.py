@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clipdesk.core.progress import CancelToken, Progress
-from clipdesk.core.tags.calibration import Calibration, calibrate, calibrate_pooled
+from clipdesk.core.tags.calibration import MIN_SAMPLES, Calibration, calibrate, calibrate_pooled
 from clipdesk.core.tags.learn import (
-    decide_learned,
-    decide_zero_shot,
+    decide,
     examples_digest,
     fit_tag_probe,
     prior_from,
 )
 from clipdesk.core.tags.probe import MIN_EACH, Probe
 from clipdesk.core.tags.prompts import PromptSet
+from clipdesk.core.tags.refine import RefinedTags, Refiner
 from clipdesk.core.tags.store import TagModel, TagRecord, TagStore
 from clipdesk.core.tags.zeroshot import LabelFeatureCache, zero_shot_scores
 
@@ -93,17 +93,23 @@ def run_tagging(
     if not known:  # only custom tags: the neutral captions still give the reference
         neutral = cache.features(model_key, encode_texts, [records[0].definition], prompts).neutral
     known_vectors = np.concatenate(vectors) if vectors else np.zeros((0, images.shape[1]))
-    reference, pooled = choose_reference(known_vectors, neutral, _calibration_sample(images))
+    sample = _calibration_sample(len(images))
+    reference, pooled = choose_reference(known_vectors, neutral, images[sample])
     baseline = images @ reference
     calibrations = {r.name: c for r, c in zip(known, pooled, strict=True)}
+    refiner = Refiner(images[sample]) if len(sample) >= MIN_SAMPLES else None
     for start in range(0, len(records), CHUNK):
         chunk = records[start : start + CHUNK]
         features = cache.features(model_key, encode_texts, [r.definition for r in chunk], prompts)
         scores, _ = zero_shot_scores(images, features)
+        chosen = [calibrations.get(r.name) or calibrate(scores[:, j], baseline)
+                  for j, r in enumerate(chunk)]  # fmt: skip
+        margins = scores - baseline[:, None]
+        refined = _refine(refiner, chunk, chosen, margins[sample], features.vectors, reference)
         for j, record in enumerate(chunk):
-            calibration = calibrations.get(record.name) or calibrate(scores[:, j], baseline)
-            _tag_one(store, record, model_key, fps, images, scores[:, j], baseline, calibration,
-                     features.vectors[j], reference, report)  # fmt: skip
+            zero_shot = ZeroShot(scores[:, j], margins[:, j], chosen[j], refined.get(j))
+            _tag_one(store, record, model_key, fps, images, zero_shot, features.vectors[j],
+                     reference, report)  # fmt: skip
         yield Progress("tag", start + len(chunk), len(records), chunk[-1].name)
         if cancel.cancelled:
             report.cancelled = True
@@ -165,12 +171,54 @@ def reference_candidates(
     return candidates
 
 
-def _calibration_sample(images: np.ndarray) -> np.ndarray:
-    """The photos whose margins set the thresholds: all, or a fixed sample of a big library."""
-    if len(images) <= CALIBRATION_PHOTOS:
-        return images
-    rows = np.random.default_rng(0).choice(len(images), CALIBRATION_PHOTOS, replace=False)
-    return images[np.sort(rows)]
+def _calibration_sample(photos: int) -> np.ndarray:
+    """The rows of the photos whose margins set the thresholds and on which zero-shot
+    decisions are refined: all, or a fixed sample of a big library."""
+    if photos <= CALIBRATION_PHOTOS:
+        return np.arange(photos)
+    return np.sort(np.random.default_rng(0).choice(photos, CALIBRATION_PHOTOS, replace=False))
+
+
+@dataclass(frozen=True)
+class ZeroShot:
+    """One tag's zero-shot view of the library: what a photo gets when nobody taught it."""
+
+    scores: np.ndarray  # cosine similarity to the tag's captions, per photo
+    margins: np.ndarray  # scores minus the reference
+    calibration: Calibration
+    refined: RefinedTags | None  # the decision refined on the library's photos, if it was
+
+    def confidences(self, images: np.ndarray) -> np.ndarray:
+        """Every photo's 0-1 confidence that it shows the tag, 0.5 at the decision."""
+        if self.refined is None:
+            return self.calibration.confidence(self.margins)
+        return self.refined.probabilities(images)[:, 0]
+
+
+def _has_groups(record: TagRecord, calibration: Calibration) -> bool:
+    """Whether a tag's zero-shot decisions are worth keeping to and learning from: a
+    vocabulary tag whose scores split the library into groups (a custom tag's name
+    means nothing to the model; an outlier rule has no groups to learn from)."""
+    return record.origin != "custom" and calibration.method == "mixture"
+
+
+def _refine(
+    refiner: Refiner | None,
+    chunk: Sequence[TagRecord],
+    calibrations: Sequence[Calibration],
+    sample_margins: np.ndarray,
+    tag_vectors: np.ndarray,
+    reference: np.ndarray,
+) -> dict[int, RefinedTags]:
+    """The refined zero-shot model of each tag of ``chunk`` that has groups, by position."""
+    pairs = zip(chunk, calibrations, strict=True)
+    which = [j for j, (record, calibration) in enumerate(pairs) if _has_groups(record, calibration)]
+    if refiner is None or not which:
+        return {}
+    confidences = np.stack([calibrations[j].confidence(sample_margins[:, j]) for j in which], 1)
+    priors = [prior_from(calibrations[j], tag_vectors[j], reference) for j in which]
+    models = refiner.refine(confidences, priors)
+    return {j: models.select(i) for i, j in enumerate(which)}
 
 
 def _tag_one(
@@ -179,24 +227,26 @@ def _tag_one(
     model_key: str,
     fps: list[str],
     images: np.ndarray,
-    scores: np.ndarray,
-    baseline: np.ndarray,
-    calibration: Calibration,
+    zero_shot: ZeroShot,
     tag_vector: np.ndarray,
     reference: np.ndarray,
     report: TagReport,
 ) -> None:
-    info: dict[str, object] = {"calibration": calibration.to_json()}
+    calibration = zero_shot.calibration
+    info: dict[str, object] = {
+        "calibration": calibration.to_json(),
+        "refined": zero_shot.refined is not None,
+    }
     yes, no = store.decisions(record.id)
     digest = examples_digest(yes, no)
     probe = _probe_for(
-        store, record, model_key, fps, images, (yes, no, digest), calibration, tag_vector,
-        reference, scores - baseline,
+        store, record, model_key, fps, images, (yes, no, digest), zero_shot, tag_vector,
+        reference,
     )  # fmt: skip
     rows: list[tuple[str, str, float, float]]
     if probe is not None:
         probs = probe.probabilities(images)
-        chosen = decide_learned(probs)
+        chosen = decide(probs)
         rows = [(fps[i], "learned", float(probs[i]), float(probs[i])) for i in chosen]
         info.update(probe=_probe_info(probe), examples_digest=digest)
         model = TagModel("learned", 0.5, probe.to_bytes(), info)
@@ -205,10 +255,10 @@ def _tag_one(
         rows = []  # a name the model cannot know: only the user's own tags count
         model = TagModel("manual", None, None, info)
     else:
-        chosen, confidence = decide_zero_shot(scores, baseline, calibration)
+        confidence = zero_shot.confidences(images)
         rows = [
-            (fps[i], "zero-shot", float(scores[i]), float(c))
-            for i, c in zip(chosen, confidence, strict=True)
+            (fps[i], "zero-shot", float(zero_shot.scores[i]), float(confidence[i]))
+            for i in decide(confidence)
         ]
         model = TagModel("zero-shot", calibration.threshold, None, info)
     store.replace_automatic(record.id, rows, model_key, model=model)
@@ -222,10 +272,9 @@ def _probe_for(
     fps: list[str],
     images: np.ndarray,
     decisions: tuple[list[str], list[str], str],
-    calibration: Calibration,
+    zero_shot: ZeroShot,
     tag_vector: np.ndarray,
     reference: np.ndarray,
-    margins: np.ndarray,
 ) -> Probe | None:
     """The tag's probe: reused if its examples did not change, else trained again."""
     yes, no, digest = decisions
@@ -235,19 +284,20 @@ def _probe_for(
     if saved is not None and saved.probe and saved.info.get("examples_digest") == digest:
         return Probe.from_bytes(saved.probe)
     vectors = store.vectors_for(yes + no, model_key)
-    prior = prior_from(calibration, tag_vector, reference)
-    # A vocabulary tag's probe keeps to its zero-shot decisions where nobody judged, when
-    # they split the library into groups; a custom tag's name means nothing to the model,
-    # and a tag whose scores do not split has no decisions worth keeping to.
-    meaningful = record.origin != "custom" and calibration.method == "mixture"
-    zero_shot = calibration.confidence(margins) if meaningful else None
+    # The probe starts from the zero-shot decision (refined on the library when it was)
+    # and, where nobody judged, keeps to it when it is worth keeping to (``_has_groups``).
+    if zero_shot.refined is not None:
+        prior = zero_shot.refined.as_prior()
+    else:
+        prior = prior_from(zero_shot.calibration, tag_vector, reference)
+    meaningful = _has_groups(record, zero_shot.calibration)
     return fit_tag_probe(
         images,
         fps,
         {fp: vectors[fp] for fp in yes if fp in vectors},
         {fp: vectors[fp] for fp in no if fp in vectors},
         prior=prior,
-        zero_shot=zero_shot,
+        zero_shot=zero_shot.confidences(images) if meaningful else None,
         seed=record.id,
     )
 

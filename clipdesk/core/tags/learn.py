@@ -1,11 +1,10 @@
 """Turning the user's decisions on a tag into a probe, and a tag's scores into tags.
 
-Pure functions over arrays: :func:`decide_zero_shot` and :func:`decide_learned` say which
-photos carry a tag and with what score and confidence; :func:`fit_tag_probe` trains a
-probe from confirmed and rejected photos. A vocabulary tag's probe is held to its
-zero-shot decisions on a sample of the photos nobody judged (anchors, see ``probe``); a
-custom tag, whose name means nothing to the model, is topped up with presumed negatives
-(random photos of the library, down-weighted) instead.
+Pure functions over arrays: :func:`decide` says which photos carry a tag, from their
+confidences; :func:`fit_tag_probe` trains a probe from confirmed and rejected photos. A
+vocabulary tag's probe is held to its zero-shot decisions on a sample of the photos nobody
+judged (anchors, see ``probe``); a custom tag, whose name means nothing to the model, is
+topped up with presumed negatives (random photos of the library, down-weighted) instead.
 """
 
 from __future__ import annotations
@@ -26,7 +25,9 @@ MIN_BACKGROUND = 10
 # benchmarks/bench_tags.py on its embeddings (figures in BENCHMARKS.md).
 ANCHORS = 300
 ANCHOR_WEIGHT = 0.5
-PROBE_VERSION = b"anchored-1"  # part of the examples' digest: saved probes retrain once
+# Part of the examples' digest: saved probes retrain once when this changes (last: their
+# start and anchors became the zero-shot decision refined on the library).
+PROBE_VERSION = b"refined-1"
 
 
 def examples_digest(yes: Sequence[str], no: Sequence[str]) -> str:
@@ -95,14 +96,7 @@ def fit_tag_probe(
     )
 
 
-def decide_zero_shot(
-    scores: np.ndarray, baseline: np.ndarray, calibration: Calibration
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(chosen rows, confidences)`` of the photos carrying the tag."""
-    margins = scores - baseline
-    chosen = np.flatnonzero(margins >= calibration.threshold)
-    return chosen, calibration.confidence(margins[chosen])
-
-
-def decide_learned(probabilities: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(probabilities >= 0.5)
+def decide(confidences: np.ndarray) -> np.ndarray:
+    """The rows of the photos carrying the tag: more likely to show it than not (zero-shot
+    confidences and a probe's probabilities alike are 0.5 at the decision)."""
+    return np.flatnonzero(np.asarray(confidences) >= 0.5)
