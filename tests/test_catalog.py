@@ -10,8 +10,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from clipdesk.core.catalog import Catalog, CatalogError, DecodedFacts, StatEntry
+from clipdesk.core.catalog import Catalog, DecodedFacts, StatEntry
 from clipdesk.core.catalog.schema import metadata
+from clipdesk.core.errors import CatalogError
 
 
 @pytest.fixture

@@ -49,7 +49,8 @@ def heavy_modules(_item: object) -> list[str]:
 
 
 def read_sample(path: Path) -> str:
-    from clipdesk.core.imageio import ImageReadError, read_image
+    from clipdesk.core.errors import ImageReadError
+    from clipdesk.core.imageio import read_image
 
     try:
         return f"ok {read_image(path, target_size=64).format}"

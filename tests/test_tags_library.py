@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import TagError
 from clipdesk.core.library import Library
 from clipdesk.core.progress import run_to_end as run
-from clipdesk.core.tags.service import TagError
 from clipdesk.core.tags.vocabulary import TagDef
 from clipdesk.training.shapes import write_sample_library
 

@@ -31,7 +31,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from clipdesk.cli import CliError
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core import paths
-    from clipdesk.core.library import Library, LibraryError
+    from clipdesk.core.errors import LibraryError
+    from clipdesk.core.library import Library
     from clipdesk.training.shapes import write_sample_library
 
     base = Path(args.dir).expanduser() if args.dir else paths.data_dir() / "demo"

@@ -43,7 +43,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
     from clipdesk.core.encoder import load_encoder
-    from clipdesk.core.models import ModelError
+    from clipdesk.core.errors import ModelError
 
     try:
         encoder = load_encoder(requested_model(args), device=args.device)
@@ -106,7 +106,8 @@ class _ReadFailure(Exception):
 
 
 def _read_one(path: str, size: int) -> object:
-    from clipdesk.core.imageio import ImageReadError, read_image
+    from clipdesk.core.errors import ImageReadError
+    from clipdesk.core.imageio import read_image
 
     try:  # the indexer's own decode: EXIF orientation, alpha on white, JPEG draft mode
         return read_image(path, target_size=size).image

@@ -92,7 +92,8 @@ def _num(value: float | None) -> str:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from clipdesk.cli import CliError
-    from clipdesk.core.models import ModelError, get_model, is_installed
+    from clipdesk.core.errors import ModelError
+    from clipdesk.core.models import get_model, is_installed
     from clipdesk.core.models.download import download_model
 
     try:
@@ -170,7 +171,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from clipdesk.cli import CliError
-    from clipdesk.core.models import ModelError
+    from clipdesk.core.errors import ModelError
     from clipdesk.core.models.importing import import_checkpoint
 
     try:

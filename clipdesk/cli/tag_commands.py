@@ -156,7 +156,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def cmd_vocab(args: argparse.Namespace) -> int:
     from clipdesk.cli import CliError
-    from clipdesk.core.tags.vocabulary import VocabularyError, format_vocabulary, read_vocabulary
+    from clipdesk.core.errors import VocabularyError
+    from clipdesk.core.tags.vocabulary import format_vocabulary, read_vocabulary
 
     def action(library: Library) -> int:
         service = library.tags

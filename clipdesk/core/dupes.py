@@ -205,7 +205,8 @@ class _Views:
         return value
 
     def _read(self, row: int) -> np.ndarray | None:
-        from clipdesk.core.imageio import ImageReadError, read_image
+        from clipdesk.core.errors import ImageReadError
+        from clipdesk.core.imageio import read_image
 
         for record in self.files.get(row, []):
             try:

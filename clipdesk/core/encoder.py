@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from clipdesk.core.models.errors import MissingDependencyError, ModelError, ModelNotInstalledError
+from clipdesk.core.errors import MissingDependencyError, ModelError, ModelNotInstalledError
 from clipdesk.core.models.manifest import weights_digest
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 from clipdesk.core.models.registry import (

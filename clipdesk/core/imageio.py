@@ -26,6 +26,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError, features
 
+from clipdesk.core.errors import ImageReadError
+
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_PIXELS",
@@ -76,15 +78,6 @@ _FORMATS = _BASE_FORMATS + (("HEIF",) if _HAS_HEIF else ()) + (("AVIF",) if _HAS
 
 _openers_lock = threading.Lock()
 _openers_ready = False
-
-
-class ImageReadError(Exception):
-    """A file that cannot be used as a photo; ``reason`` is short and shown to users."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True, eq=False)

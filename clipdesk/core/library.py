@@ -20,6 +20,7 @@ import numpy as np
 from clipdesk.core import paths
 from clipdesk.core.catalog import Catalog, RootRecord
 from clipdesk.core.catalog.catalog import path_bytes
+from clipdesk.core.errors import LibraryError
 from clipdesk.core.indexer import IndexReport, run_index
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.search import SearchResults, combine, parse_query, rank
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
 
 CATALOG_FILE = "catalog.db"
 T = TypeVar("T")
-
-
-class LibraryError(Exception):
-    """A request the library cannot carry out; the message is meant for the user."""
 
 
 @dataclass
@@ -454,7 +451,8 @@ class Library:
         stored = self.catalog.vector_for_file(path_bytes(path), self.encoder.model_key)
         if stored is not None:
             return stored
-        from clipdesk.core.imageio import ImageReadError, read_image
+        from clipdesk.core.errors import ImageReadError
+        from clipdesk.core.imageio import read_image
 
         try:
             decoded = read_image(path, target_size=self.encoder.preprocess_cfg.size)

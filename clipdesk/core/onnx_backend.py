@@ -289,7 +289,8 @@ def upgrade(
     if meta is None or meta.get("model_key") != encoder.model_key or _stale_refusal(meta):
         if not export:
             return encoder
-        from clipdesk.core.models.onnx_export import ExportError, export_encoder, write_refusal
+        from clipdesk.core.errors import ExportError
+        from clipdesk.core.models.onnx_export import export_encoder, write_refusal
 
         try:
             if isolated:
@@ -335,7 +336,8 @@ def _export_in_child_process(encoder: Encoder, threads: int | None) -> dict[str,
 def _export_model(spec: ModelSpec, model_key: str, threads: int | None) -> dict[str, Any]:
     """In the child process: load the torch fp32 model and export it."""
     from clipdesk.core.encoder import load_encoder
-    from clipdesk.core.models.onnx_export import ExportError, export_encoder
+    from clipdesk.core.errors import ExportError
+    from clipdesk.core.models.onnx_export import export_encoder
 
     encoder = load_encoder(spec, device="cpu", precision="fp32", backend="torch")
     if encoder.model_key != model_key:

@@ -70,7 +70,8 @@ def load_preview(path: str, size: int = PREVIEW_SIZE) -> Preview:
     """Read a large preview and an EXIF summary; runs in a worker thread."""
     from PIL import Image
 
-    from clipdesk.core.imageio import ImageReadError, read_image
+    from clipdesk.core.errors import ImageReadError
+    from clipdesk.core.imageio import read_image
 
     preview = Preview(path)
     try:

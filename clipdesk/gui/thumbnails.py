@@ -86,7 +86,8 @@ class ThumbnailCache:
         return image
 
     def _make(self, path: str) -> bytes:
-        from clipdesk.core.imageio import ImageReadError, read_image
+        from clipdesk.core.errors import ImageReadError
+        from clipdesk.core.imageio import read_image
 
         try:
             decoded = read_image(Path(path), target_size=self.size)

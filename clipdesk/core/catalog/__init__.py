@@ -15,14 +15,14 @@ from clipdesk.core.catalog.records import (
     StatEntry,
     StatusCounts,
 )
+from clipdesk.core.errors import CatalogError
 
 if TYPE_CHECKING:
     from clipdesk.core.catalog.catalog import Catalog
-    from clipdesk.core.catalog.database import CatalogError, open_database
+    from clipdesk.core.catalog.database import open_database
 
 _LAZY = {
     "Catalog": "clipdesk.core.catalog.catalog",
-    "CatalogError": "clipdesk.core.catalog.database",
     "open_database": "clipdesk.core.catalog.database",
 }
 

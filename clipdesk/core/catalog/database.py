@@ -14,11 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from clipdesk.core.errors import CatalogError
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-
-
-class CatalogError(Exception):
-    """The catalog cannot be opened or used as it is."""
 
 
 def _alembic_config() -> Config:

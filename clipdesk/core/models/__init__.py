@@ -6,7 +6,7 @@ The registry lives in ``resources/models/registry.json``; downloading is in
 :func:`clipdesk.core.encoder.load_encoder`. Nothing imported here pulls in torch.
 """
 
-from clipdesk.core.models.errors import (
+from clipdesk.core.errors import (
     ChecksumError,
     DownloadError,
     ImportCheckpointError,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clipdesk import __version__
-from clipdesk.core.models.errors import (
+from clipdesk.core.errors import (
     ChecksumError,
     DownloadError,
     UnpinnedFileError,

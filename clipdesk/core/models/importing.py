@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from clipdesk.core import paths
+from clipdesk.core.errors import ImportCheckpointError
 from clipdesk.core.models.download import swap_into_place
-from clipdesk.core.models.errors import ImportCheckpointError
 from clipdesk.core.models.manifest import (
     Manifest,
     file_record,

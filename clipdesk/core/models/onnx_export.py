@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from clipdesk.core.errors import ExportError
 from clipdesk.core.models.manifest import write_json_atomic
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 from clipdesk.core.models.registry import install_dir
@@ -56,10 +57,6 @@ PROBE_TEXTS = [
     "3 cats",
     "the Eiffel tower",
 ]
-
-
-class ExportError(RuntimeError):
-    """The model cannot be exported (an architecture the exporter does not handle)."""
 
 
 def probe_images(cfg: PreprocessConfig, n: int = 12, seed: int = 0) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from clipdesk.core import paths
-from clipdesk.core.models.errors import ModelNotInstalledError, UnknownModelError
+from clipdesk.core.errors import ModelNotInstalledError, UnknownModelError
 from clipdesk.core.models.manifest import CONFIG_NAME, find_weights, read_manifest
 from clipdesk.core.preprocess import PreprocessConfig
 

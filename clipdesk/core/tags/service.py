@@ -17,7 +17,8 @@ import numpy as np
 
 from clipdesk.core import paths
 from clipdesk.core.catalog.catalog import path_bytes
-from clipdesk.core.library import Library, LibraryError
+from clipdesk.core.errors import TagError
+from clipdesk.core.library import Library
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.job import TagReport, run_tagging
 from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model, with_article
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from clipdesk.core.tags.xmp import XmpReport
 
 VOCABULARY_META = "tags_vocabulary"  # where the vocabulary came from; "user" once edited
-
-
-class TagError(LibraryError):
-    """A tag request that cannot be carried out; the message is meant for the user."""
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipdesk.core import paths
+from clipdesk.core.errors import VocabularyError
 
 DEFAULT_VOCABULARY = "default.txt"
 MAX_NAME_LENGTH = 80
-
-
-class VocabularyError(ValueError):
-    """A vocabulary entry that cannot be used; the message names the line."""
 
 
 @dataclass(frozen=True, slots=True)

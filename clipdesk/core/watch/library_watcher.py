@@ -161,7 +161,7 @@ class LibraryWatcher:
 
     # ------------------------------------------------------------------ the thread
     def _run(self) -> None:
-        from clipdesk.core.library import LibraryError
+        from clipdesk.core.errors import LibraryError
 
         self._emit(Kind.STARTED)
         try:
@@ -207,7 +207,7 @@ class LibraryWatcher:
         self._wake.wait(max(0.01, min(wake_at) - time.monotonic()))
 
     def _look(self, scopes: list[Scope]) -> None:
-        from clipdesk.core.library import LibraryError
+        from clipdesk.core.errors import LibraryError
 
         s = self.settings
         self._cancel = cancel = CancelToken()
@@ -273,7 +273,7 @@ class LibraryWatcher:
 
     # ------------------------------------------------------------------ roots
     def _handle_requests(self) -> None:
-        from clipdesk.core.library import LibraryError
+        from clipdesk.core.errors import LibraryError
 
         while True:
             try:
