@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipdesk.core import vectors as vectors_module
 from clipdesk.core.vectors import VectorIndex
+from clipdesk.core.vectors import _files as vectors_files
 
 
 def normalised(x: np.ndarray) -> np.ndarray:
@@ -255,7 +255,7 @@ def test_crash_during_save_keeps_the_previous_generation(
     data = _saved(tmp_path, 100)
     index = VectorIndex.open(tmp_path, 16)
     index.add(np.arange(100, 150), random_vectors(50, 16, seed=9))
-    real_write = vectors_module._write_atomic
+    real_write = vectors_files._write_atomic
     calls = {"n": 0}
 
     def crashing_write(path: Path, write):  # type: ignore[no-untyped-def]
@@ -265,7 +265,7 @@ def test_crash_during_save_keeps_the_previous_generation(
         calls["n"] += 1
         real_write(path, write)
 
-    monkeypatch.setattr(vectors_module, "_write_atomic", crashing_write)
+    monkeypatch.setattr(vectors_files, "_write_atomic", crashing_write)
     with pytest.raises(OSError):
         index.save()
     monkeypatch.undo()

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
 
-from clipdesk.core.catalog.catalog import _FILE_COLUMNS, _file_record
 from clipdesk.core.catalog.records import FileRecord
+from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
 from clipdesk.core.catalog.schema import (
     embeddings,
     file_tags,
@@ -186,7 +186,7 @@ class TagStore:
     ) -> list[tuple[FileRecord, Assignment]]:
         """Photos carrying a tag, most confident first (the user's own tags first of all)."""
         query = (
-            select(*_ASSIGN_COLUMNS, *_FILE_COLUMNS)
+            select(*_ASSIGN_COLUMNS, *FILE_COLUMNS)
             .join(files, files.c.fingerprint == file_tags.c.fingerprint)
             .where(file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False))
             .where(files.c.status == "ok")
@@ -204,7 +204,7 @@ class TagStore:
         tag = self._tag_by_id(tag_id)
         with self.engine.connect() as conn:
             return [
-                (_file_record(row[5:]), Assignment(tag, row[0], row[1], row[2], row[3], row[4]))
+                (file_record(row[5:]), Assignment(tag, row[0], row[1], row[2], row[3], row[4]))
                 for row in conn.execute(query)
             ]
 
@@ -412,13 +412,13 @@ class TagStore:
         with self.engine.connect() as conn:
             for start in range(0, len(fps), _CHUNK):
                 rows = conn.execute(
-                    select(*_FILE_COLUMNS)
+                    select(*FILE_COLUMNS)
                     .where(files.c.fingerprint.in_(fps[start : start + _CHUNK]))
                     .where(files.c.status == "ok")
                     .order_by(files.c.path)
                 )
                 for row in rows:
-                    record = _file_record(row)
+                    record = file_record(row)
                     out.setdefault(record.fingerprint or "", []).append(record)
         return out
 

@@ -1,0 +1,133 @@
+"""Embeddings: ids per model, stored vectors, the files that carry them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sqlalchemy import Engine, Select, delete, exists, func, select
+
+from clipdesk.core.catalog.records import (
+    FileRecord,
+)
+from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
+from clipdesk.core.catalog.schema import embeddings, files, roots
+
+
+def folder_embeddings_query(model_key: str, folder: bytes) -> Select[tuple[int]]:
+    """Ids of the model's embeddings of photos under ``folder``."""
+    lo, hi = folder_range(folder)
+    return (
+        select(embeddings.c.id)
+        .distinct()
+        .join(files, files.c.fingerprint == embeddings.c.fingerprint)
+        .where(embeddings.c.model_key == model_key)
+        .where(files.c.path >= lo, files.c.path < hi, files.c.status == "ok")
+    )
+
+
+class EmbeddingTable:
+    """Part of :class:`Catalog`: embeddings and their files, orphans included."""
+
+    engine: Engine
+
+    def embedding_ids_for(self, fingerprints: Iterable[str], model_key: str) -> dict[str, int]:
+        fps = list(set(fingerprints))
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(fps), 500):
+                rows = conn.execute(
+                    select(embeddings.c.fingerprint, embeddings.c.id).where(
+                        embeddings.c.model_key == model_key,
+                        embeddings.c.fingerprint.in_(fps[start : start + 500]),
+                    )
+                )
+                out.update({fp: int(i) for fp, i in rows})
+        return out
+
+    def embedding_ids(self, model_key: str) -> np.ndarray:
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(embeddings.c.id).where(embeddings.c.model_key == model_key)
+            ).scalars()
+            return np.fromiter(ids, dtype=np.int64)
+
+    def vectors(self, ids: Iterable[int], dim: int) -> np.ndarray:
+        """Vectors for the given embedding ids, in the same order."""
+        id_list = [int(i) for i in ids]
+        found: dict[int, bytes] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(id_list), 500):
+                rows = conn.execute(
+                    select(embeddings.c.id, embeddings.c.vector).where(
+                        embeddings.c.id.in_(id_list[start : start + 500])
+                    )
+                )
+                found.update({int(i): v for i, v in rows})
+        out = np.empty((len(id_list), dim), dtype=np.float32)
+        for row, i in enumerate(id_list):
+            out[row] = np.frombuffer(found[i], dtype=np.float32)
+        return out
+
+    def vector_for_file(self, path: bytes, model_key: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            blob = conn.execute(
+                select(embeddings.c.vector)
+                .join(files, files.c.fingerprint == embeddings.c.fingerprint)
+                .where(files.c.path == path, embeddings.c.model_key == model_key)
+            ).scalar()
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+    def files_for_embeddings(
+        self, ids: Iterable[int], *, folder: bytes | None = None
+    ) -> dict[int, list[FileRecord]]:
+        """Readable, online files carrying each embedding (copies share one embedding)."""
+        id_list = [int(i) for i in ids]
+        out: dict[int, list[FileRecord]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(id_list), 500):
+                query = (
+                    select(embeddings.c.id, *FILE_COLUMNS)
+                    .join(files, files.c.fingerprint == embeddings.c.fingerprint)
+                    .join(roots, roots.c.id == files.c.root_id)
+                    .where(embeddings.c.id.in_(id_list[start : start + 500]))
+                    .where(files.c.status == "ok", roots.c.online.is_(True))
+                    .order_by(files.c.path)
+                )
+                if folder is not None:
+                    lo, hi = folder_range(folder)
+                    query = query.where(files.c.path >= lo, files.c.path < hi)
+                for row in conn.execute(query):
+                    out.setdefault(int(row[0]), []).append(file_record(row[1:]))
+        return out
+
+    def embedding_ids_in_folder(self, model_key: str, folder: bytes) -> np.ndarray:
+        with self.engine.connect() as conn:
+            ids = conn.execute(folder_embeddings_query(model_key, folder)).scalars()
+            return np.fromiter(ids, dtype=np.int64)
+
+    def delete_orphan_embeddings(self, model_key: str | None = None) -> list[int]:
+        """Remove embeddings no file refers to any more; returns their ids."""
+        orphan = ~exists().where(files.c.fingerprint == embeddings.c.fingerprint)
+        query = select(embeddings.c.id).where(orphan)
+        if model_key is not None:
+            query = query.where(embeddings.c.model_key == model_key)
+        with self.engine.begin() as conn:
+            ids = [int(i) for i in conn.execute(query).scalars()]
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    delete(embeddings).where(embeddings.c.id.in_(ids[start : start + 500]))
+                )
+        return ids
+
+    def orphan_embedding_count(self, model_key: str) -> int:
+        orphan = ~exists().where(files.c.fingerprint == embeddings.c.fingerprint)
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(embeddings)
+                    .where(embeddings.c.model_key == model_key, orphan)
+                ).scalar()
+                or 0
+            )

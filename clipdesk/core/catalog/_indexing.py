@@ -1,0 +1,167 @@
+"""What indexing writes: a scan's findings, then decoded facts and vectors."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
+
+from clipdesk.core.catalog.records import (
+    DecodedFacts,
+    FileRecord,
+    StatEntry,
+)
+from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
+from clipdesk.core.catalog.schema import embeddings, files, roots
+
+
+class IndexingWrites:
+    """Part of :class:`Catalog`: the writes of scanning and embedding, each one transaction."""
+
+    engine: Engine
+
+    def apply_scan(
+        self,
+        root_id: int,
+        *,
+        added: Sequence[StatEntry] = (),
+        changed: Sequence[tuple[int, StatEntry]] = (),
+        moved: Sequence[tuple[int, StatEntry]] = (),
+        removed: Sequence[int] = (),
+    ) -> None:
+        """Record what a scan found, in one transaction.
+
+        ``changed`` files lose their fingerprint and are read again; ``moved`` files keep
+        it (same inode, size and mtime at a new path), so they cost no decoding or encoding.
+        """
+        now = time.time()
+        with self.engine.begin() as conn:
+            if removed:
+                for start in range(0, len(removed), 500):
+                    chunk = list(removed[start : start + 500])
+                    conn.execute(delete(files).where(files.c.id.in_(chunk)))
+            if len(moved) > 1:
+                # Files may swap names (a -> tmp, b -> a, tmp -> b): park every moved row
+                # on a unique placeholder first so no update meets a path still in use.
+                for file_id, _ in moved:
+                    conn.execute(
+                        update(files)
+                        .where(files.c.id == file_id)
+                        .values(path=b"\0moving\0" + str(file_id).encode())
+                    )
+            for file_id, entry in moved:
+                conn.execute(
+                    update(files)
+                    .where(files.c.id == file_id)
+                    .values(
+                        root_id=root_id,
+                        path=entry.path,
+                        dir=os.path.dirname(entry.path),
+                        updated_at=now,
+                    )
+                )
+            for file_id, entry in changed:
+                conn.execute(
+                    update(files)
+                    .where(files.c.id == file_id)
+                    .values(
+                        size=entry.size,
+                        mtime_ns=entry.mtime_ns,
+                        inode=entry.inode,
+                        fingerprint=None,
+                        status="pending",
+                        skip_reason=None,
+                        updated_at=now,
+                    )
+                )
+            if added:
+                conn.execute(
+                    insert(files),
+                    [
+                        {
+                            "root_id": root_id,
+                            "path": e.path,
+                            "dir": os.path.dirname(e.path),
+                            "size": e.size,
+                            "mtime_ns": e.mtime_ns,
+                            "inode": e.inode,
+                            "status": "pending",
+                            "added_at": now,
+                            "updated_at": now,
+                        }
+                        for e in added
+                    ],
+                )
+
+    def pending_files(self, model_key: str, limit: int | None = None) -> list[FileRecord]:
+        """Online files that still need reading, or an embedding for ``model_key``."""
+        has_embedding = exists().where(
+            and_(
+                embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key
+            )
+        )
+        query = (
+            select(*FILE_COLUMNS)
+            .join(roots, roots.c.id == files.c.root_id)
+            .where(roots.c.online.is_(True))
+            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", ~has_embedding)))
+            .order_by(files.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [file_record(row) for row in conn.execute(query)]
+
+    def record_results(
+        self,
+        model_key: str,
+        *,
+        decoded: Sequence[tuple[int, DecodedFacts]] = (),
+        skipped: Sequence[tuple[int, str]] = (),
+        new_vectors: dict[str, np.ndarray] | None = None,
+    ) -> list[tuple[int, np.ndarray]]:
+        """Store one batch of indexing results atomically.
+
+        Returns ``(embedding id, vector)`` for each embedding created, for the vector index.
+        """
+        now = time.time()
+        created: list[tuple[int, np.ndarray]] = []
+        with self.engine.begin() as conn:
+            for fingerprint, vector in (new_vectors or {}).items():
+                vec = np.ascontiguousarray(vector, dtype=np.float32)
+                result = conn.execute(
+                    insert(embeddings).prefix_with("OR IGNORE"),
+                    {
+                        "fingerprint": fingerprint,
+                        "model_key": model_key,
+                        "vector": vec.tobytes(),
+                        "created_at": now,
+                    },
+                )
+                if result.rowcount:
+                    created.append((int(result.inserted_primary_key[0]), vec))
+            for file_id, facts in decoded:
+                conn.execute(
+                    update(files)
+                    .where(files.c.id == file_id)
+                    .values(
+                        fingerprint=facts.fingerprint,
+                        width=facts.width,
+                        height=facts.height,
+                        taken_at=facts.taken_at,
+                        camera=facts.camera,
+                        status="ok",
+                        skip_reason=None,
+                        updated_at=now,
+                    )
+                )
+            for file_id, reason in skipped:
+                conn.execute(
+                    update(files)
+                    .where(files.c.id == file_id)
+                    .values(status="skipped", skip_reason=reason, fingerprint=None, updated_at=now)
+                )
+        return created

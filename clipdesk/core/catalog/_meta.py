@@ -1,0 +1,64 @@
+"""The catalog's key-value meta table, its models, and SQLite's statistics."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine, insert, select, text
+
+from clipdesk.core.catalog.schema import meta, models
+
+
+class MetaTable:
+    """Part of :class:`Catalog`: meta values, registered models, planner statistics."""
+
+    engine: Engine
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
+                {"k": key, "v": value},
+            )
+
+    def refresh_statistics(self) -> None:
+        """Let SQLite's query planner see how big the tables are (``ANALYZE``).
+
+        Without statistics SQLite guesses, and guesses wrong for folder searches: it walks
+        every embedding of the model instead of the folder's range of paths (210 ms
+        instead of 2 ms for a 1,000-photo folder of a 100k library). A sampled ANALYZE
+        (``analysis_limit``) is no cure: from 1,000 rows it concludes that a model's
+        embeddings are 1,000, and keeps the bad plan. The full one takes about 50 ms per
+        100k photos.
+        """
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+    def has_statistics(self) -> bool:
+        """Whether ``refresh_statistics`` ever ran on this catalog."""
+        with self.engine.connect() as conn:
+            return bool(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                ).scalar()
+            )
+
+    def register_model(self, model_key: str, name: str, dim: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(models).prefix_with("OR IGNORE"),
+                {"model_key": model_key, "name": name, "dim": dim, "created_at": time.time()},
+            )
+
+    def model_keys(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(models.c.model_key)).scalars())
+
+    def model_dims(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {k: int(d) for k, d in conn.execute(select(models.c.model_key, models.c.dim))}

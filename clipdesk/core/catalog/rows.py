@@ -1,0 +1,43 @@
+"""Reading file rows and path ranges: shared by the catalog and the tag store.
+
+Paths are bytes (``os.fsencode``); a folder is the half-open range of paths below it, so
+that its photos come from the unique index on ``files.path``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from clipdesk.core.catalog.records import FileRecord
+from clipdesk.core.catalog.schema import files
+
+FILE_COLUMNS = (
+    files.c.id,
+    files.c.root_id,
+    files.c.path,
+    files.c.size,
+    files.c.mtime_ns,
+    files.c.inode,
+    files.c.fingerprint,
+    files.c.status,
+    files.c.skip_reason,
+    files.c.width,
+    files.c.height,
+    files.c.taken_at,
+    files.c.camera,
+)
+
+
+def file_record(row: Sequence[object]) -> FileRecord:
+    return FileRecord(*row)  # type: ignore[arg-type]
+
+
+def path_bytes(path: str | os.PathLike[str] | bytes) -> bytes:
+    return path if isinstance(path, bytes) else os.fsencode(path)
+
+
+def folder_range(folder: bytes) -> tuple[bytes, bytes]:
+    """Bounds such that ``lo <= path < hi`` selects everything below ``folder``."""
+    base = folder.rstrip(b"/\\") + os.sep.encode()
+    return base, base[:-1] + bytes([base[-1] + 1])

@@ -1,0 +1,159 @@
+"""Saved generations: three files named, with sizes and checksums, in a manifest.
+
+The manifest is replaced last, so a crash at any point leaves the previous generation
+whole; whatever does not check out raises ``Invalid`` and the index opens empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from clipdesk.core.vectors._dense import Dense
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+KINDS = {"graph": ".bin", "vectors": ".npy", "labels": ".npy"}
+
+
+class Invalid(Exception):
+    """A saved index that must not be used; the message becomes ``problem``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One loaded generation: the graph, the dense copy and its number."""
+
+    graph: hnswlib.Index
+    dense: Dense
+    number: int
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    if directory and os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temporary name in the same directory: the real name is whole or absent."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    _fsync_path(tmp)
+    os.replace(tmp, path)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+
+
+def _labels_digest(sorted_labels: np.ndarray) -> str:
+    return hashlib.blake2b(sorted_labels.astype("<i8").tobytes(), digest_size=16).hexdigest()
+
+
+def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | None:
+    """The saved generation if it checks out; None for a new index; else ``Invalid``."""
+    path = directory / MANIFEST
+    if not path.exists():
+        if directory.is_dir() and any(directory.glob("graph-*.bin")):
+            raise Invalid("index files without a manifest")
+        return None  # a new index: nothing to report
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+        files, count = manifest["files"], int(manifest["count"])
+        version, saved_dim = int(manifest["format"]), int(manifest["dim"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise Invalid(f"manifest unreadable ({exc})") from None
+    if version != FORMAT_VERSION:
+        raise Invalid(f"index format {version}, this version reads {FORMAT_VERSION}")
+    if saved_dim != dim:
+        raise Invalid(f"index has dimension {saved_dim}, the model has {dim}")
+    paths: dict[str, Path] = {}
+    for kind in KINDS:
+        entry = files[kind]
+        file = directory / os.path.basename(entry["name"])
+        if not file.is_file():
+            raise Invalid(f"{kind} file missing")
+        if file.stat().st_size != entry["size"] or _sha256(file) != entry["sha256"]:
+            raise Invalid(f"{kind} file does not match the manifest")
+        paths[kind] = file
+    vectors = np.load(paths["vectors"], allow_pickle=False)
+    labels = np.load(paths["labels"], allow_pickle=False)
+    if vectors.dtype != np.float32 or vectors.shape != (count, dim):
+        raise Invalid("vectors file has the wrong shape")
+    if labels.dtype != np.int64 or labels.shape != (count,):
+        raise Invalid("labels file has the wrong shape")
+    dense = Dense(dim, np.ascontiguousarray(vectors), labels.copy())
+    if len(np.unique(labels)) != count or (count and labels.min() < 0):
+        raise Invalid("labels file has duplicates or negative labels")
+    if _labels_digest(dense.sorted_labels) != manifest.get("labels_digest"):
+        raise Invalid("labels do not match the manifest")
+    graph = hnswlib.Index(space="ip", dim=dim)
+    graph.load_index(str(paths["graph"]), max_elements=0, allow_replace_deleted=True)
+    if graph.dim != dim or not np.all(np.isin(labels, graph.get_ids_list())):
+        raise Invalid("graph does not hold the saved labels")
+    graph.set_ef(ef_search)
+    return Generation(graph, dense, int(manifest.get("generation", 0)))
+
+
+def save_generation(directory: Path, generation: Generation, params: dict[str, int]) -> None:
+    """Write ``generation`` (graph, vectors, labels), then the manifest that names them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    gen, dense, graph = generation.number, generation.dense, generation.graph
+    n = dense.n
+    writers: dict[str, Callable[[Path], None]] = {
+        "graph": lambda p: graph.save_index(str(p)),
+        "vectors": lambda p: _save_npy(p, dense.vecs[:n]),
+        "labels": lambda p: _save_npy(p, dense.row_label[:n]),
+    }
+    files = {}
+    for kind, write in writers.items():
+        path = directory / f"{kind}-{gen}{KINDS[kind]}"
+        _write_atomic(path, write)
+        files[kind] = {"name": path.name, "size": path.stat().st_size, "sha256": _sha256(path)}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "generation": gen,
+        "dim": dense.vecs.shape[1],
+        "count": n,
+        "space": "ip",
+        "labels_digest": _labels_digest(dense.sorted_labels),
+        "files": files,
+        "params": params,
+        "hnswlib": getattr(hnswlib, "__version__", "unknown"),
+        "saved_at": time.time(),
+    }
+    text = json.dumps(manifest, indent=1)
+    _write_atomic(directory / MANIFEST, lambda p: p.write_text(text, "utf-8"))
+    _fsync_path(directory, directory=True)
+    _remove_stale(directory, {f["name"] for f in files.values()})
+
+
+def _remove_stale(directory: Path, keep: set[str]) -> None:
+    for path in directory.iterdir():
+        name = path.name
+        ours = name.endswith(".tmp") or any(
+            name.startswith(f"{kind}-") and name.endswith(ext) for kind, ext in KINDS.items()
+        )
+        if ours and name not in keep:
+            with contextlib.suppress(OSError):
+                path.unlink()

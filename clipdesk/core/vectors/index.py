@@ -1,0 +1,258 @@
+"""VectorIndex: one model's vectors, searched with hnswlib and a dense copy.
+
+A saved index is one generation of three files (HNSW graph, vectors, labels) named, with
+sizes and checksums, in a manifest that is replaced last (``_files.py``). Whatever does
+not check out opens empty, with ``problem`` saying why, and ``sync`` refills it from the
+catalog.
+
+Vectors are L2-normalised float32 in an inner-product space, so a score is a cosine. The
+dense copy answers exact searches (small libraries, small ``allowed`` sets, ``k``
+covering everything) and ``get_vectors``, at the cost of twice the memory (2 KB per
+512-d vector).
+
+One writer thread adds, removes, syncs and saves; searches may run on other threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+
+from clipdesk.core.vectors import _files, _search
+from clipdesk.core.vectors._dense import Dense, as_labels, as_vectors
+from clipdesk.core.vectors._rwlock import RWLock
+
+__all__ = ["SyncReport", "VectorIndex"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    added: int
+    removed: int
+    rebuilt: bool  # refilled after being lost (``problem``), or compacted after deletions
+
+
+class VectorIndex:
+    """The vectors of one model: add, remove, search, save; see the module docstring."""
+
+    def __init__(
+        self,
+        directory: Path,
+        dim: int,
+        *,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 256,
+        exact_limit: int = _search.EXACT_LIMIT,
+    ) -> None:
+        self.directory = Path(directory)
+        self.dim = int(dim)
+        self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+        self.exact_limit = exact_limit
+        self.problem: str | None = None
+        self._lock = RWLock()
+        self._save_lock = threading.Lock()
+        self._generation = 0
+        self._dirty = False
+        self._dense = Dense(self.dim)
+        self._graph = self._new_graph(1024)
+
+    def _new_graph(self, capacity: int) -> hnswlib.Index:
+        graph = hnswlib.Index(space="ip", dim=self.dim)
+        graph.init_index(
+            max_elements=capacity,
+            ef_construction=self.ef_construction,
+            M=self.m,
+            random_seed=100,
+            allow_replace_deleted=True,
+        )
+        graph.set_ef(self.ef_search)
+        return graph
+
+    # ----------------------------------------------------------------- open / save
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        dim: int,
+        *,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 256,
+        exact_limit: int = _search.EXACT_LIMIT,
+    ) -> VectorIndex:
+        """Load the saved index if it checks out, else start empty with ``problem`` set.
+
+        ``m`` and ``ef_construction`` apply to a new graph; a loaded one keeps its own.
+        """
+        params: dict[str, Any] = {
+            "m": m,
+            "ef_construction": ef_construction,
+            "ef_search": ef_search,
+            "exact_limit": exact_limit,
+        }
+        index = cls(directory, dim, **params)
+        try:
+            loaded = _files.load_generation(index.directory, index.dim, ef_search)
+        except _files.Invalid as exc:
+            index.problem = str(exc)
+        except Exception as exc:  # anything odd in a saved file means: rebuild, not crash
+            index.problem = f"index unreadable ({type(exc).__name__}: {exc})"[:200]
+        else:
+            if loaded is not None:
+                index._graph, index._dense = loaded.graph, loaded.dense
+                index._generation = loaded.number
+        return index
+
+    def save(self) -> None:
+        """Write a new generation and switch the manifest to it; searches go on meanwhile."""
+        with self._lock.read(), self._save_lock:
+            if not self._dirty and (self.directory / _files.MANIFEST).exists():
+                return
+            gen = _files.Generation(self._graph, self._dense, self._generation + 1)
+            params = {"m": self.m, "ef_construction": self.ef_construction}
+            _files.save_generation(self.directory, gen, params)
+            self._generation, self._dirty = gen.number, False
+
+    # ----------------------------------------------------------------- changes
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+        """Add or replace vectors (normalised here); capacity grows by doubling."""
+        labels = as_labels(labels)
+        vectors = as_vectors(vectors, len(labels), self.dim)
+        if not len(labels):
+            return
+        # The last vector given for a label wins, as if they had been added one by one.
+        _, last = np.unique(labels[::-1], return_index=True)
+        keep = np.sort(len(labels) - 1 - last)
+        labels, vectors = labels[keep], vectors[keep]
+        with self._lock.write():
+            graph = self._graph
+            update, _ = self._dense.find(labels)
+            for i in np.flatnonzero(~update):
+                try:  # still in the graph, marked deleted: bring it back and update it
+                    graph.unmark_deleted(int(labels[i]))
+                    update[i] = True
+                except RuntimeError:
+                    pass
+            fresh = ~update
+            needed = graph.get_current_count() + int(fresh.sum())
+            if needed > graph.get_max_elements():
+                graph.resize_index(max(needed, 2 * graph.get_max_elements()))
+            threads = 1 if len(labels) < 64 else -1
+            if update.any():
+                ids = labels[update].astype(np.uint64)
+                graph.add_items(vectors[update], ids, num_threads=threads, replace_deleted=False)
+            if fresh.any():
+                # New labels reuse the slots of deleted ones, so churn does not grow the file.
+                ids = labels[fresh].astype(np.uint64)
+                graph.add_items(vectors[fresh], ids, num_threads=threads, replace_deleted=True)
+            self._dense.put(labels, vectors)
+            self._dirty = True
+
+    def remove(self, labels: Iterable[int] | np.ndarray) -> int:
+        """Forget these labels (unknown ones are ignored); returns how many were removed."""
+        labels = np.unique(as_labels(labels))
+        with self._lock.write():
+            found, _ = self._dense.find(labels)
+            for label in labels[found]:
+                self._graph.mark_deleted(int(label))
+            removed = self._dense.drop(labels[found])
+            self._dirty = self._dirty or bool(removed)
+            return removed
+
+    def sync(
+        self,
+        labels: Iterable[int] | np.ndarray,
+        fetch: Callable[[np.ndarray], np.ndarray],
+        *,
+        batch_size: int = 4096,
+    ) -> SyncReport:
+        """Make the index hold exactly ``labels`` (the catalog's truth).
+
+        ``fetch(missing)`` returns the vectors of those labels in that order. Work is
+        done in batches, each under the write lock, so searches continue in between.
+        """
+        want = np.unique(as_labels(labels))
+        with self._lock.read():
+            have = self._dense.sorted_labels.copy()
+        was_empty = not len(have)
+        extra = np.setdiff1d(have, want, assume_unique=True)
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        removed = self.remove(extra) if len(extra) else 0
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            self.add(chunk, fetch(chunk))
+        rebuilt = self.problem is not None and was_empty and len(missing) > 0
+        with self._lock.write():
+            if self._graph.get_current_count() > 2 * self._dense.n + 1024:
+                self._rebuild_graph()  # mostly deleted slots: searches would degrade
+                rebuilt = True
+        return SyncReport(added=len(missing), removed=removed, rebuilt=rebuilt)
+
+    def _rebuild_graph(self) -> None:
+        dense = self._dense
+        graph = self._new_graph(max(1024, dense.n))
+        if dense.n:
+            ids = dense.row_label[: dense.n].astype(np.uint64)
+            graph.add_items(dense.vecs[: dense.n], ids, num_threads=-1)
+        self._graph, self._dirty = graph, True
+
+    # ----------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return self._dense.n
+
+    def __contains__(self, label: object) -> bool:
+        if not isinstance(label, int | np.integer) or label < 0:
+            return False
+        with self._lock.read():
+            return bool(self._dense.find(np.array([label], np.int64))[0][0])
+
+    def labels(self) -> np.ndarray:
+        """The live labels, sorted."""
+        with self._lock.read():
+            return self._dense.sorted_labels.copy()
+
+    def get_vectors(self, labels: Iterable[int] | np.ndarray) -> np.ndarray:
+        """The stored (normalised) vectors of these labels; KeyError for unknown ones."""
+        labels = as_labels(labels)
+        with self._lock.read():
+            found, rows = self._dense.find(labels)
+            if not found.all():
+                raise KeyError(f"labels not in the index: {labels[~found][:5].tolist()}")
+            return self._dense.vecs[rows].copy()
+
+    def query(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest labels with their cosine scores, best first.
+
+        Exact when the candidates (all, or ``allowed``) number at most ``exact_limit`` or
+        ``k`` covers them all; HNSW (filtered when ``allowed`` is given) otherwise.
+        """
+        query = as_vectors(np.asarray(vector, np.float32).reshape(1, -1), 1, self.dim)[0]
+        if k <= 0:
+            return []
+        with self._lock.read():
+            dense = self._dense
+            if allowed is not None:
+                wanted = np.unique(as_labels(allowed))
+                found, rows = dense.find(wanted)
+                rows = rows[found]
+                if len(rows) <= max(_search.FILTERED_EXACT_SHARE * self.exact_limit, k):
+                    return _search.exact(dense, query, k, rows)
+                return _search.filtered(
+                    self._graph, dense, self.ef_search, query, k, wanted[found], rows
+                )
+            if dense.n <= max(self.exact_limit, k):
+                return _search.exact(dense, query, k, None)
+            return _search.unfiltered(self._graph, dense, query, k)
