@@ -24,9 +24,22 @@ from typing import Any
 import hnswlib
 import numpy as np
 
-from clipdesk.core.vectors import _files, _search
 from clipdesk.core.vectors._dense import Dense, as_labels, as_vectors
+from clipdesk.core.vectors._files import (
+    MANIFEST,
+    Generation,
+    Invalid,
+    load_generation,
+    save_generation,
+)
 from clipdesk.core.vectors._rwlock import RWLock
+from clipdesk.core.vectors._search import (
+    EXACT_LIMIT,
+    FILTERED_EXACT_SHARE,
+    exact,
+    filtered,
+    unfiltered,
+)
 
 __all__ = ["SyncReport", "VectorIndex"]
 
@@ -49,7 +62,7 @@ class VectorIndex:
         m: int = 16,
         ef_construction: int = 200,
         ef_search: int = 256,
-        exact_limit: int = _search.EXACT_LIMIT,
+        exact_limit: int = EXACT_LIMIT,
     ) -> None:
         self.directory = Path(directory)
         self.dim = int(dim)
@@ -85,7 +98,7 @@ class VectorIndex:
         m: int = 16,
         ef_construction: int = 200,
         ef_search: int = 256,
-        exact_limit: int = _search.EXACT_LIMIT,
+        exact_limit: int = EXACT_LIMIT,
     ) -> VectorIndex:
         """Load the saved index if it checks out, else start empty with ``problem`` set.
 
@@ -99,8 +112,8 @@ class VectorIndex:
         }
         index = cls(directory, dim, **params)
         try:
-            loaded = _files.load_generation(index.directory, index.dim, ef_search)
-        except _files.Invalid as exc:
+            loaded = load_generation(index.directory, index.dim, ef_search)
+        except Invalid as exc:
             index.problem = str(exc)
         except Exception as exc:  # anything odd in a saved file means: rebuild, not crash
             index.problem = f"index unreadable ({type(exc).__name__}: {exc})"[:200]
@@ -113,11 +126,11 @@ class VectorIndex:
     def save(self) -> None:
         """Write a new generation and switch the manifest to it; searches go on meanwhile."""
         with self._lock.read(), self._save_lock:
-            if not self._dirty and (self.directory / _files.MANIFEST).exists():
+            if not self._dirty and (self.directory / MANIFEST).exists():
                 return
-            gen = _files.Generation(self._graph, self._dense, self._generation + 1)
+            gen = Generation(self._graph, self._dense, self._generation + 1)
             params = {"m": self.m, "ef_construction": self.ef_construction}
-            _files.save_generation(self.directory, gen, params)
+            save_generation(self.directory, gen, params)
             self._generation, self._dirty = gen.number, False
 
     # ----------------------------------------------------------------- changes
@@ -248,11 +261,9 @@ class VectorIndex:
                 wanted = np.unique(as_labels(allowed))
                 found, rows = dense.find(wanted)
                 rows = rows[found]
-                if len(rows) <= max(_search.FILTERED_EXACT_SHARE * self.exact_limit, k):
-                    return _search.exact(dense, query, k, rows)
-                return _search.filtered(
-                    self._graph, dense, self.ef_search, query, k, wanted[found], rows
-                )
+                if len(rows) <= max(FILTERED_EXACT_SHARE * self.exact_limit, k):
+                    return exact(dense, query, k, rows)
+                return filtered(self._graph, dense, self.ef_search, query, k, wanted[found], rows)
             if dense.n <= max(self.exact_limit, k):
-                return _search.exact(dense, query, k, None)
-            return _search.unfiltered(self._graph, dense, query, k)
+                return exact(dense, query, k, None)
+            return unfiltered(self._graph, dense, query, k)
