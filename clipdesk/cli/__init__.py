@@ -70,9 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.print_help()
             return 2
+    from clipdesk.core.errors import FolderError
+
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except (CliError, FolderError) as exc:
         print(f"clipdesk: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ __all__ = [
     "ChecksumError",
     "DownloadError",
     "ExportError",
+    "FolderError",
     "ImageReadError",
     "ImportCheckpointError",
     "LibraryError",
@@ -34,6 +35,10 @@ class LibraryError(Exception):
 
 class CatalogError(Exception):
     """The catalog cannot be opened or used as it is."""
+
+
+class FolderError(Exception):
+    """A folder clipdesk needs cannot be made or used (a file is in its way, say)."""
 
 
 class TagError(LibraryError):

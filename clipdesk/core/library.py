@@ -91,10 +91,16 @@ class Library:
         *,
         model: str | None = None,
         device: str = "auto",
+        read_only: bool = False,
     ) -> Library:
-        path = paths.library_dir(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        return cls(path, Catalog.open(path / CATALOG_FILE), model_name=model, device=device)
+        """Open the library in ``directory``, creating it if it is new.
+
+        It is opened read-only when asked, or when clipdesk may not write there; refused
+        (CatalogError, FolderError) when it is not a clipdesk library or is damaged.
+        """
+        path = paths.ensure_folder(paths.library_dir(directory), "library folder")
+        catalog = Catalog.open(path / CATALOG_FILE, read_only=read_only)
+        return cls(path, catalog, model_name=model, device=device)
 
     def close(self) -> None:
         with self._lock:

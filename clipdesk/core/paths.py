@@ -12,7 +12,28 @@ from pathlib import Path
 
 import platformdirs
 
+from clipdesk.core.errors import FolderError
+
 APP_NAME = "clipdesk"
+
+
+def ensure_folder(path: Path, what: str = "folder") -> Path:
+    """Create ``path`` (and its parents) if needed; FolderError when that is impossible.
+
+    ``mkdir`` alone reports a file in the way as FileExistsError or NotADirectoryError,
+    naming the path it was asked for; the user needs to know which path is the file.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise FolderError(f"the {what} {path} is not a folder (it is a file)") from None
+    except NotADirectoryError:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        where = f"{blocker} is a file" if blocker else "part of it is a file"
+        raise FolderError(f"the {what} {path} is not a folder: {where}") from None
+    except OSError as exc:
+        raise FolderError(f"cannot create the {what} {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def _override(name: str) -> Path | None:

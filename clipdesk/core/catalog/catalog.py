@@ -30,12 +30,16 @@ __all__ = ["Catalog", "folder_embeddings_query", "folder_range", "path_bytes"]
 class Catalog(MetaTable, RootTable, FileTable, IndexingWrites, EmbeddingTable, Reports):
     """Roots, files and embeddings of one library."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        self.read_only = read_only
 
     @classmethod
-    def open(cls, path: Path) -> Catalog:
-        return cls(open_database(path))
+    def open(cls, path: Path, *, read_only: bool = False) -> Catalog:
+        """Open (creating or migrating if allowed) the catalog; read-only where clipdesk
+        may not write, or when asked."""
+        database = open_database(path, read_only=read_only)
+        return cls(database.engine, read_only=database.read_only)
 
     def close(self) -> None:
         self.engine.dispose()

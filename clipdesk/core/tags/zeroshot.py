@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clipdesk.core.paths import ensure_folder
 from clipdesk.core.tags.prompts import PromptSet
 from clipdesk.core.tags.vocabulary import TagDef
 
@@ -120,7 +121,7 @@ class LabelFeatureCache:
         path = self._file(model_key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(path.parent, "cache folder")
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, **table)
         os.replace(tmp, path)
