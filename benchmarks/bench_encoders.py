@@ -73,20 +73,21 @@ def text_ms(run, tokens: np.ndarray) -> tuple[float, float]:
 def bench_model(arch: str, label: str, quick: bool) -> list[list[object]]:
     import torch
 
-    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models import resolve_model
     from clipdesk.core.models.onnx_export import export_encoder, probe_images
-    from clipdesk.core.onnx_backend import make_session, read_export
+    from clipdesk.core.onnx_cache import make_session, read_export
+    from clipdesk.core.torch_encoder import load_torch_encoder
 
     name = ensure_random_model(arch, f"bench-{arch.lower()}")
     started = time.perf_counter()
-    fp32 = load_encoder(name, device="cpu", backend="torch")
+    fp32 = load_torch_encoder(resolve_model(name), device="cpu")
     load_s = time.perf_counter() - started
     batch = 4 if "L-14" in arch else 16
     n = batch * (1 if quick or "L-14" in arch else 2)
     pixels = probe_images(fp32.preprocess_cfg, n, seed=42)
     ref_img = fp32.encode_image_batch(pixels)
     tokens = np.asarray(fp32.tokenizer(QUERIES), dtype=np.int64)
-    ref_txt = fp32._encode_text_list(QUERIES)
+    ref_txt = fp32.encode_text_list(QUERIES)
 
     def torch_runner(enc, tower: str):
         fn = enc.model.encode_image if tower == "image" else enc.model.encode_text
@@ -112,7 +113,7 @@ def bench_model(arch: str, label: str, quick: bool) -> list[list[object]]:
 
     row("torch fp32", torch_runner(fp32, "image"), torch_runner(fp32, "text"), load_s)
     started = time.perf_counter()
-    bf16 = load_encoder(name, device="cpu", backend="torch", precision="bf16")
+    bf16 = load_torch_encoder(resolve_model(name), device="cpu", precision="bf16")
     bf16_s = time.perf_counter() - started
     row("torch bf16", torch_runner(bf16, "image"), torch_runner(bf16, "text"), bf16_s)
     del bf16

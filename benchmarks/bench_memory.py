@@ -63,9 +63,8 @@ def main() -> int:
         use_bench_dirs(Path(tmp))
         model = benchlib.ensure_random_model()
         from clipdesk.core.encoder import load_encoder
-        from clipdesk.core.onnx_backend import upgrade
 
-        encoder = upgrade(load_encoder(model, device="cpu", backend="torch"))
+        encoder = load_encoder(model, device="cpu", backend="onnx")  # exports once
         for size in sizes:
             lib = vd.ensure_library(size, encoder)
             for backend in ("auto", "torch"):

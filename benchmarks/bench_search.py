@@ -182,10 +182,9 @@ def main() -> int:
             from photos import ensure_photos
 
             from clipdesk.core.encoder import load_encoder
-            from clipdesk.core.onnx_backend import upgrade
 
             name = benchlib.ensure_random_model()
-            encoder = upgrade(load_encoder(name, device="cpu", backend="torch"))
+            encoder = load_encoder(name, device="cpu", backend="onnx")
             print(f"encoder: {encoder!r}")
             photo = ensure_photos(benchlib.bench_dir() / "photos-12mp", 300)[-1]
         for size in sizes:

@@ -107,9 +107,8 @@ def main() -> int:
         env.pop("CLIPDESK_BACKEND", None)
         env["CLIPDESK_MODEL"] = benchlib.ensure_random_model()
         from clipdesk.core.encoder import load_encoder
-        from clipdesk.core.onnx_backend import upgrade
 
-        encoder = upgrade(load_encoder(benchlib.DEFAULT_MODEL, device="cpu", backend="torch"))
+        encoder = load_encoder(benchlib.DEFAULT_MODEL, device="cpu", backend="onnx")
         print(f"encoder: {encoder!r}")
         run([python, "-m", "clipdesk", "--help"], env)  # warm the file cache
         helps = [run([python, "-m", "clipdesk", "--help"], env)[0] for _ in range(repeat)]

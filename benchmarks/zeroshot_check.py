@@ -85,7 +85,8 @@ def check_tiny_shapes(directory: Path | None = None, scale: float = 0.5) -> list
 def _variants(torch_enc) -> dict[str, object]:
     """ONNX encoders of the model with both towers in fp32, and both in int8."""
     from clipdesk.core.models.onnx_export import export_encoder
-    from clipdesk.core.onnx_backend import OnnxEncoder, export_dir
+    from clipdesk.core.onnx_backend import OnnxEncoder
+    from clipdesk.core.onnx_cache import export_dir
 
     meta = export_encoder(torch_enc, keep_all=True)
     out = {}
@@ -104,12 +105,13 @@ def _variants(torch_enc) -> dict[str, object]:
 def _compare(scale: float) -> list[str]:
     import numpy as np
 
-    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models import resolve_model
     from clipdesk.core.models.onnx_export import describe, probe_images
-    from clipdesk.core.onnx_backend import export_dir, read_export
+    from clipdesk.core.onnx_cache import export_dir, read_export
+    from clipdesk.core.torch_encoder import load_torch_encoder
     from clipdesk.training.evaluate import evaluate_model
 
-    torch_enc = load_encoder(NAME, device="cpu", backend="torch")
+    torch_enc = load_torch_encoder(resolve_model(NAME), device="cpu")
     size = torch_enc.preprocess_cfg.size
     variants = _variants(torch_enc)
     results = {"torch": evaluate_model(torch_enc.model, torch_enc.tokenizer, size, scale=scale)}

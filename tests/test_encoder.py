@@ -75,6 +75,7 @@ def _images(n: int) -> list[Image.Image]:
 
 
 def test_attributes(encoder: Encoder, model_dir: Path) -> None:
+    assert encoder.backend == "torch"
     assert encoder.dim == 64
     assert encoder.context_length == CONTEXT
     assert encoder.device == "cpu"

@@ -20,11 +20,12 @@ from PIL import Image
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from clipdesk.core import onnx_backend
-from clipdesk.core.encoder import Encoder, load_encoder
+from clipdesk.core import onnx_backend, onnx_cache
+from clipdesk.core.encoder import load_encoder
 from clipdesk.core.models.onnx_export import export_encoder, probe_images, required_cosine
 from clipdesk.core.models.testing import save_random_model, tiny_model_config
 from clipdesk.core.onnx_backend import OnnxEncoder
+from clipdesk.core.torch_encoder import TorchEncoder
 
 NAME = "tiny-random"
 TEXTS = [
@@ -51,13 +52,15 @@ def env(shared: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, P
 
 
 @pytest.fixture
-def torch_encoder(env: dict[str, Path]) -> Encoder:
-    return load_encoder(NAME, device="cpu", backend="torch")
+def torch_encoder(env: dict[str, Path]) -> TorchEncoder:
+    encoder = load_encoder(NAME, device="cpu", backend="torch")
+    assert isinstance(encoder, TorchEncoder)
+    return encoder
 
 
 @pytest.fixture
-def exported(torch_encoder: Encoder) -> dict:
-    meta = onnx_backend.read_export(onnx_backend.export_dir(torch_encoder.model_key))
+def exported(torch_encoder: TorchEncoder) -> dict:
+    meta = onnx_cache.read_export(onnx_cache.export_dir(torch_encoder.model_key))
     if meta is None:
         meta = export_encoder(torch_encoder)
     return meta
@@ -81,19 +84,19 @@ def test_export_keeps_the_fastest_tower_that_matches_torch(exported: dict) -> No
     for tower in ("image", "text"):
         chosen = exported[tower]
         assert chosen is not None
-        assert chosen["min_cosine"] >= onnx_backend.MIN_COSINE
+        assert chosen["min_cosine"] >= onnx_cache.MIN_COSINE
         candidates = exported["checks"][tower]
         assert [c["precision"] for c in candidates] == ["int8", "float32"]
         # The first candidate that holds is the one kept; the others are deleted.
         first_ok = next(c for c in candidates if c["min_cosine"] >= required_cosine(c["precision"]))
         assert chosen["file"] == first_ok["file"]
     assert exported["text"]["trim"] is True  # open_clip's own text tower: cut after the end
-    directory = onnx_backend.export_dir(exported["model_key"])
+    directory = onnx_cache.export_dir(exported["model_key"])
     on_disk = sorted(p.name for p in directory.glob("*.onnx"))
     assert on_disk == sorted({exported["image"]["file"], exported["text"]["file"]})
 
 
-def test_auto_backend_gives_torch_vectors(torch_encoder: Encoder, exported: dict) -> None:
+def test_auto_backend_gives_torch_vectors(torch_encoder: TorchEncoder, exported: dict) -> None:
     fast = load_encoder(NAME, device="cpu")
     assert isinstance(fast, OnnxEncoder)
     assert fast.model_key == torch_encoder.model_key
@@ -116,9 +119,9 @@ def test_auto_backend_gives_torch_vectors(torch_encoder: Encoder, exported: dict
 
 
 def test_torch_backend_is_respected(exported: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert type(load_encoder(NAME, device="cpu", backend="torch")) is Encoder
+    assert type(load_encoder(NAME, device="cpu", backend="torch")) is TorchEncoder
     monkeypatch.setenv("CLIPDESK_BACKEND", "torch")
-    assert type(load_encoder(NAME, device="cpu")) is Encoder
+    assert type(load_encoder(NAME, device="cpu")) is TorchEncoder
     monkeypatch.setenv("CLIPDESK_BACKEND", "fastest")
     with pytest.raises(ValueError, match="backend"):
         load_encoder(NAME, device="cpu")
@@ -126,8 +129,8 @@ def test_torch_backend_is_respected(exported: dict, monkeypatch: pytest.MonkeyPa
 
 def test_without_onnxruntime_torch_is_used(exported: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(onnx_backend, "onnx_available", lambda: False)
-    assert type(load_encoder(NAME, device="cpu")) is Encoder
-    assert type(load_encoder(NAME, device="cpu", backend="onnx")) is Encoder
+    assert type(load_encoder(NAME, device="cpu")) is TorchEncoder
+    assert type(load_encoder(NAME, device="cpu", backend="onnx")) is TorchEncoder
 
 
 def test_a_damaged_export_is_not_used(
@@ -136,16 +139,16 @@ def test_a_damaged_export_is_not_used(
     cache = tmp_path / "cache"
     shutil.copytree(env["cache"], cache)
     monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(cache))
-    directory = onnx_backend.export_dir(exported["model_key"])
+    directory = onnx_cache.export_dir(exported["model_key"])
     assert isinstance(load_encoder(NAME, device="cpu"), OnnxEncoder)
     image = directory / exported["image"]["file"]
     image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
-    assert onnx_backend.read_export(directory) is None
-    assert type(load_encoder(NAME, device="cpu")) is Encoder
+    assert onnx_cache.read_export(directory) is None
+    assert type(load_encoder(NAME, device="cpu")) is TorchEncoder
 
 
 def test_towers_that_miss_the_bar_are_not_used(
-    torch_encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    torch_encoder: TorchEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import clipdesk.core.models.onnx_export as onnx_export
 
@@ -153,10 +156,10 @@ def test_towers_that_miss_the_bar_are_not_used(
     monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.5)  # no export can reach it
     upgraded = onnx_backend.upgrade(torch_encoder)
     assert upgraded is torch_encoder
-    meta = json.loads((onnx_backend.export_dir(torch_encoder.model_key) / "meta.json").read_text())
+    meta = json.loads((onnx_cache.export_dir(torch_encoder.model_key) / "meta.json").read_text())
     assert meta["image"] is None and meta["text"] is None
-    assert not list(onnx_backend.export_dir(torch_encoder.model_key).glob("*.onnx"))
-    assert type(load_encoder(NAME, device="cpu")) is Encoder
+    assert not list(onnx_cache.export_dir(torch_encoder.model_key).glob("*.onnx"))
+    assert type(load_encoder(NAME, device="cpu")) is TorchEncoder
 
 
 def test_cold_query_path_does_not_import_torch(env: dict[str, Path], exported: dict) -> None:
@@ -237,7 +240,7 @@ def test_library_status_before_the_model_loads_does_not_import_torch(tmp_path: P
 
 
 def test_an_isolated_export_runs_in_a_child_process(
-    torch_encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    torch_encoder: TorchEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Indexing exports in a child process, so the interpreter lock stays free for a window
     running beside it; the result is the same checked export."""
@@ -251,8 +254,68 @@ def test_an_isolated_export_runs_in_a_child_process(
     monkeypatch.setattr(onnx_export, "export_encoder", not_here)
     upgraded = onnx_backend.upgrade(torch_encoder, isolated=True)
     assert isinstance(upgraded, OnnxEncoder)
-    meta = onnx_backend.read_export(onnx_backend.export_dir(torch_encoder.model_key))
+    meta = onnx_cache.read_export(onnx_cache.export_dir(torch_encoder.model_key))
     assert meta is not None and meta["model_key"] == torch_encoder.model_key
     photos = _photos(4)
     cosines = _cos(upgraded.encode_images(photos), torch_encoder.encode_images(photos))
     assert cosines.min() >= required_cosine(meta["image"]["precision"])
+
+
+def test_both_implementations_are_whole_encoders(
+    torch_encoder: TorchEncoder, exported: dict
+) -> None:
+    """Each implementation carries every part of the protocol itself: nothing is None and
+    nothing is inherited from the other, so callers never need to ask which one they hold."""
+    from clipdesk.core.encoding import Encoder
+
+    fast = load_encoder(NAME, device="cpu")
+    assert isinstance(fast, OnnxEncoder) and not isinstance(fast, TorchEncoder)
+    assert not issubclass(OnnxEncoder, TorchEncoder) and not issubclass(TorchEncoder, OnnxEncoder)
+    for encoder, backend in ((torch_encoder, "torch"), (fast, "onnx")):
+        assert isinstance(encoder, Encoder)
+        assert encoder.backend == backend
+        for name in Encoder.__annotations__:
+            assert getattr(encoder, name) is not None, (backend, name)
+    assert (fast.spec, fast.model_key, fast.dim) == (
+        torch_encoder.spec,
+        torch_encoder.model_key,
+        torch_encoder.dim,
+    )
+    assert fast.context_length == torch_encoder.context_length
+    assert [fast.count_tokens(t) for t in TEXTS] == [torch_encoder.count_tokens(t) for t in TEXTS]
+
+
+def test_an_export_without_text_tower_embeds_texts_on_torch(
+    torch_encoder: TorchEncoder, exported: dict
+) -> None:
+    """When only the image tower passed its check, texts go to the torch model whole, so
+    they are torch's vectors exactly (chunking and counting included)."""
+    meta = dict(exported, text=None)
+    directory = onnx_cache.export_dir(torch_encoder.model_key)
+    with pytest.raises(ValueError, match="no text tower"):
+        OnnxEncoder(torch_encoder.spec, directory, meta)
+    fast = OnnxEncoder(torch_encoder.spec, directory, meta, text_fallback=torch_encoder)
+    ours, ref = fast.encode_texts(TEXTS), torch_encoder.encode_texts(TEXTS)
+    np.testing.assert_array_equal(ours.vectors, ref.vectors)
+    assert (ours.token_counts, ours.chunks) == (ref.token_counts, ref.chunks)
+    pixels = probe_images(fast.preprocess_cfg, 3, seed=7)
+    cosines = _cos(fast.encode_image_batch(pixels), torch_encoder.encode_image_batch(pixels))
+    assert cosines.min() >= onnx_cache.MIN_COSINE
+
+
+def test_a_long_index_run_moves_only_a_cpu_torch_model_to_onnx(
+    torch_encoder: TorchEncoder, exported: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clipdesk.core.encoder import faster_encoder, worth_a_faster_encoder
+
+    many, few = onnx_backend.EXPORT_AFTER_FILES, onnx_backend.EXPORT_AFTER_FILES - 1
+    assert worth_a_faster_encoder(torch_encoder, many)
+    assert not worth_a_faster_encoder(torch_encoder, few)
+    fast = faster_encoder(torch_encoder, isolated=False)  # the export is cached: no child
+    assert isinstance(fast, OnnxEncoder) and fast.model_key == torch_encoder.model_key
+    assert not worth_a_faster_encoder(fast, many)
+    assert faster_encoder(fast) is fast
+    monkeypatch.setenv("CLIPDESK_BACKEND", "onnx")  # asked for by name: even a small run
+    assert worth_a_faster_encoder(torch_encoder, few)
+    monkeypatch.setenv("CLIPDESK_BACKEND", "torch")
+    assert not worth_a_faster_encoder(torch_encoder, many)

@@ -267,18 +267,13 @@ class Library:
     def _faster_encoder(self, count: int) -> Generator[Progress, None, Encoder]:
         """Before embedding ``count`` files on a CPU: the model on ONNX Runtime (exported
         and checked once, about a minute; then several times faster per photo)."""
-        from clipdesk.core import onnx_backend
+        from clipdesk.core.encoder import faster_encoder, worth_a_faster_encoder
 
         encoder = self.encoder
-        backend = onnx_backend.requested_backend()
-        if getattr(encoder, "backend", "torch") != "torch" or not onnx_backend.wants_onnx(
-            backend, encoder.device
-        ):
-            return encoder
-        if count < onnx_backend.EXPORT_AFTER_FILES and backend != "onnx":
+        if not worth_a_faster_encoder(encoder, count):
             return encoder
         yield Progress("embed", 0, count, "preparing the model for this computer (once)")
-        faster = onnx_backend.upgrade(encoder, isolated=True)  # the window stays responsive
+        faster = faster_encoder(encoder, isolated=True)  # the window stays responsive
         with self._init_lock:
             self._encoder = faster
         return faster

@@ -28,7 +28,7 @@ from clipdesk.core.errors import ExportError
 from clipdesk.core.models.manifest import write_json_atomic
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 from clipdesk.core.models.registry import install_dir
-from clipdesk.core.onnx_backend import (
+from clipdesk.core.onnx_cache import (
     EXPORT_FORMAT,
     META_NAME,
     MIN_COSINE,
@@ -40,7 +40,7 @@ from clipdesk.core.onnx_backend import (
 from clipdesk.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
-    from clipdesk.core.encoder import Encoder
+    from clipdesk.core.torch_encoder import TorchEncoder
 
 OPSET = 17
 PROBE_TEXTS = [
@@ -79,7 +79,7 @@ def probe_images(cfg: PreprocessConfig, n: int = 12, seed: int = 0) -> np.ndarra
     return ((np.stack(images).astype(np.float32) - mean) / std).astype(np.float32)
 
 
-def tokenizer_info(encoder: Encoder) -> dict[str, Any] | None:
+def tokenizer_info(encoder: TorchEncoder) -> dict[str, Any] | None:
     """How to rebuild the encoder's tokenizer without torch, or None if that is not possible."""
     folder = install_dir(encoder.spec)
     text_cfg = read_open_clip_config(folder)["model_cfg"].get("text_cfg", {})
@@ -284,7 +284,7 @@ def required_cosine(precision: str) -> float:
 
 
 def export_encoder(
-    encoder: Encoder,
+    encoder: TorchEncoder,
     *,
     quantise: bool = True,
     keep_all: bool = False,
@@ -296,7 +296,7 @@ def export_encoder(
     The encoder must be the torch fp32 CPU one (the reference). ``keep_all`` keeps every
     candidate file (for benchmarks); otherwise only the chosen ones stay on disk.
     """
-    if getattr(encoder, "backend", "torch") != "torch" or encoder.dtype != "float32":
+    if encoder.backend != "torch" or encoder.dtype != "float32":
         raise ValueError("export from the torch fp32 encoder (it is also the reference)")
     started = time.monotonic()
     target = directory or export_dir(encoder.model_key)
@@ -322,7 +322,7 @@ def export_encoder(
 
 
 def _export_into(
-    encoder: Encoder, work: Path, *, quantise: bool, threads: int | None
+    encoder: TorchEncoder, work: Path, *, quantise: bool, threads: int | None
 ) -> dict[str, Any]:
     import torch
 
@@ -340,7 +340,7 @@ def _export_into(
     text, text_results = None, []
     if tok is not None:
         tokens = np.asarray(encoder.tokenizer(PROBE_TEXTS), dtype=np.int64)
-        reference_texts = encoder._encode_text_list(PROBE_TEXTS)
+        reference_texts = encoder.encode_text_list(PROBE_TEXTS)
         with contextlib.suppress(Exception):  # a text tower that will not export: use torch
             example = torch.from_numpy(tokens[:2])
             _export(text_tower, example, work / "text.onnx", "tokens", dynamic_length=trimmable)
@@ -370,7 +370,7 @@ def _versions() -> dict[str, Any]:
     return {"torch": version("torch"), "onnxruntime": version("onnxruntime"), "opset": OPSET}
 
 
-def write_refusal(encoder: Encoder, reason: str) -> None:
+def write_refusal(encoder: TorchEncoder, reason: str) -> None:
     """Remember that this model cannot be exported, so indexing does not retry each time."""
     target = export_dir(encoder.model_key)
     target.mkdir(parents=True, exist_ok=True)
