@@ -40,6 +40,11 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     if args.similar and not os.path.isfile(args.similar):
         raise CliError(f"no such file: {args.similar}")
+    from clipdesk.cli.desktop_libs import desktop_problem
+
+    problem = desktop_problem()
+    if problem is not None:  # Qt would abort with a page of plugin diagnostics
+        raise CliError(problem)
     try:
         from clipdesk.gui import LaunchOptions, run_gui
         from clipdesk.gui.compat import check_binding

@@ -2,9 +2,9 @@
 
 open_clip's ``SimpleTokenizer`` lives in a module that imports torch at the top, which
 costs seconds before a cold ``clipdesk search`` can answer. This is the same algorithm
-over the same vocabulary file (read from the installed open_clip package, or from a copy
-beside an exported model), returning numpy token ids that are identical to open_clip's
-(``tests/test_onnx_tokenizer.py`` checks it on a varied corpus).
+over the same vocabulary file (the copy in ``resources/tokenizers``, the installed
+open_clip package's, or one inside a model pack), returning numpy token ids that are
+identical to open_clip's (``tests/test_onnx_tokenizer.py`` checks it on a varied corpus).
 
 ``ftfy`` (a dependency of open_clip) is imported only for text it could change: plain
 printable ASCII without ``&`` passes through it unchanged, so the usual query skips the
@@ -31,7 +31,13 @@ _PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"&"}
 
 
 def default_vocab_path() -> Path:
-    """open_clip's vocabulary file, found without importing open_clip (and torch)."""
+    """CLIP's vocabulary file: the copy shipped with clipdesk (a plain install has no
+    open_clip), else open_clip's, found without importing open_clip (and torch)."""
+    from clipdesk.core import paths
+
+    shipped = paths.resources_dir() / "tokenizers" / VOCAB_NAME
+    if shipped.is_file():
+        return shipped
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("open_clip is not installed and no vocabulary file was given")

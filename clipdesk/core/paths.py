@@ -74,7 +74,9 @@ def models_dir() -> Path:
 def resources_dir() -> Path:
     """Read-only files shipped with clipdesk (models, vocabularies, icons).
 
-    Looked up in a frozen (PyInstaller) bundle first, then beside the source tree.
+    Looked up in a frozen (PyInstaller) bundle first, then inside the installed package
+    (a wheel carries them as ``clipdesk/resources``, see ``setup.py``), then beside the
+    source tree.
     """
     env = _override("CLIPDESK_RESOURCES_DIR")
     if env is not None:
@@ -82,7 +84,10 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    package = Path(__file__).resolve().parents[1]
+    if (package / "resources").is_dir():
+        return package / "resources"
+    return package.parent / "resources"
 
 
 def pictures_dir() -> Path:

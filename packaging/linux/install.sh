@@ -20,6 +20,25 @@ if [ ! -x "$src/clipdesk" ]; then
     echo "install.sh: run it from the unpacked clipdesk folder" >&2
     exit 1
 fi
+# The window's X11 plugin needs these libraries (clipdesk/cli/desktop_libs.py lists the
+# same); a fresh Debian or Ubuntu lacks some. Say which packages to add, then go on.
+missing=""
+ldconfig="$(command -v ldconfig || echo /sbin/ldconfig)"
+[ -x "$ldconfig" ] && for pair in libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
+    libxcb-image.so.0:libxcb-image0 libxcb-keysyms.so.1:libxcb-keysyms1 \
+    libxcb-randr.so.0:libxcb-randr0 libxcb-render-util.so.0:libxcb-render-util0 \
+    libxcb-shape.so.0:libxcb-shape0 libxcb-shm.so.0:libxcb-shm0 libxcb-sync.so.1:libxcb-sync1 \
+    libxcb-util.so.1:libxcb-util1 libxcb-xfixes.so.0:libxcb-xfixes0 libxcb-xkb.so.1:libxcb-xkb1 \
+    libxkbcommon-x11.so.0:libxkbcommon-x11-0 libX11-xcb.so.1:libx11-xcb1; do
+    soname="${pair%%:*}"
+    if ! "$ldconfig" -p 2>/dev/null | grep -q "^[[:space:]]*$soname "; then
+        missing="$missing ${pair#*:}"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "install.sh: the window needs X11 libraries that are missing; run: sudo apt install$missing" >&2
+fi
+
 app="$prefix/lib/clipdesk"
 bin="$prefix/bin"
 share="$prefix/share"
