@@ -13,6 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from clipdesk import __version__
+from clipdesk.cli.errors import CliError
+
+__all__ = ["CliError", "build_parser", "main"]
 
 # Modules under clipdesk.cli that each add one or more commands, in --help order.
 COMMAND_MODULES = (
@@ -25,10 +28,6 @@ COMMAND_MODULES = (
     "demo_command",
     "gui_command",
 )
-
-
-class CliError(Exception):
-    """A failure to report as one clear line on stderr, with exit status 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core import paths
     from clipdesk.core.errors import LibraryError

@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.library_commands import print_json, with_library
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core.dupes import find_duplicates

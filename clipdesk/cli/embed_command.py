@@ -36,7 +36,7 @@ def requested_model(args: argparse.Namespace) -> str | None:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
 
     if bool(args.images) == bool(args.text):
         raise CliError("give image files or --text TEXT..., not both and not neither")
@@ -90,7 +90,7 @@ def _embed_texts(encoder: object, texts: list[str], long_text: str) -> object:
 
 
 def _read_images(paths: list[str], size: int) -> list[object]:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
 
     images = []
     for path in paths:

@@ -36,7 +36,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
 
     if args.similar and not os.path.isfile(args.similar):
         raise CliError(f"no such file: {args.similar}")

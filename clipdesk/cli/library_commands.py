@@ -65,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def with_library(args: argparse.Namespace, action: Callable[[Library], int]) -> int:
     """Open the library named by the global options, turning its errors into CLI errors."""
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import CatalogError, LibraryError
     from clipdesk.core.library import Library
 

@@ -91,7 +91,7 @@ def _num(value: float | None) -> str:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
     from clipdesk.core.models import get_model, is_installed
     from clipdesk.core.models.download import download_model
@@ -170,7 +170,7 @@ class _bar:
 def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
     from clipdesk.core.models.importing import import_checkpoint
 

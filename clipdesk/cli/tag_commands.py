@@ -122,7 +122,7 @@ def _run_tags(library: Library, names: list[str] | None):  # type: ignore[no-unt
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.library_commands import print_json
 
     if not args.yes and not args.no:
@@ -155,7 +155,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_vocab(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import VocabularyError
     from clipdesk.core.tags.vocabulary import format_vocabulary, read_vocabulary
 
@@ -214,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_export_xmp(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.library_commands import print_json
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core.tags.store import SOURCES

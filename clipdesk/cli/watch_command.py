@@ -75,7 +75,7 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.library_commands import with_library
     from clipdesk.core.watch import LibraryWatcher, WatchMode, WatchSettings
 
