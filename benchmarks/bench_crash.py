@@ -1,10 +1,11 @@
 """Kill ``clipdesk index`` with SIGKILL many times (200 by default) and check each restart.
 
-The same rounds as ``tests/test_crash.py`` (which runs 30 in the normal test run): the
-photos change, ``clipdesk index`` is started and killed at a random moment, the
-database and the saved index are checked, then a complete ``clipdesk index`` and
-``clipdesk check`` must leave every photo indexed or skipped, none twice. Every
-``--real-every`` rounds the killed command is a fresh ``python -m clipdesk`` process.
+The same rounds as ``tests/test_crash.py`` (4 in the normal test run, 30 under
+``pytest -m slow``): the photos change, ``clipdesk index`` is started and killed at a
+random moment, the database and the saved index are checked, then a complete
+``clipdesk index`` and ``clipdesk check`` must leave every photo indexed or skipped,
+none twice. Every ``--real-every`` rounds the killed command is a fresh
+``python -m clipdesk`` process.
 
     .venv/bin/python benchmarks/bench_crash.py --kills 200
 """

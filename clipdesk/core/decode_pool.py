@@ -7,7 +7,8 @@ standard library, so a worker imports neither torch nor Qt unless the task does)
 has its own task pipe holding at most ``prefetch`` items, so a worker never waits for
 its next item and a crash is pinned on the item it was running. The consumer's loop is
 the watchdog: it waits on result pipes and process sentinels with a deadline, so there
-is no extra thread, and closing the generator stops everything.
+is no extra thread, and closing the generator stops everything. Workers end with the
+parent however it ends, SIGKILL included (see ``lifeline``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
+
+from clipdesk.core.lifeline import Lifeline, ParentLink, die_with_parent
 
 __all__ = ["DecodePool", "TaskFailure"]
 
@@ -63,9 +66,14 @@ def _describe(exc: BaseException) -> str:
 
 
 def _worker_main(
-    tasks: Connection, results: Connection, task_bytes: bytes, memory_mb: int | None
+    tasks: Connection,
+    results: Connection,
+    task_bytes: bytes,
+    memory_mb: int | None,
+    parent: ParentLink,
 ) -> None:
     """Run tasks in order until told to stop; exit at once if the parent goes away."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one decode per core; no thread pools per worker
@@ -148,6 +156,7 @@ class DecodePool(Generic[T, R]):
         self.workers, self.timeout_s, self.prefetch = workers, timeout_s, prefetch
         self.memory_limit_mb = memory_limit_mb
         self._ctx = multiprocessing.get_context(start_method)
+        self._lifeline = Lifeline(self._ctx)
         self._pool: list[_Worker] = []
         self._next_id = 0
         self._boot_failures = 0
@@ -170,7 +179,7 @@ class DecodePool(Generic[T, R]):
         result_r, result_w = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=_worker_main,
-            args=(task_r, result_w, self._task_bytes, self.memory_limit_mb),
+            args=(task_r, result_w, self._task_bytes, self.memory_limit_mb, self._lifeline.link()),
             name="clipdesk-decode",
             daemon=True,
         )
@@ -219,6 +228,7 @@ class DecodePool(Generic[T, R]):
                     worker.tasks.send_bytes(pickle.dumps(None))
         for worker in list(self._pool):
             self._stop_worker(worker, kill=bool(worker.jobs))
+        self._lifeline.close()
         self._closed = True
 
     # ---------------------------------------------------------------- mapping

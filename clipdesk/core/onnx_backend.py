@@ -292,11 +292,17 @@ def _export_in_child_process(encoder: TorchEncoder, threads: int | None) -> dict
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from clipdesk.core.lifeline import Lifeline, die_with_parent
     from clipdesk.core.models import onnx_export
 
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
+        with (
+            Lifeline(context) as lifeline,
+            ProcessPoolExecutor(
+                1, mp_context=context, initializer=die_with_parent, initargs=(lifeline.link(),)
+            ) as pool,
+        ):
             job = pool.submit(_export_model, encoder.spec, encoder.model_key, threads)
             return job.result()
     except (BrokenProcessPool, OSError):  # the child died or never started: export here
