@@ -21,6 +21,7 @@ from clipdesk.core import paths
 from clipdesk.core.catalog import Catalog, RootRecord
 from clipdesk.core.catalog.catalog import path_bytes
 from clipdesk.core.errors import LibraryError
+from clipdesk.core.files import safe_file_name
 from clipdesk.core.indexer import IndexReport, run_index
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.search import SearchResults, combine, parse_query, rank
@@ -56,7 +57,7 @@ class CheckReport:
 
 def index_dir_name(model_key: str) -> str:
     """A file-system-safe folder name for one model's index."""
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model_key)
+    return safe_file_name(model_key)
 
 
 class Library:

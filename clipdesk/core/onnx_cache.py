@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from clipdesk.core import paths
+from clipdesk.core.files import safe_file_name
 from clipdesk.core.models.manifest import weights_digest
 from clipdesk.core.models.registry import ModelSpec, install_dir
 
@@ -36,13 +37,9 @@ def onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def safe_key(model_key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model_key)
-
-
 def export_dir(model_key: str) -> Path:
     """Where one model's exported towers are cached."""
-    return paths.cache_dir() / "onnx" / safe_key(model_key)
+    return paths.cache_dir() / "onnx" / safe_file_name(model_key)
 
 
 def model_key_for(spec: ModelSpec) -> str:

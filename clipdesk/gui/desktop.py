@@ -13,6 +13,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QProcess, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
 
 from clipdesk.core import paths
+from clipdesk.core.files import atomic_write
 
 
 def open_file(path: str) -> bool:
@@ -72,7 +73,5 @@ def save_pasted_image(image: QImage) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"pasted-{hashlib.sha1(data).hexdigest()[:16]}.png"
     if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        atomic_write(target, data, durable=False)
     return str(target)

@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage, QImageReader
 
 from clipdesk.core import paths
+from clipdesk.core.files import atomic_write
 
 THUMB_QUALITY = 85
 MEMORY_BYTES = 96 * 1024 * 1024  # decoded thumbnails kept in memory
@@ -102,9 +103,7 @@ class ThumbnailCache:
     def _store(self, target: Path, data: bytes) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            atomic_write(target, data, durable=False)
         except OSError:
             pass  # a read-only or full cache only costs speed
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from clipdesk.core.files import atomic_write
 
 MANIFEST_NAME = "clipdesk_model.json"
 CONFIG_NAME = "open_clip_config.json"
@@ -83,13 +84,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON so that a crash leaves either the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clipdesk.core.files import atomic_write
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.store import TagStore
 
@@ -121,17 +121,6 @@ def read_keywords(path: Path) -> list[str]:
     ]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".clipdesk-", suffix=".xmp.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_sidecars(
     store: TagStore,
     fingerprints: Sequence[str] | None,
@@ -159,7 +148,7 @@ def export_sidecars(
                     report.unchanged += 1
                 else:
                     if not dry_run:
-                        _write_atomic(sidecar, text)
+                        atomic_write(sidecar, text)
                     report.written.append(os.fspath(sidecar))
         except (OSError, ET.ParseError, ValueError, UnicodeDecodeError) as exc:
             report.failed.append((os.fspath(sidecar), str(exc) or type(exc).__name__))

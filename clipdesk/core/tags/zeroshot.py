@@ -9,7 +9,6 @@ adding one tag embeds only that tag.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clipdesk.core.files import atomic_path, safe_file_name
 from clipdesk.core.paths import ensure_folder
 from clipdesk.core.tags.prompts import PromptSet
 from clipdesk.core.tags.vocabulary import TagDef
@@ -97,8 +97,7 @@ class LabelFeatureCache:
     def _file(self, model_key: str) -> Path | None:
         if self.directory is None:
             return None
-        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model_key)
-        return self.directory / f"{safe}.npz"
+        return self.directory / f"{safe_file_name(model_key)}.npz"
 
     def _load(self, model_key: str) -> dict[str, np.ndarray]:
         table = self._memory.setdefault(model_key, {})
@@ -122,9 +121,8 @@ class LabelFeatureCache:
         if path is None:
             return
         ensure_folder(path.parent, "cache folder")
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **table)
-        os.replace(tmp, path)
+        with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as out:
+            np.savez(out, **table)
 
     def features(
         self, model_key: str, encode: TextEncoder, tags: Sequence[TagDef], prompts: PromptSet

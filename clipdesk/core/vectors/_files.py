@@ -18,6 +18,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from clipdesk.core.files import atomic_path, fsync_dir
 from clipdesk.core.vectors._dense import Dense
 
 FORMAT_VERSION = 1
@@ -43,22 +44,10 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    if directory and os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """Write via a temporary name in the same directory: the real name is whole or absent."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    _fsync_path(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -144,7 +133,7 @@ def save_generation(directory: Path, generation: Generation, params: dict[str, i
     }
     text = json.dumps(manifest, indent=1)
     _write_atomic(directory / MANIFEST, lambda p: p.write_text(text, "utf-8"))
-    _fsync_path(directory, directory=True)
+    fsync_dir(directory)
     _remove_stale(directory, {f["name"] for f in files.values()})
 
 
