@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from clipdesk.core.library import Library
+    from clipdesk.core.errors import CatalogError
+    from clipdesk.core.library import CheckReport, Library
     from clipdesk.core.search import SearchResults
 
 
@@ -63,20 +64,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_roots)
 
 
-def with_library(args: argparse.Namespace, action: Callable[[Library], int]) -> int:
-    """Open the library named by the global options, turning its errors into CLI errors."""
+def with_library(
+    args: argparse.Namespace,
+    action: Callable[[Library], int],
+    *,
+    unopenable: Callable[[CatalogError], int] | None = None,
+) -> int:
+    """Open the library named by the global options, turning its errors into CLI errors.
+
+    ``unopenable`` handles a library that cannot be opened (``check`` reports it).
+    """
+    from sqlalchemy.exc import DBAPIError
+
     from clipdesk.cli.errors import CliError
+    from clipdesk.core.catalog.health import database_error_message
     from clipdesk.core.errors import CatalogError, LibraryError
     from clipdesk.core.library import Library
 
     try:
         library = Library.open(args.library, model=args.model)
     except CatalogError as exc:
+        if unopenable is not None:
+            return unopenable(exc)
         raise CliError(str(exc)) from exc
     try:
         return action(library)
     except (LibraryError, CatalogError) as exc:
         raise CliError(str(exc)) from exc
+    except DBAPIError as exc:  # a damaged catalog, or a write to a read-only one
+        raise CliError(database_error_message(exc, library.directory)) from exc
     finally:
         library.close()
 
@@ -184,10 +200,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from clipdesk.core.check import check_library
+    from clipdesk.core.check import check_library, unopenable_report
 
     def action(library: Library) -> int:
-        report = check_library(library, repair=args.repair)
+        return show(check_library(library, repair=args.repair))
+
+    def show(report: CheckReport) -> int:
         if args.json:
             print_json(report.to_json())
         else:
@@ -195,6 +213,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"repaired: {line}")
             for line in report.problems:
                 print(f"problem: {line}")
+            for line in report.cannot_repair:
+                print(f"cannot repair: {line}")
             for line in report.notes:
                 print(f"note: {line}")
             print("ok" if report.ok else "problems found")
@@ -203,7 +223,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"clipdesk: {len(report.problems)} problems found{hint}", file=sys.stderr)
         return 0 if report.ok else 1
 
-    return with_library(args, action)
+    def unopenable(exc: CatalogError) -> int:  # damaged or foreign: a report, not a crash
+        return show(unopenable_report(str(exc), repair=args.repair))
+
+    return with_library(args, action, unopenable=unopenable)
 
 
 def cmd_roots(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from clipdesk.core.errors import LibraryError
 from clipdesk.core.files import safe_file_name
 from clipdesk.core.indexer import IndexReport, run_index
 from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.scanner import waiting_in_new_roots
 from clipdesk.core.search import SearchResults, combine, parse_query, rank
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    cannot_repair: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"ok": self.ok, "problems": self.problems}
@@ -52,6 +54,8 @@ class CheckReport:
             out["notes"] = self.notes
         if self.repaired:
             out["repaired"] = self.repaired
+        if self.cannot_repair:
+            out["cannot_repair"] = self.cannot_repair
         return out
 
 
@@ -105,7 +109,7 @@ class Library:
 
     def close(self) -> None:
         with self._lock:
-            if self._vectors is not None:
+            if self._vectors is not None and not self.catalog.read_only:
                 self._vectors.save()
             self.catalog.close()
 
@@ -185,7 +189,8 @@ class Library:
             problems.append(f"index: {len(extra)} vectors are not in the database")
         if repair and (len(missing) or len(extra) or index.problem):
             index.sync(db_labels, lambda ids: self.catalog.vectors(ids, dim))
-            index.save()
+            if not self.catalog.read_only:  # a read-only library is mended in memory only
+                index.save()
         return index, problems
 
     def _remember_model(self) -> None:
@@ -472,16 +477,17 @@ class Library:
         if self._encoder is not None:
             key = self._encoder.model_key
         counts = self.catalog.counts(key)
+        roots = self.catalog.roots()
         return {
             "indexed": counts.indexed,
-            "pending": counts.pending,
+            "pending": counts.pending + waiting_in_new_roots(roots),
             "skipped": counts.skipped,
             "offline": counts.offline,
             "model": self.model_name,
             "device": self.device,
             "roots": [
                 {"path": r.fspath, "online": r.online, "last_scan_at": r.last_scan_at}
-                for r in self.catalog.roots()
+                for r in roots
             ],
             "skipped_files": [
                 {"path": f.fspath, "reason": f.skip_reason} for f in self.catalog.skipped_files()

@@ -6,12 +6,13 @@ found, stored and shown again without loss.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from clipdesk.core.catalog.records import FileRecord, StatEntry
+from clipdesk.core.catalog.records import FileRecord, RootRecord, StatEntry
 
 # Folders that hold caches or system files, never a user's photos.
 IGNORED_DIR_NAMES = frozenset(
@@ -48,6 +49,10 @@ def scan_tree(
         except OSError as exc:
             if on_error is not None:
                 on_error(directory, exc.strerror or str(exc))
+            if exc.errno == errno.ENAMETOOLONG and directory != root:
+                # Deeper than the system lets any program name: listed like a file that
+                # cannot be read, so that it is recorded as skipped, with the reason.
+                yield StatEntry(directory, 0, 0, 0)
             continue
         for entry in children:
             try:
@@ -72,6 +77,12 @@ def scan_tree(
                     continue
             if stat.S_ISDIR(info.st_mode):
                 continue  # a link to a folder: never followed, so loops cannot trap us
+            if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+                # A device, fifo, socket, or an empty or /proc file: its time says nothing
+                # (for /proc/self/mem it differs in every process that looks), so only a
+                # size appearing counts as a change.
+                yield StatEntry(entry.path, info.st_size, 0, info.st_ino)
+                continue
             yield StatEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
 
 
@@ -143,3 +154,16 @@ def diff_scan(
             diff.removed.append(record.id)
     diff.added = sorted(new_by_identity.values(), key=lambda item: item[1].path)
     return diff
+
+
+def waiting_in_new_roots(roots: Iterable[RootRecord]) -> int:
+    """Photos in roots that were added but never scanned: waiting to be indexed.
+
+    The catalog knows nothing of them yet, so ``status`` and ``check`` both count them
+    from disk, and agree on what is pending.
+    """
+    return sum(
+        sum(1 for _ in scan_tree(root.path))
+        for root in roots
+        if root.last_scan_at is None and os.path.isdir(root.path)
+    )

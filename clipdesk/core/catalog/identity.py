@@ -159,9 +159,11 @@ def _has_wal(path: Path) -> bool:
 
 def _read_identity(path: Path) -> tuple[set[str], str | None, bool]:
     """Tables, Alembic revision and whether clipdesk's marker row is there."""
-    folder_writable = os.access(path.parent, os.W_OK | os.X_OK)
+    # Without a write-ahead log nobody has the catalog open, and ``immutable`` reads it
+    # without creating SQLite's side files; with one, its content must be read too.
+    immutable = not _has_wal(path) or not os.access(path.parent, os.W_OK | os.X_OK)
     try:
-        conn = sqlite3.connect(read_only_uri(path, immutable=not folder_writable), uri=True)
+        conn = sqlite3.connect(read_only_uri(path, immutable=immutable), uri=True)
     except sqlite3.Error as exc:
         raise CatalogError(f"{path} cannot be opened: {exc}") from None
     try:
