@@ -25,13 +25,13 @@ from clipdesk.core.errors import (
     DownloadError,
     UnpinnedFileError,
 )
+from clipdesk.core.models.install import install_staged, staging_dir
 from clipdesk.core.models.manifest import (
     Manifest,
     file_record,
     sha256_file,
-    write_manifest,
 )
-from clipdesk.core.models.openclip_config import builtin_model_config, write_open_clip_config
+from clipdesk.core.models.openclip_config import builtin_model_config
 from clipdesk.core.models.registry import ModelSpec, install_dir
 from clipdesk.core.progress import Cancelled, CancelToken
 
@@ -70,7 +70,7 @@ def download_model(
     model_cfg = builtin_model_config(spec.arch)
 
     final = install_dir(spec)
-    staging = final.with_name(f".{final.name}.download")
+    staging = staging_dir(final, "download")  # kept between runs: downloads resume
     staging.mkdir(parents=True, exist_ok=True)
     sizes = [f.size for f in spec.files]
     total = sum(s for s in sizes if s) if all(sizes) else None
@@ -102,10 +102,12 @@ def download_model(
             shutil.rmtree(staging, ignore_errors=True)
         raise
 
-    write_open_clip_config(staging, model_cfg, spec.preprocess)
-    write_manifest(
+    install_staged(
         staging,
-        Manifest(
+        final,
+        model_cfg=model_cfg,
+        preprocess=spec.preprocess,
+        manifest=Manifest(
             name=spec.name,
             arch=spec.arch,
             pretrained=spec.pretrained,
@@ -113,7 +115,6 @@ def download_model(
             files=records,
         ),
     )
-    swap_into_place(staging, final)
     return final
 
 
@@ -246,21 +247,9 @@ def _verify(part: Path, name: str, sha256: str | None, size: int | None) -> None
             )
 
 
-def swap_into_place(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` with renames only, so a crash never mixes them."""
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staging, final)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def discard_partial(spec: ModelSpec) -> None:
     """Forget an interrupted download of ``spec`` (its staging folder)."""
-    staging = install_dir(spec).with_name(f".{install_dir(spec).name}.download")
+    staging = staging_dir(install_dir(spec), "download")
     if staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
 

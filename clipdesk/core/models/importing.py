@@ -18,12 +18,11 @@ from typing import Any
 
 from clipdesk.core import paths
 from clipdesk.core.errors import ImportCheckpointError
-from clipdesk.core.models.download import swap_into_place
+from clipdesk.core.models.install import fresh_staging, install_staged
 from clipdesk.core.models.manifest import (
     Manifest,
     file_record,
     sha256_file,
-    write_manifest,
 )
 from clipdesk.core.models.openclip_config import (
     builtin_archs,
@@ -94,16 +93,16 @@ def import_checkpoint(
     preprocess = PreprocessConfig.from_open_clip({**tag_cfg, "size": size})
 
     final = paths.models_dir() / name
-    staging = final.with_name(f".{name}.import")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        write_open_clip_config(staging, model_cfg, preprocess)
+    with fresh_staging(final, "import") as staging:
+        write_open_clip_config(staging, model_cfg, preprocess)  # the loader reads it
         params = _load_and_save(staging, path, arch)
         weights = staging / WEIGHTS_NAME
-        write_manifest(
+        install_staged(
             staging,
-            Manifest(
+            final,
+            model_cfg=model_cfg,
+            preprocess=preprocess,
+            manifest=Manifest(
                 name=name,
                 arch=arch,
                 pretrained=pretrained or "",
@@ -117,10 +116,6 @@ def import_checkpoint(
                 },
             ),
         )
-        swap_into_place(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return get_model(name)
 
 
@@ -205,18 +200,17 @@ def _import_as_registry_model(path: Path, digest: str, spec: ModelSpec, arch: st
         raise ImportCheckpointError(f"{spec.name} has no preprocessing settings")
     pinned = weights[0]
     final = install_dir(spec)
-    staging = final.with_name(f".{final.name}.import")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with fresh_staging(final, "import") as staging:
         target = staging / pinned.filename
         shutil.copyfile(path, target)
         if sha256_file(target) != digest:
             raise ImportCheckpointError(f"{path.name} changed while it was being copied")
-        write_open_clip_config(staging, builtin_model_config(spec.arch), spec.preprocess)
-        write_manifest(
+        install_staged(
             staging,
-            Manifest(
+            final,
+            model_cfg=builtin_model_config(spec.arch),
+            preprocess=spec.preprocess,
+            manifest=Manifest(
                 name=spec.name,
                 arch=spec.arch,
                 pretrained=spec.pretrained,
@@ -225,8 +219,4 @@ def _import_as_registry_model(path: Path, digest: str, spec: ModelSpec, arch: st
                 facts={"source_file": str(path)},
             ),
         )
-        swap_into_place(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return spec
