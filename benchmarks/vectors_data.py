@@ -147,7 +147,7 @@ def ensure_library(size: int, encoder) -> Path:
             rows.append(
                 {"root_id": root.id, "path": folder + b"/IMG_%06d.jpg" % i, "dir": folder,
                  "size": 3_000_000, "mtime_ns": 0, "inode": i, "fingerprint": fp,
-                 "width": 4000, "height": 3000, "status": "ok", "added_at": now,
+                 "ext": ".jpg", "width": 4000, "height": 3000, "status": "ok", "added_at": now,
                  "updated_at": now}
             )  # fmt: skip
             embs.append(

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from clipdesk.core.catalog import Catalog, DecodedFacts, StatEntry
+from clipdesk.core.catalog.allowed import below, not_below
 from clipdesk.core.catalog.schema import metadata
 from clipdesk.core.errors import CatalogError
 
@@ -22,10 +23,86 @@ def catalog(tmp_path):
     cat.close()
 
 
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrations_build_exactly_the_declared_schema(catalog):
     with catalog.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        # Alembic cannot compare an expression index; SQLite's own text of it can.
+        taken = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_files_taken'"
+        ).scalar()
     assert diffs == []
+    declared = next(i for i in metadata.tables["files"].indexes if i.name == "ix_files_taken")
+    expression = str(declared.expressions[0].compile(compile_kwargs={"literal_binds": True}))
+    assert taken == f"CREATE INDEX ix_files_taken ON files ({expression.replace('files.', '')})"
+
+
+def test_filters_are_answered_from_indexes(catalog):
+    """Each filter's condition is a range or lookup on an index, not a scan of files."""
+    from sqlalchemy import select
+
+    from clipdesk.core.catalog.allowed import extension_in, taken_before, taken_from
+    from clipdesk.core.catalog.schema import files
+
+    root = catalog.add_root(b"/p")
+    catalog.apply_scan(root.id, added=[StatEntry(b"/p/%d.jpg" % i, 1, i, i) for i in range(300)])
+    catalog.refresh_statistics()
+    checks = {
+        "ix_files_taken": [taken_from(5.0), taken_before(9.0)],
+        "ix_files_ext": [extension_in([".png"])],
+    }
+    with catalog.engine.connect() as conn:
+        for index, where in checks.items():
+            query = select(files.c.id).where(*where)
+            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").fetchall()
+            assert plan[0][-1].startswith("SEARCH files") and index in plan[0][-1], plan
+
+
+def test_extension_follows_a_file_through_a_move(catalog):
+    root = catalog.add_root(b"/p")
+    catalog.apply_scan(
+        root.id, added=[StatEntry(b"/p/A.JPG", 1, 1, 1), StatEntry(b"/p/b", 1, 1, 2)]
+    )
+    a = catalog.file_by_path(b"/p/A.JPG")
+    catalog.apply_scan(root.id, moved=[(a.id, StatEntry(b"/p/a.png", 1, 1, 1))])
+    with catalog.engine.connect() as conn:
+        rows = dict(conn.exec_driver_sql("SELECT path, ext FROM files").fetchall())
+    assert rows == {b"/p/a.png": ".png", b"/p/b": ""}
+
+
+def test_migration_0003_fills_extensions_of_an_older_library(tmp_path):
+    from alembic import command
+
+    from clipdesk.core.catalog.database import _alembic_config, create_sqlite_engine
+
+    path = tmp_path / "old.db"
+    engine = create_sqlite_engine(path)
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.exec_driver_sql(
+            "INSERT INTO roots (id, path, added_at, online) VALUES (1, x'2f70', 0, 1)"
+        )
+        for i, name in enumerate([b"/p/x.HEIC", b"/p/y.jpeg", b"/p/noext", b"/p/\xff.Png"]):
+            conn.exec_driver_sql(
+                "INSERT INTO files (root_id, path, dir, size, mtime_ns, inode, status, added_at,"
+                " updated_at) VALUES (1, ?, x'2f70', 1, 1, ?, 'ok', 0, 0)",
+                (name, i),
+            )
+    engine.dispose()
+    catalog = Catalog.open(path)
+    with catalog.engine.connect() as conn:
+        rows = dict(conn.exec_driver_sql("SELECT path, ext FROM files").fetchall())
+    catalog.close()
+    assert rows == {
+        b"/p/x.HEIC": ".heic",
+        b"/p/y.jpeg": ".jpeg",
+        b"/p/noext": "",
+        b"/p/\xff.Png": ".png",
+    }
 
 
 def test_database_uses_wal(catalog, tmp_path):
@@ -142,9 +219,12 @@ def test_folder_filter_selects_only_that_folder(catalog):
         decoded=[(a.id, DecodedFacts("fa", 1, 1)), (b.id, DecodedFacts("fb", 1, 1))],
         new_vectors={"fa": np.ones(2, np.float32), "fb": np.ones(2, np.float32)},
     )
-    ids = catalog.embedding_ids_in_folder("m", b"/p/x")
+    ids = catalog.allowed_embeddings("m", [below(b"/p/x")])
     assert len(ids) == 1
     assert catalog.files_for_embeddings(ids)[int(ids[0])][0].path == b"/p/x/a.jpg"
+    assert catalog.allowed_embeddings("m", [not_below(b"/p/x")]).tolist() == [
+        int(catalog.embedding_ids_for(["fb"], "m")["fb"])
+    ]
 
 
 def test_embedding_ids_are_never_reused(catalog):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from clipdesk.core.catalog import FileRecord
 from clipdesk.core.progress import Progress
-from clipdesk.core.search import SearchHit
+from clipdesk.core.search import Filters, SearchHit
 from clipdesk.gui.cutoff import adaptive_cutoff, next_step
 from clipdesk.gui.jobs import SearchRequest
 from clipdesk.gui.settings import (
@@ -26,10 +26,8 @@ from clipdesk.gui.settings import (
 from clipdesk.gui.status_bar import format_progress
 
 
-def hit(path: str, score: float = 0.5, taken_at: float | None = None) -> SearchHit:
+def hit(path: str, score: float = 0.5) -> SearchHit:
     record = FileRecord(1, 1, os.fsencode(path), 1000, 1_600_000_000 * 10**9, 1, None, "indexed")
-    if taken_at is not None:
-        record = FileRecord(1, 1, os.fsencode(path), 1000, 0, 1, None, "indexed", taken_at=taken_at)
     return SearchHit(path, score, record)
 
 
@@ -114,21 +112,29 @@ def test_cpu_share_gives_decode_workers():
 # -- filters and status text ------------------------------------------------------------
 
 
-def test_request_filters_by_type_date_and_excluded_folder(tmp_path: Path):
+def test_request_hands_every_filter_to_the_core_query(tmp_path: Path):
+    """The window filters nothing itself: each filter travels in the query to SQL."""
     day = 86400.0
     request = SearchRequest(
-        text="x",
-        file_types=(".jpg",),
+        text="a red circle -square",
+        k=50,
+        folder=str(tmp_path),
+        types=("jpeg",),
         date_from=10 * day,
         date_to=20 * day,
         excluded=(str(tmp_path / "private"),),
+        tag="red",
     )
-    assert request.filtered
-    assert request.accepts(hit(str(tmp_path / "a.jpg"), taken_at=15 * day))
-    assert not request.accepts(hit(str(tmp_path / "a.png"), taken_at=15 * day))
-    assert not request.accepts(hit(str(tmp_path / "a.jpg"), taken_at=25 * day))
-    assert not request.accepts(hit(str(tmp_path / "private" / "a.jpg"), taken_at=15 * day))
-    assert request.accepts(hit(str(tmp_path / "private-not" / "a.jpg"), taken_at=15 * day))
+    query = request.to_query()
+    assert (query.text, query.negatives, query.k) == ("a red circle", ("square",), 50)
+    assert query.filters == Filters(
+        folder=str(tmp_path),
+        excluded=(str(tmp_path / "private"),),
+        after=10 * day,
+        before=20 * day,
+        types=("jpeg",),
+        tag="red",
+    )
     assert SearchRequest().empty and not SearchRequest(image="/a.jpg").empty
 
 

@@ -233,13 +233,12 @@ def test_indexing_leaves_statistics_so_folder_searches_use_the_path_index(indexe
     """Without statistics SQLite walks every embedding of the model for a folder search."""
     from sqlalchemy.dialects import sqlite
 
-    from clipdesk.core.catalog.catalog import folder_embeddings_query
+    from clipdesk.core.catalog.allowed import allowed_embeddings_query, below
 
     library = indexed[0]
     folder = library.roots()[0].path
-    compiled = folder_embeddings_query(library.encoder.model_key, folder).compile(
-        dialect=sqlite.dialect()
-    )
+    query = allowed_embeddings_query(library.encoder.model_key, [below(folder)])
+    compiled = query.compile(dialect=sqlite.dialect())
     params = tuple(compiled.params[name] for name in compiled.positiontup)
     with library.catalog.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar() > 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clipdesk.core.errors import CatalogError
     from clipdesk.core.library import CheckReport, Library
-    from clipdesk.core.search import SearchResults
+    from clipdesk.core.search import Filters, SearchResults
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tag", metavar="TAG", help="only photos with this tag (all of them if no TEXT)"
     )
+    _add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -46,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMG")
     p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
     p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    _add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)
 
@@ -62,6 +64,74 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--remove", metavar="PATH", help="stop indexing this folder")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_roots)
+
+
+def _add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """Filters ``search`` and ``similar`` share; each narrows what may be returned."""
+    from clipdesk.core.search.filetypes import TYPE_NAMES
+
+    p.add_argument(
+        "--after",
+        metavar="DATE",
+        help="only photos taken on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD: its first day)",
+    )
+    p.add_argument("--before", metavar="DATE", help="only photos taken before DATE (its first day)")
+    p.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help=f"only files of this type, repeatable: {', '.join(TYPE_NAMES)}",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="leave out photos below this folder (repeatable)",
+    )
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    """The query's filters from the command line; a bad value is bad usage (``UsageError``)."""
+    from clipdesk.core.errors import FileTypeError
+    from clipdesk.core.search import Filters, extensions_of
+
+    types = tuple(t.strip().lower() for v in args.types for t in v.split(",") if t.strip())
+    try:
+        extensions_of(types)  # unknown names are refused before the library opens
+    except FileTypeError as exc:
+        raise UsageError(f"--type: {exc}") from exc
+    return Filters(
+        folder=args.folder,
+        excluded=tuple(args.exclude),
+        after=_date("--after", args.after),
+        before=_date("--before", args.before),
+        types=types,
+    )
+
+
+def _date(flag: str, text: str | None) -> float | None:
+    from clipdesk.core.errors import DateError
+    from clipdesk.core.search import parse_date
+
+    try:
+        return None if text is None else parse_date(text)
+    except DateError as exc:
+        raise UsageError(f"{flag}: {exc}") from exc
+
+
+class UsageError(Exception):
+    """A bad option value: one line on stderr, exit status 2 (as argparse does)."""
+
+
+def _usage(command: str, run: Callable[[], int]) -> int:
+    try:
+        return run()
+    except UsageError as exc:
+        print(f"clipdesk {command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def with_library(
@@ -161,22 +231,32 @@ def _print_results(results: SearchResults, as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    def action(library: Library) -> int:
-        results = library.search(
-            args.text, image=args.image, k=args.n, folder=args.folder, tag=args.tag
-        )
-        _print_results(results, args.json)
-        return 0
+    def run() -> int:
+        filters = _filters(args)
 
-    return with_library(args, action)
+        def action(library: Library) -> int:
+            results = library.search(
+                args.text, image=args.image, k=args.n, tag=args.tag, filters=filters
+            )
+            _print_results(results, args.json)
+            return 0
+
+        return with_library(args, action)
+
+    return _usage("search", run)
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    def action(library: Library) -> int:
-        _print_results(library.similar(args.image, k=args.n, folder=args.folder), args.json)
-        return 0
+    def run() -> int:
+        filters = _filters(args)
 
-    return with_library(args, action)
+        def action(library: Library) -> int:
+            _print_results(library.similar(args.image, k=args.n, filters=filters), args.json)
+            return 0
+
+        return with_library(args, action)
+
+    return _usage("similar", run)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -10,8 +10,10 @@ from __future__ import annotations
 __all__ = [
     "CatalogError",
     "ChecksumError",
+    "DateError",
     "DownloadError",
     "ExportError",
+    "FileTypeError",
     "FolderError",
     "ImageReadError",
     "ImportCheckpointError",
@@ -19,6 +21,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ModelNotInstalledError",
+    "SearchError",
     "TagError",
     "UnknownModelError",
     "UnpinnedFileError",
@@ -47,6 +50,21 @@ class TagError(LibraryError):
 
 class VocabularyError(ValueError):
     """A vocabulary entry that cannot be used; the message names the line."""
+
+
+# --- searching -------------------------------------------------------------------------
+
+
+class SearchError(LibraryError):
+    """A search that cannot be run as asked (nothing to search for, a bad filter)."""
+
+
+class DateError(SearchError, ValueError):
+    """A date that is not YYYY, YYYY-MM or YYYY-MM-DD, or names no real day."""
+
+
+class FileTypeError(SearchError, ValueError):
+    """A file type that clipdesk does not know."""
 
 
 # --- photos ----------------------------------------------------------------------------

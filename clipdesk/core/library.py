@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,7 +25,7 @@ from clipdesk.core.files import safe_file_name
 from clipdesk.core.indexer import IndexReport, run_index
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import waiting_in_new_roots
-from clipdesk.core.search import SearchResults, combine, parse_query, rank
+from clipdesk.core.search import Filters, SearchParts, SearchQuery, SearchResults, search
 
 if TYPE_CHECKING:
     from clipdesk.core.decode_pool import DecodePool
@@ -387,6 +387,25 @@ class Library:
                     f"run `clipdesk index` to embed it with {self.encoder.model_key}"
                 )
 
+    def find(self, query: SearchQuery) -> SearchResults:
+        """The one search: text, image, negatives and filters in one query object.
+
+        Filters are an allowed set in SQL, so ``query.k`` results come back whenever
+        that many photos pass them. A query with only a tag lists the tag's photos.
+        """
+        if query.filters.tag is not None:
+            self.tags.tag(query.filters.tag)  # an unknown tag is an error, not "none"
+        if query.has_vector:
+            self._check_searchable()
+        parts = SearchParts(
+            catalog=self.catalog,
+            model_name=self.model_name,
+            vectors=lambda: self.vectors,
+            encoder=lambda: self.encoder,
+            image_vector=self.image_vector,
+        )
+        return search(query, parts)
+
     def search(
         self,
         text: str = "",
@@ -395,49 +414,22 @@ class Library:
         k: int = 20,
         folder: str | os.PathLike[str] | None = None,
         tag: str | None = None,
+        filters: Filters | None = None,
     ) -> SearchResults:
         """Photos matching a text, an image, or both; ``-word`` lowers matches of word.
 
         With ``tag``, only photos carrying that tag; with no text or image, all of them.
+        ``filters`` adds dates, types and excluded folders (its folder and tag are
+        replaced by ``folder`` and ``tag`` when those are given).
         """
-        if tag is not None:
-            from clipdesk.core.tags.search import search_tagged
-
-            return search_tagged(self, text, tag, image=image, k=k, folder=folder)
-        parsed = parse_query(text)
-        if not parsed.positive and image is None:
-            raise LibraryError("nothing to search for: give some text or an image")
-        self._check_searchable()
-        encoder = self.encoder
-        results = SearchResults(query=text, model=encoder.spec.name)
-        query_vectors: list[np.ndarray] = []
-        texts = ([parsed.positive] if parsed.positive else []) + list(parsed.negatives)
-        negatives: list[np.ndarray] = []
-        if texts:
-            embedded = encoder.encode_texts(texts)
-            for phrase, truncated, tokens in zip(
-                texts, embedded.truncated, embedded.token_counts, strict=True
-            ):
-                if truncated:
-                    results.notes.append(
-                        f"{phrase[:40]!r}... is {tokens} tokens, longer than the model's "
-                        f"{encoder.context_length}; it was embedded in parts and averaged"
-                    )
-            vectors = list(embedded.vectors)
-            if parsed.positive:
-                query_vectors.append(vectors.pop(0))
-            negatives = vectors
-        if image is not None:
-            query_vectors.append(self.image_vector(image))
-        results.hits = rank(
-            self.catalog,
-            self.vectors,
-            combine(query_vectors),
-            k,
-            model_key=encoder.model_key,
-            negatives=negatives,
-            folder=os.fspath(folder) if folder else None,
+        base = filters or Filters()
+        base = replace(
+            base,
+            folder=os.fspath(folder) if folder else base.folder,
+            tag=tag if tag is not None else base.tag,
         )
+        results = self.find(SearchQuery.from_text(text, image=image, k=k, filters=base))
+        results.query = text
         return results
 
     def similar(
@@ -446,9 +438,10 @@ class Library:
         *,
         k: int = 20,
         folder: str | os.PathLike[str] | None = None,
+        filters: Filters | None = None,
     ) -> SearchResults:
         """Photos that look like ``image`` (in the library or not); itself first."""
-        results = self.search("", image=image, k=k, folder=folder)
+        results = self.search("", image=image, k=k, folder=folder, filters=filters)
         results.query = os.fspath(image)
         return results
 

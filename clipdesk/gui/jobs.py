@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from clipdesk.core.indexer import IndexReport
     from clipdesk.core.library import Library
     from clipdesk.core.progress import CancelToken, Progress
-    from clipdesk.core.search import SearchHit
+    from clipdesk.core.search import SearchHit, SearchQuery
     from clipdesk.core.tags.job import TagReport
     from clipdesk.core.tags.service import PhotoTag
 
@@ -35,7 +35,7 @@ class SearchRequest:
     folder: str | None = None
     date_from: float | None = None  # epoch seconds, inclusive
     date_to: float | None = None  # epoch seconds, exclusive
-    file_types: tuple[str, ...] = ()  # lower-case extensions with the dot: (".jpg", ".jpeg")
+    types: tuple[str, ...] = ()  # file types by name, as core.search.FILE_TYPES has them
     excluded: tuple[str, ...] = ()  # folders whose photos are hidden
     tag: str | None = None  # only photos carrying this tag
 
@@ -43,29 +43,19 @@ class SearchRequest:
     def empty(self) -> bool:
         return not self.text.strip() and self.image is None and self.tag is None
 
-    @property
-    def filtered(self) -> bool:
-        return bool(
-            self.date_from is not None or self.date_to is not None or self.file_types
-        ) or bool(self.excluded)
+    def to_query(self) -> SearchQuery:
+        """The core's query: every filter is applied by the one search, in SQL."""
+        from clipdesk.core.search import Filters, SearchQuery
 
-    def accepts(self, hit: SearchHit) -> bool:
-        """Whether a hit passes the filters the core does not apply itself."""
-        if self.file_types and os.path.splitext(hit.path)[1].lower() not in self.file_types:
-            return False
-        if self.date_from is not None or self.date_to is not None:
-            taken = hit.file.taken_at
-            if taken is None:
-                taken = hit.file.mtime_ns / 1e9
-            if self.date_from is not None and taken < self.date_from:
-                return False
-            if self.date_to is not None and taken >= self.date_to:
-                return False
-        for folder in self.excluded:
-            prefix = folder.rstrip("/\\")
-            if hit.path == prefix or hit.path.startswith(prefix + os.sep):
-                return False
-        return True
+        filters = Filters(
+            folder=self.folder,
+            excluded=self.excluded,
+            after=self.date_from,
+            before=self.date_to,
+            types=self.types,
+            tag=self.tag,
+        )
+        return SearchQuery.from_text(self.text, image=self.image, k=self.k, filters=filters)
 
 
 @dataclass
@@ -75,7 +65,7 @@ class SearchOutcome:
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     error: str | None = None
-    fetched: int = 0  # hits the core returned before the GUI's own filters
+    fetched: int = 0  # hits the core returned: k when there may be more
 
 
 @dataclass(frozen=True)
@@ -109,27 +99,19 @@ def warm_up(library: Library) -> tuple[str, str]:
 
 
 def run_search(library: Library, request: SearchRequest) -> SearchOutcome:
-    """One search, with the GUI's filters applied; errors come back as a message."""
+    """One search, filters included; errors come back as a message."""
     started = time.perf_counter()
     outcome = SearchOutcome(request)
-    k = request.k * 4 if request.filtered else request.k
+    if request.empty:
+        return outcome
     try:
-        if request.tag is not None:
-            results = library.search(
-                request.text, image=request.image, k=k, folder=request.folder, tag=request.tag
-            )
-        elif request.text.strip():
-            results = library.search(request.text, image=request.image, k=k, folder=request.folder)
-        elif request.image is not None:
-            results = library.similar(request.image, k=k, folder=request.folder)
-        else:
-            return outcome
+        results = library.find(request.to_query())
     except Exception as exc:  # a search error must never take the window down
         outcome.error = str(exc) or type(exc).__name__
         outcome.elapsed_s = time.perf_counter() - started
         return outcome
     outcome.fetched = len(results.hits)
-    outcome.hits = [h for h in results.hits if request.accepts(h)][: request.k]
+    outcome.hits = results.hits
     outcome.notes = list(results.notes)
     outcome.elapsed_s = time.perf_counter() - started
     return outcome

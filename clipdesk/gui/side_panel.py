@@ -29,14 +29,15 @@ from PySide6.QtWidgets import (
 from clipdesk.core.progress import Progress
 from clipdesk.gui.jobs import RootInfo
 
+# Labels of the file-type filter and the core's type names (core.search.FILE_TYPES).
 FILE_TYPES: dict[str, tuple[str, ...]] = {
     "Any type": (),
-    "JPEG": (".jpg", ".jpeg", ".jpe"),
-    "PNG": (".png",),
-    "HEIC / HEIF": (".heic", ".heif", ".hif"),
-    "WebP": (".webp",),
-    "TIFF": (".tif", ".tiff"),
-    "GIF": (".gif",),
+    "JPEG": ("jpeg",),
+    "PNG": ("png",),
+    "HEIC / HEIF": ("heic",),
+    "WebP": ("webp",),
+    "TIFF": ("tiff",),
+    "GIF": ("gif",),
 }
 PathRole = Qt.ItemDataRole.UserRole + 1
 
@@ -298,7 +299,7 @@ class FiltersPanel(QWidget):
             "folder": self.folder.currentData(),
             "date_from": date_from,
             "date_to": date_to,
-            "file_types": FILE_TYPES[self.file_type.currentText()],
+            "types": FILE_TYPES[self.file_type.currentText()],
         }
 
     def _toggle_dates(self, on: bool) -> None:

@@ -5,25 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import Engine, Select, delete, exists, func, select
+from sqlalchemy import Engine, delete, exists, func, select
 
-from clipdesk.core.catalog.records import (
-    FileRecord,
-)
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
-from clipdesk.core.catalog.schema import embeddings, files, roots
-
-
-def folder_embeddings_query(model_key: str, folder: bytes) -> Select[tuple[int]]:
-    """Ids of the model's embeddings of photos under ``folder``."""
-    lo, hi = folder_range(folder)
-    return (
-        select(embeddings.c.id)
-        .distinct()
-        .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-        .where(embeddings.c.model_key == model_key)
-        .where(files.c.path >= lo, files.c.path < hi, files.c.status == "ok")
-    )
+from clipdesk.core.catalog.schema import embeddings, files
 
 
 class EmbeddingTable:
@@ -77,34 +61,6 @@ class EmbeddingTable:
                 .where(files.c.path == path, embeddings.c.model_key == model_key)
             ).scalar()
         return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
-
-    def files_for_embeddings(
-        self, ids: Iterable[int], *, folder: bytes | None = None
-    ) -> dict[int, list[FileRecord]]:
-        """Readable, online files carrying each embedding (copies share one embedding)."""
-        id_list = [int(i) for i in ids]
-        out: dict[int, list[FileRecord]] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(id_list), 500):
-                query = (
-                    select(embeddings.c.id, *FILE_COLUMNS)
-                    .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-                    .join(roots, roots.c.id == files.c.root_id)
-                    .where(embeddings.c.id.in_(id_list[start : start + 500]))
-                    .where(files.c.status == "ok", roots.c.online.is_(True))
-                    .order_by(files.c.path)
-                )
-                if folder is not None:
-                    lo, hi = folder_range(folder)
-                    query = query.where(files.c.path >= lo, files.c.path < hi)
-                for row in conn.execute(query):
-                    out.setdefault(int(row[0]), []).append(file_record(row[1:]))
-        return out
-
-    def embedding_ids_in_folder(self, model_key: str, folder: bytes) -> np.ndarray:
-        with self.engine.connect() as conn:
-            ids = conn.execute(folder_embeddings_query(model_key, folder)).scalars()
-            return np.fromiter(ids, dtype=np.int64)
 
     def delete_orphan_embeddings(self, model_key: str | None = None) -> list[int]:
         """Remove embeddings no file refers to any more; returns their ids."""

@@ -14,7 +14,7 @@ from clipdesk.core.catalog.records import (
     FileRecord,
     StatEntry,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record
 from clipdesk.core.catalog.schema import embeddings, files, roots
 
 
@@ -60,6 +60,7 @@ class IndexingWrites:
                         root_id=root_id,
                         path=entry.path,
                         dir=os.path.dirname(entry.path),
+                        ext=extension(entry.path),
                         updated_at=now,
                     )
                 )
@@ -85,6 +86,7 @@ class IndexingWrites:
                             "root_id": root_id,
                             "path": e.path,
                             "dir": os.path.dirname(e.path),
+                            "ext": extension(e.path),
                             "size": e.size,
                             "mtime_ns": e.mtime_ns,
                             "inode": e.inode,

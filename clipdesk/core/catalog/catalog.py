@@ -5,8 +5,8 @@ come from any thread, each on its own pooled connection, which WAL lets run besi
 writer without blocking.
 
 The operations live with the tables they serve, one module each (``_meta``, ``_roots``,
-``_files``, ``_indexing``, ``_embeddings``, ``_report``); :class:`Catalog` puts them on
-one engine.
+``_files``, ``_indexing``, ``_embeddings``, ``_report``, and ``allowed`` for the allowed
+sets of searches); :class:`Catalog` puts them on one engine.
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from clipdesk.core.catalog._embeddings import EmbeddingTable, folder_embeddings_query
+from clipdesk.core.catalog._embeddings import EmbeddingTable
 from clipdesk.core.catalog._files import FileTable
 from clipdesk.core.catalog._indexing import IndexingWrites
 from clipdesk.core.catalog._meta import MetaTable
 from clipdesk.core.catalog._report import Reports
 from clipdesk.core.catalog._roots import RootTable
+from clipdesk.core.catalog.allowed import AllowedSets
 from clipdesk.core.catalog.database import open_database
 from clipdesk.core.catalog.rows import folder_range, path_bytes
 
-__all__ = ["Catalog", "folder_embeddings_query", "folder_range", "path_bytes"]
+__all__ = ["Catalog", "folder_range", "path_bytes"]
 
 
-class Catalog(MetaTable, RootTable, FileTable, IndexingWrites, EmbeddingTable, Reports):
+class Catalog(
+    MetaTable, RootTable, FileTable, IndexingWrites, EmbeddingTable, AllowedSets, Reports
+):
     """Roots, files and embeddings of one library."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:

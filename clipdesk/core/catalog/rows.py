@@ -37,6 +37,12 @@ def path_bytes(path: str | os.PathLike[str] | bytes) -> bytes:
     return path if isinstance(path, bytes) else os.fsencode(path)
 
 
+def extension(path: bytes) -> str:
+    """What the ``ext`` column holds for ``path``: ".jpg"; "" when none or not ASCII."""
+    ext = os.path.splitext(os.fsdecode(path))[1].lower()
+    return ext if ext.isascii() and len(ext) <= 16 else ""
+
+
 def folder_range(folder: bytes) -> tuple[bytes, bytes]:
     """Bounds such that ``lo <= path < hi`` selects everything below ``folder``."""
     base = folder.rstrip(b"/\\") + os.sep.encode()

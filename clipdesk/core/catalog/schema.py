@@ -20,6 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 
 metadata = MetaData()
@@ -52,12 +54,23 @@ files = Table(
     # pending: found, not read yet; ok: read and fingerprinted; skipped: unreadable.
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("skip_reason", String),
+    # The name's extension, lower-case with its dot (".jpg"; "" when none or not ASCII):
+    # what a file-type filter selects on (migration 0003).
+    Column("ext", String(16), nullable=False, server_default=""),
     Column("added_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_files_dir", "dir"),
     Index("ix_files_fingerprint", "fingerprint"),
     Index("ix_files_root_status", "root_id", "status"),
+    Index("ix_files_ext", "ext"),
 )
+
+# When a photo was taken: its EXIF time, else its file's modification time. Date filters
+# compare exactly this expression, so SQLite answers them from the index below.
+# Dividing (not multiplying by 1e-9) keeps a whole second exact, so a photo modified at
+# midnight falls on the right side of a date boundary.
+TAKEN = func.coalesce(files.c.taken_at, files.c.mtime_ns.op("/")(literal_column("1e9", Float)))
+Index("ix_files_taken", TAKEN)
 
 embeddings = Table(
     "embeddings",

@@ -149,6 +149,10 @@ class TagService:
         self._edited()
         return result
 
+    def tag(self, name: str) -> TagRecord:
+        """The tag called ``name`` (any case); TagError when the vocabulary has none."""
+        return self._tag(name)
+
     def _tag(self, name: str) -> TagRecord:
         self.ensure_vocabulary()
         record = self.store.tag(name)

@@ -1,0 +1,87 @@
+"""The one search: a :class:`SearchQuery` in, ranked photos out.
+
+The window, the command line, ``similar`` and searches by tag all come here. Filters
+become an allowed set in SQL; the vector index searches only within it, so a search for
+n results returns n whenever n photos pass the filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core.errors import SearchError
+from clipdesk.core.search.filters import conditions
+from clipdesk.core.search.query import SearchQuery
+from clipdesk.core.search.ranking import combine, rank
+from clipdesk.core.search.results import SearchHit, SearchResults
+
+if TYPE_CHECKING:
+    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.encoder import Encoder
+    from clipdesk.core.vectors import VectorIndex
+
+__all__ = ["SearchParts", "search"]
+
+
+@dataclass(frozen=True)
+class SearchParts:
+    """What a search needs, handed in by its owner (the library)."""
+
+    catalog: Catalog
+    model_name: str  # named in results, known without loading the model
+    vectors: Callable[[], VectorIndex]  # the current model's index, opened on first use
+    encoder: Callable[[], Encoder]  # the current model, loaded on first use
+    image_vector: Callable[[str], np.ndarray]  # stored if the library has it, else computed
+
+
+def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
+    """Photos for ``query``: ranked by its vector, or, with only a tag, listed."""
+    if not query.has_vector:
+        if query.filters.tag is None:
+            raise SearchError("nothing to search for: give some text or an image")
+        return _list_tagged(query, parts, query.filters.tag)
+    where = conditions(query.filters)
+    encoder = parts.encoder()
+    results = SearchResults(query=query.text, model=encoder.spec.name)
+    texts = ([query.text] if query.text.strip() else []) + list(query.negatives)
+    vectors: list[np.ndarray] = []
+    if texts:
+        embedded = encoder.encode_texts(texts)
+        for phrase, truncated, tokens in zip(
+            texts, embedded.truncated, embedded.token_counts, strict=True
+        ):
+            if truncated:
+                results.notes.append(
+                    f"{phrase[:40]!r}... is {tokens} tokens, longer than the model's "
+                    f"{encoder.context_length}; it was embedded in parts and averaged"
+                )
+        vectors = list(embedded.vectors)
+    positive = [vectors.pop(0)] if query.text.strip() else []
+    if query.image is not None:
+        positive.append(parts.image_vector(query.image))
+    allowed = None
+    if where:
+        allowed = parts.catalog.allowed_embeddings(encoder.model_key, where)
+    results.hits = rank(
+        parts.catalog,
+        parts.vectors(),
+        combine(positive),
+        query.k,
+        negatives=vectors,  # what is left after the positive text: the "-word" terms
+        allowed=allowed,
+        where=where,
+    )
+    return results
+
+
+def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResults:
+    """A tag's photos, the user's own first, then most confident (the score shown)."""
+    others = conditions(query.filters, tag=False)  # the tag orders the list as well
+    rows = parts.catalog.tagged_files(tag, others, limit=max(query.k, 0))
+    results = SearchResults(query=query.text, model=parts.model_name)
+    results.hits = [SearchHit(f.fspath, score, f) for f, score in rows]
+    return results

@@ -1,0 +1,41 @@
+"""Filters as SQL conditions on ``files``: the allowed set of a search comes from these."""
+
+from __future__ import annotations
+
+import os
+
+from clipdesk.core.catalog.allowed import (
+    Condition,
+    below,
+    extension_in,
+    not_below,
+    tagged,
+    taken_before,
+    taken_from,
+)
+from clipdesk.core.search.filetypes import extensions_of
+from clipdesk.core.search.query import Filters
+
+__all__ = ["conditions"]
+
+
+def _folder(path: str) -> bytes:
+    return os.fsencode(os.path.abspath(os.path.expanduser(path)))
+
+
+def conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
+    """One condition per filter that is set; all must hold. ``tag=False`` leaves the tag
+    out, for a listing of the tag's photos that joins the tag itself."""
+    out: list[Condition] = []
+    if filters.folder:
+        out.append(below(_folder(filters.folder)))
+    out.extend(not_below(_folder(folder)) for folder in filters.excluded if folder)
+    if filters.after is not None:
+        out.append(taken_from(filters.after))
+    if filters.before is not None:
+        out.append(taken_before(filters.before))
+    if filters.types:
+        out.append(extension_in(extensions_of(filters.types)))
+    if tag and filters.tag is not None:
+        out.append(tagged(filters.tag))
+    return out

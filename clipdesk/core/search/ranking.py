@@ -1,0 +1,97 @@
+"""Ranking photos by a query vector, lowered by negative terms, within an allowed set.
+
+Scores are cosine similarities in the model's joint space. For CLIP they sit in a narrow
+band (a good text match is often only 0.25-0.35), so nothing here applies a fixed cut-off;
+callers decide how many results to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core.search.results import SearchHit
+
+if TYPE_CHECKING:
+    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.catalog.allowed import Condition
+    from clipdesk.core.vectors import VectorIndex
+
+__all__ = ["NEGATIVE_WEIGHT", "combine", "lower_by_negatives", "rank"]
+
+# How strongly a negative term pulls a photo down, per unit of similarity above the
+# typical similarity of that term to the candidates.
+NEGATIVE_WEIGHT = 1.0
+
+
+def combine(vectors: list[np.ndarray]) -> np.ndarray:
+    """The normalised mean of normalised query vectors (text and image weigh the same)."""
+    total = np.sum([v / np.linalg.norm(v) for v in vectors], axis=0)
+    return (total / np.linalg.norm(total)).astype(np.float32)
+
+
+def lower_by_negatives(
+    scores: np.ndarray, stored: np.ndarray, negatives: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Scores lowered by each negative term, as far as a candidate resembles it more
+    than the candidates typically do (their median), so a term that fits all of them
+    alike changes nothing."""
+    for negative in negatives:
+        similarity = stored @ negative
+        baseline = float(np.median(similarity))
+        scores = scores - NEGATIVE_WEIGHT * np.maximum(0.0, similarity - baseline)
+    return scores
+
+
+def rank(
+    catalog: Catalog,
+    index: VectorIndex,
+    query: np.ndarray,
+    k: int,
+    *,
+    negatives: Sequence[np.ndarray] = (),
+    allowed: np.ndarray | None = None,
+    where: Sequence[Condition] = (),
+) -> list[SearchHit]:
+    """Best ``k`` files for ``query`` among the ``allowed`` embeddings (None: all).
+
+    Each embedding found stands for its files that pass ``where``; every allowed
+    embedding has at least one, so ``k`` embeddings give ``k`` files whenever ``k`` are
+    allowed. Negative terms re-rank a wider set of candidates (4k + 20).
+    """
+    if k <= 0 or len(index) == 0 or (allowed is not None and len(allowed) == 0):
+        return []
+    want = k * 4 + 20 if negatives else k + 10
+    total = len(index) if allowed is None else min(len(index), len(allowed))
+    while True:
+        candidates = index.query(query, min(want, total), allowed=allowed)
+        hits = _hits_for(catalog, index, candidates, negatives, where)
+        exhausted = len(candidates) < want or want >= total
+        if len(hits) >= k or exhausted:
+            return hits[:k]
+        want *= 4  # embeddings whose files are offline or gone: look further
+
+
+def _hits_for(
+    catalog: Catalog,
+    index: VectorIndex,
+    candidates: list[tuple[int, float]],
+    negatives: Sequence[np.ndarray],
+    where: Sequence[Condition],
+) -> list[SearchHit]:
+    if not candidates:
+        return []
+    labels = [label for label, _ in candidates]
+    scores = np.array([score for _, score in candidates], dtype=np.float32)
+    if negatives:
+        stored = index.get_vectors(np.array(labels, dtype=np.int64))
+        scores = lower_by_negatives(scores, stored, negatives)
+    files = catalog.files_for_embeddings(labels, where)
+    order = np.argsort(-scores, kind="stable")
+    hits: list[SearchHit] = []
+    for position in order:
+        for record in files.get(labels[position], []):
+            hits.append(SearchHit(record.fspath, float(scores[position]), record))
+    return hits
