@@ -65,6 +65,36 @@ def test_similar_json_puts_the_photo_first(cli_env):
     assert out["results"][0]["score"] == pytest.approx(1.0, abs=1e-3)
 
 
+def test_search_filters_return_exactly_the_passing_photos(cli_env):
+    """--type, --after, --before and --exclude narrow the search in the core: asking for
+    more than pass returns every passing photo, and only those."""
+    env, photos, records = cli_env
+    pngs = {str(Path(r.path).resolve()) for r in records if r.path.suffix == ".png"}
+    assert 0 < len(pngs) < len(records)
+    n = str(len(pngs) + 3)
+    args = ("search", "a red circle", "-n", n, "--json", "--type", "png", "--before", "2999")
+    out = json.loads(clipdesk(*args, "--after", "2000-01", env=env).stdout)
+    assert {r["path"] for r in out["results"]} == pngs and len(out["results"]) == len(pngs)
+    assert set(out) == {"query", "model", "results"} and out["query"] == "a red circle"
+    holiday = str((photos / "holiday").resolve())
+    out = json.loads(
+        clipdesk(
+            "similar", sorted(pngs)[0], "-n", "100", "--json", "--type", "photo",
+            "--exclude", holiday, "--after", "2999-12-31", env=env,
+        ).stdout
+    )  # fmt: skip
+    assert out["results"] == []
+
+
+def test_a_malformed_date_or_type_is_bad_usage_on_one_line(cli_env):
+    env, _, _ = cli_env
+    for flag, value in (("--after", "2024-13"), ("--before", "yesterday"), ("--type", "movie")):
+        result = clipdesk("search", "x", flag, value, env=env, check=False)
+        assert result.returncode == 2, (flag, result.stderr)
+        assert result.stderr.strip().count("\n") == 0 and flag in result.stderr
+        assert result.stdout == ""
+
+
 def test_status_json_contract(cli_env):
     env, photos, _records = cli_env
     out = json.loads(clipdesk("status", "--json", env=env).stdout)

@@ -23,6 +23,7 @@ from clipdesk.gui.results_model import ScoreRole
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
 from clipdesk.training.shapes import write_sample_library
+from clipdesk.training.vocab import SHAPES
 
 MODEL = "tiny-shapes"
 TIMEOUT_MS = 60_000
@@ -317,3 +318,41 @@ def test_screenshot_command_saves_the_window(library, tmp_path):
     image = QImage(str(target))
     assert (image.width(), image.height()) == (900, 600)
     assert "results)" in done.stdout and "(0 results)" not in done.stdout
+
+
+def test_window_filters_return_a_full_page_where_filtering_afterwards_fell_short(qtbot, library):
+    """Type and excluded-folder filters go into the core's query, so a page of k results
+    fills whenever k photos pass. Filtering the best 4k afterwards (as the window once
+    did) returned fewer for such a query; the test finds one and checks both."""
+    lib, records, base = library
+    k = 3
+    photos = (base / "photos").resolve()
+    excluded = [os.fspath(photos / "holiday"), os.fspath(photos / "2024")]
+
+    def passes(path: str) -> bool:
+        return path.endswith(".png") and not any(path.startswith(f + os.sep) for f in excluded)
+
+    passing = [resolved(r.path) for r in records if passes(resolved(r.path))]
+    assert len(passing) >= k
+    texts = [f"a {c} {s}" for c in ("red", "blue", "green", "yellow") for s in SHAPES]
+    short = [
+        t for t in texts if len([h for h in lib.search(t, k=4 * k).hits if passes(h.path)]) < k
+    ]
+    assert short, "some query should have too few passing photos among its best 4k"
+    service = LibraryService(library=lib)
+    win = MainWindow(service, Settings(results_per_page=k, excluded_folders=excluded))
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(service.stateChanged, timeout=TIMEOUT_MS):
+        service.open()
+    try:
+        with qtbot.waitSignal(win.resultsShown, timeout=TIMEOUT_MS):
+            win.side.filters.file_type.setCurrentText("PNG")
+        outcome = search_and_wait(qtbot, win, short[0])
+        assert outcome.error is None
+        assert len(outcome.hits) == k and all(passes(h.path) for h in outcome.hits)
+        assert outcome.request.types == ("png",)
+        assert outcome.request.excluded == tuple(excluded)
+    finally:
+        win.shutdown()
+        assert QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)

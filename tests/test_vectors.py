@@ -117,6 +117,35 @@ def test_exact_paths_match_brute_force(tmp_path: Path) -> None:
     assert len({lab for lab, _ in got} & set(brute_force(data[big - 10], big, q, 10))) >= 9
 
 
+@pytest.mark.parametrize("how", ["random", "one cluster", "far cluster"])
+def test_an_allowed_set_gives_exactly_min_k_size_results(tmp_path: Path, how: str) -> None:
+    """A search for k within an allowed set returns k whenever k are allowed: exact (the
+    true best, in order) up to the exact-scan size, from the graph above it."""
+    data = clustered_vectors(3000, 32, seed=11, clusters=30)
+    labels = np.arange(3000)
+    index = VectorIndex(tmp_path, 32, exact_limit=100)  # exact up to 250 allowed
+    index.add(labels, data)
+    rng = np.random.default_rng(12)
+    query = clustered_vectors(1, 32, seed=13, clusters=30)[0]
+    for size in (0, 1, 9, 10, 11, 250, 251, 1500, 2990):
+        if how == "random":
+            allowed = rng.choice(labels, size, replace=False)
+        else:  # the photos of one event: near each other, near or far from the query
+            nearness = data @ query
+            order = np.argsort(nearness if how == "far cluster" else -nearness)
+            allowed = labels[order[:size]]
+        for k in (1, 10, 300):
+            got = index.query(query, k, allowed=allowed)
+            ids = [label for label, _ in got]
+            assert len(ids) == min(k, size), (how, size, k)
+            assert set(ids) <= set(allowed.tolist())
+            truth = brute_force(data[allowed], allowed, query, k)
+            if size <= 250 or k >= size:
+                assert ids == truth, (how, size, k)
+            else:
+                assert len(set(ids) & set(truth)) >= 0.9 * len(truth), (how, size, k)
+
+
 @pytest.mark.parametrize("share", [0.005, 0.05, 0.3, 0.9])
 def test_filtered_graph_search_keeps_to_the_allowed_and_finds_them(
     tmp_path: Path, share: float
