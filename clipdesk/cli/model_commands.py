@@ -23,9 +23,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("name", metavar="NAME")
     q.set_defaults(func=cmd_download)
 
-    q = sub.add_parser("import", help="install an open_clip checkpoint from disk (offline)")
-    q.add_argument("file", metavar="FILE", help=".safetensors, or a state dict (.bin/.pt/.pth)")
-    q.add_argument("--arch", required=True, help="open_clip architecture, e.g. ViT-B-32-256")
+    q = sub.add_parser(
+        "import", help="install an ONNX pack, or an open_clip checkpoint (with --arch), offline"
+    )
+    q.add_argument(
+        "file",
+        metavar="FILE",
+        help="a .clipdesk-pack (any install), or .safetensors / a state dict (needs torch)",
+    )
+    q.add_argument(
+        "--arch", help="open_clip architecture of a checkpoint, e.g. ViT-B-32-256 (not for packs)"
+    )
     q.add_argument("--name", help="name for the model (default: from the file)")
     q.add_argument(
         "--pretrained",
@@ -33,6 +41,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="open_clip pretrained tag of the weights, for their preprocessing",
     )
     q.set_defaults(func=cmd_import)
+
+    q = sub.add_parser(
+        "export", help="write an installed model as an ONNX pack that runs without torch"
+    )
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--out", metavar="FILE", required=True, help="the pack file to write")
+    q.add_argument(
+        "--unpacked",
+        action="store_true",
+        help="write the pack's files into the folder FILE instead (how tiny-shapes ships)",
+    )
+    q.set_defaults(func=cmd_export)
 
 
 def _describe(spec: ModelSpec, default: str) -> dict[str, Any]:
@@ -105,11 +125,22 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 0
     if not spec.downloadable:
         raise CliError(f"{spec.name} cannot be downloaded ({spec.source} model)")
+    from clipdesk.core.models.registry import needs_torch_message, torch_available
+
+    # Without torch only an ONNX pack can run; with it, the open_clip weights are fetched.
+    as_pack = spec.pack is not None and (not spec.files or not torch_available())
+    if not as_pack and not torch_available():
+        raise CliError(needs_torch_message(spec).replace("is installed as", "is published as"))
     if spec.research_only or spec.licence:
         print(f"{spec.name}: licence: {spec.licence}", file=sys.stderr)
     try:
         with _bar(spec) as report:
-            folder = download_model(spec, progress=report)
+            if as_pack:
+                from clipdesk.core.models.pack import download_pack
+
+                folder = download_pack(spec, progress=report)
+            else:
+                folder = download_model(spec, progress=report)
     except ModelError as exc:
         raise CliError(str(exc)) from exc
     except KeyboardInterrupt:
@@ -172,6 +203,29 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
+    from clipdesk.core.models.pack import install_pack, is_pack
+
+    path = Path(args.file).expanduser()
+    if is_pack(path):
+        if args.arch:
+            raise CliError(f"{path.name} is an ONNX pack: import it without --arch")
+        try:
+            spec = install_pack(path, name=args.name)
+        except ModelError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"installed {spec.name} (ONNX pack); use it with: clipdesk --model {spec.name} ...")
+        return 0
+    if not args.arch:
+        raise CliError(
+            f"{path.name} is not an ONNX pack; to import an open_clip checkpoint give --arch"
+        )
+    from clipdesk.core.models.registry import torch_available
+
+    if not torch_available():
+        raise CliError(
+            "importing an open_clip checkpoint needs torch: pip install 'clipdesk[torch]' "
+            "(or import an ONNX pack of the model)"
+        )
     from clipdesk.core.models.importing import import_checkpoint
 
     try:
@@ -181,4 +235,36 @@ def cmd_import(args: argparse.Namespace) -> int:
     except (ModelError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     print(f"installed {spec.name} ({spec.arch}); use it with: clipdesk --model {spec.name} ...")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clipdesk.cli import CliError
+    from clipdesk.core.errors import ExportError, ModelError
+    from clipdesk.core.models import get_model, is_installed
+    from clipdesk.core.models.pack import export_model, write_pack
+    from clipdesk.core.models.registry import torch_available
+
+    if not torch_available():
+        raise CliError("exporting a model needs torch: pip install 'clipdesk[torch]'")
+    try:
+        spec = get_model(args.name)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+    if not is_installed(spec):
+        raise CliError(f"model {spec.name} is not installed")
+    out = Path(args.out).expanduser()
+    print(f"exporting {spec.name} and checking it against open_clip...", file=sys.stderr)
+    try:
+        if args.unpacked:
+            meta = export_model(spec, out)
+            checks = meta["pack_check"]
+        else:
+            checks = write_pack(spec, out)["checks"]
+    except (ModelError, ExportError) as exc:
+        raise CliError(str(exc)) from exc
+    cosines = ", ".join(f"{tower} {value:.5f}" for tower, value in checks.items())
+    print(f"wrote {out} (least cosine to open_clip: {cosines})")
     return 0

@@ -11,11 +11,15 @@ from __future__ import annotations
 from clipdesk.core import onnx_backend
 from clipdesk.core.encoding import Encoder, LongText, TextEmbedding
 from clipdesk.core.errors import MissingDependencyError, ModelNotInstalledError
+from clipdesk.core.models.manifest import find_weights
 from clipdesk.core.models.registry import (
     ModelSpec,
+    install_dir,
     is_installed,
     missing_requirements,
+    needs_torch_message,
     resolve_model,
+    torch_available,
 )
 from clipdesk.core.torch_encoder import PRECISIONS, TorchEncoder, load_torch_encoder, select_device
 
@@ -63,10 +67,13 @@ def load_encoder(
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
     use_onnx = precision in ("auto", "fp32") and onnx_backend.wants_onnx(backend, device)
-    if use_onnx:
+    # A model installed from an ONNX pack has no weights for torch: ONNX Runtime it is.
+    if use_onnx or find_weights(install_dir(spec)) is None:
         fast = onnx_backend.load_onnx_encoder(spec, threads=threads, batch_size=batch_size)
         if fast is not None:
             return fast
+    if not torch_available():  # a plain install: only ONNX exports can run
+        raise MissingDependencyError(needs_torch_message(spec))
     encoder = load_torch_encoder(
         spec, device=device, threads=threads, precision=precision, batch_size=batch_size
     )

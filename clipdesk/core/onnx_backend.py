@@ -38,6 +38,7 @@ from clipdesk.core.onnx_cache import (
     make_session,
     model_key_for,
     onnx_available,
+    packed_export,
     read_export,
     trim_tokens,
 )
@@ -106,11 +107,14 @@ class OnnxEncoder:
     ) -> None:
         self._tokenizer: ClipTokenizer | None = None
         if meta.get("text"):
-            from clipdesk.core.clip_tokenizer import ClipTokenizer
+            from clipdesk.core.clip_tokenizer import VOCAB_NAME, ClipTokenizer
 
             tok = meta["tokenizer"]
+            vocab = directory / VOCAB_NAME  # a pack carries its own copy
             self._tokenizer = ClipTokenizer(
-                int(tok["context_length"]), clean=tok.get("clean", "lower")
+                int(tok["context_length"]),
+                clean=tok.get("clean", "lower"),
+                vocab_path=vocab if vocab.is_file() else None,
             )
         elif text_fallback is None:
             raise ValueError("this export has no text tower and no fallback was given")
@@ -214,9 +218,14 @@ def load_onnx_encoder(
     batch_size: int | None = None,
     text_fallback: TorchEncoder | None = None,
 ) -> OnnxEncoder | None:
-    """The model on ONNX Runtime if a checked export is cached, else None (use torch)."""
+    """The model on ONNX Runtime if the model folder holds its own export (shipped, or
+    from a pack) or a checked export is cached, else None (use torch)."""
     if not onnx_available():
         return None
+    packed = packed_export(spec)
+    if packed is not None:
+        directory, meta = packed
+        return OnnxEncoder(spec, directory, meta, threads=threads, batch_size=batch_size)
     try:
         key = model_key_for(spec)
     except OSError:

@@ -5,7 +5,8 @@ and the ONNX Runtime encoder (:mod:`clipdesk.core.onnx_backend`), which reads it
 apart from both is what lets the encoder call the exporter without an import cycle.
 
 Exports are cached under ``paths.cache_dir() / "onnx" / <model_key>``; ``meta.json``,
-written last, names the checked files.
+written last, names the checked files. A model folder may also hold its own export in
+``onnx/`` (tiny-shapes ships one; an ONNX pack installs one), used before the cache.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from clipdesk.core import paths
 from clipdesk.core.files import safe_file_name
-from clipdesk.core.models.manifest import weights_digest
+from clipdesk.core.models.manifest import PACKED_DIR, find_weights, weights_digest
 from clipdesk.core.models.registry import ModelSpec, install_dir
 
 EXPORT_FORMAT = 3  # 3: quantised towers must clear MIN_COSINE with QUANTISED_MARGIN
@@ -45,6 +46,23 @@ def export_dir(model_key: str) -> Path:
 def model_key_for(spec: ModelSpec) -> str:
     """The key a loaded encoder gives this model's vectors (name + weights digest)."""
     return f"{spec.name}@{weights_digest(install_dir(spec))[:12]}"
+
+
+def packed_export(spec: ModelSpec) -> tuple[Path, dict[str, Any]] | None:
+    """The model folder's own export (shipped, or installed from a pack) and its metadata,
+    when it is complete; beside weights, only if it was exported from those weights."""
+    folder = install_dir(spec)
+    directory = folder / PACKED_DIR
+    meta = read_export(directory)
+    if meta is None or not meta.get("image") or not meta.get("text"):
+        return None
+    if find_weights(folder) is not None:
+        try:
+            if meta.get("model_key") != model_key_for(spec):
+                return None
+        except OSError:
+            return None
+    return directory, meta
 
 
 def read_export(directory: Path) -> dict[str, Any] | None:

@@ -20,6 +20,9 @@ from clipdesk.core.files import atomic_write
 
 MANIFEST_NAME = "clipdesk_model.json"
 CONFIG_NAME = "open_clip_config.json"
+# A model folder's own checked ONNX towers (tiny-shapes ships them; a pack installs them):
+# an export's files with its ``meta.json``, used without torch.
+PACKED_DIR = "onnx"
 FORMAT = 1
 
 # The file names open_clip looks for in a ``local-dir:`` folder, in its own order.
@@ -44,7 +47,7 @@ class Manifest:
     name: str
     arch: str
     pretrained: str
-    source: str  # "download" | "import"
+    source: str  # "download" | "import" | "pack"
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -117,6 +120,11 @@ def find_weights(directory: Path) -> Path | None:
             return candidate
     found = sorted(directory.glob("*.safetensors")) + sorted(directory.glob("*.bin"))
     return found[0] if found else None
+
+
+def has_packed_export(directory: Path) -> bool:
+    """True when the folder holds its own ONNX towers (checked when they are loaded)."""
+    return (directory / PACKED_DIR / "meta.json").is_file()
 
 
 def weights_digest(directory: Path) -> str:

@@ -18,7 +18,12 @@ from typing import Any
 
 from clipdesk.core import paths
 from clipdesk.core.errors import ModelNotInstalledError, UnknownModelError
-from clipdesk.core.models.manifest import CONFIG_NAME, find_weights, read_manifest
+from clipdesk.core.models.manifest import (
+    CONFIG_NAME,
+    find_weights,
+    has_packed_export,
+    read_manifest,
+)
 from clipdesk.core.preprocess import PreprocessConfig
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
@@ -71,14 +76,16 @@ class ModelSpec:
     gpu_recommended: bool = False
     requires: tuple[str, ...] = ()
     source: str = "registry"  # "registry" | "bundled" | "imported"
+    pack: ModelFile | None = None  # an ONNX pack of the model: runs without torch
 
     @property
     def downloadable(self) -> bool:
-        return bool(self.files) and self.local_dir is None
+        return bool(self.files or self.pack) and self.local_dir is None
 
     @property
     def pinned(self) -> bool:
-        return self.downloadable and all(f.pinned for f in self.files)
+        sources = (*self.files, self.pack) if self.pack else self.files
+        return self.downloadable and all(f.pinned for f in sources)
 
     def facts(self) -> dict[str, Any]:
         """Plain facts for ``models list --json`` and the GUI's model chooser."""
@@ -142,16 +149,7 @@ def _spec_from_json(entry: dict[str, Any], models_root: Path) -> ModelSpec:
         cpu_ms_per_image=entry.get("cpu_ms_per_image"),
         good_for=str(entry.get("good_for", "")),
         is_demo=bool(entry.get("is_demo", False)),
-        files=tuple(
-            ModelFile(
-                repo=str(f["repo"]),
-                revision=str(f["revision"]),
-                filename=str(f["filename"]),
-                sha256=f.get("sha256"),
-                size=f.get("size"),
-            )
-            for f in entry.get("files", [])
-        ),
+        files=tuple(_model_file(f) for f in entry.get("files", [])),
         local_dir=(models_root / local) if local else None,
         languages=str(entry.get("languages", "")),
         preprocess=preprocess,
@@ -159,6 +157,17 @@ def _spec_from_json(entry: dict[str, Any], models_root: Path) -> ModelSpec:
         gpu_recommended=bool(entry.get("gpu_recommended", False)),
         requires=tuple(entry.get("requires", ())),
         source="bundled" if local else "registry",
+        pack=_model_file(entry["pack"]) if entry.get("pack") else None,
+    )
+
+
+def _model_file(f: dict[str, Any]) -> ModelFile:
+    return ModelFile(
+        repo=str(f["repo"]),
+        revision=str(f["revision"]),
+        filename=str(f["filename"]),
+        sha256=f.get("sha256"),
+        size=f.get("size"),
     )
 
 
@@ -172,7 +181,11 @@ def _imported_specs(registry_names: set[str]) -> list[ModelSpec]:
     specs = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         manifest = read_manifest(folder)
-        if manifest is None or manifest.source != "import" or manifest.name in registry_names:
+        if (
+            manifest is None
+            or manifest.source not in ("import", "pack")
+            or manifest.name in registry_names
+        ):
             continue
         facts = manifest.facts
         specs.append(
@@ -186,6 +199,7 @@ def _imported_specs(registry_names: set[str]) -> list[ModelSpec]:
                 good_for=str(facts.get("good_for", "Imported from a checkpoint on disk.")),
                 local_dir=folder,
                 source="imported",
+                languages=str(facts.get("languages", "")),
             )
         )
     return specs
@@ -225,8 +239,11 @@ def install_dir(spec: ModelSpec) -> Path:
 
 
 def is_installed(spec: ModelSpec) -> bool:
-    """True when the model's files are all present; it does not re-hash them."""
+    """True when the model's files are all present; it does not re-hash them. A folder
+    with its own ONNX towers (a pack, tiny-shapes) counts without weights."""
     folder = install_dir(spec)
+    if has_packed_export(folder):
+        return True
     if not (folder / CONFIG_NAME).is_file() or find_weights(folder) is None:
         return False
     if not spec.downloadable:
@@ -244,6 +261,24 @@ def is_installed(spec: ModelSpec) -> bool:
         if path.stat().st_size != record.get("size"):
             return False
     return True
+
+
+def torch_available() -> bool:
+    """True when torch and open_clip can be imported (the ``torch`` extra), found without
+    importing them."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("torch", "open_clip"))
+    except (ImportError, ValueError):
+        return False
+
+
+def needs_torch_message(spec: ModelSpec) -> str:
+    """One line for a model that only exists as open_clip weights on an install without torch."""
+    return (
+        f"model {spec.name} is installed as open_clip weights, which need torch: "
+        "pip install 'clipdesk[torch]', or import an ONNX pack of it: "
+        "clipdesk models import FILE"
+    )
 
 
 def missing_requirements(spec: ModelSpec) -> list[str]:

@@ -1,0 +1,287 @@
+"""ONNX packs: one file that installs a model on any clipdesk, torch or not.
+
+A pack is a zip holding ``manifest.json`` (what the model is, and the SHA-256 and size of
+every other file) and, under ``onnx/``, a checked export: the image and text towers, the
+``meta.json`` that names them with the tokenizer and preprocessing settings, and CLIP's
+BPE vocabulary. Making one needs torch (:func:`write_pack`: the export is compared with
+the open_clip model on probe inputs, cosine >= ``MIN_COSINE`` per tower precision);
+installing one needs only ONNX Runtime (:func:`install_pack`, every file verified against
+the manifest while it is extracted, the model folder appearing in one rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clipdesk.core import paths
+from clipdesk.core.errors import (
+    ChecksumError,
+    ExportError,
+    ImportCheckpointError,
+    MissingDependencyError,
+)
+from clipdesk.core.models.download import swap_into_place
+from clipdesk.core.models.manifest import (
+    PACKED_DIR,
+    Manifest,
+    file_record,
+    write_json_atomic,
+    write_manifest,
+)
+from clipdesk.core.models.registry import (
+    ModelSpec,
+    get_model,
+    install_dir,
+    list_models,
+    torch_available,
+    validate_name,
+)
+
+if TYPE_CHECKING:
+    from clipdesk.core.encoding import Encoder
+
+PACK_FORMAT = 1
+PACK_SUFFIX = ".clipdesk-pack"
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def export_model(spec: ModelSpec, directory: Path, *, threads: int | None = None) -> dict[str, Any]:
+    """Export ``spec`` into ``directory`` as a model folder's ``onnx/`` (the files a pack
+    holds), checked against open_clip; returns the export's metadata. Needs torch."""
+    if not torch_available():
+        raise MissingDependencyError(
+            "exporting a model needs torch and open_clip: pip install 'clipdesk[torch]'"
+        )
+    from clipdesk.core.clip_tokenizer import VOCAB_NAME, default_vocab_path
+    from clipdesk.core.models.onnx_export import export_encoder
+    from clipdesk.core.models.onnx_fp16 import halve_embeddings
+    from clipdesk.core.torch_encoder import load_torch_encoder
+
+    reference = load_torch_encoder(spec, device="cpu", precision="fp32", threads=threads)
+    meta = export_encoder(reference, directory=directory, threads=threads)
+    if not meta.get("image") or not meta.get("text"):
+        raise ExportError(f"{spec.name}: both towers must export to ONNX to make a pack")
+    text = directory / meta["text"]["file"]
+    if halve_embeddings(text):
+        meta["text"]["size"] = text.stat().st_size
+        meta["text"]["embedding"] = "float16"
+    shutil.copy2(default_vocab_path(), directory / VOCAB_NAME)
+    meta["pack_check"] = check_export(reference, directory, meta, threads=threads)
+    write_json_atomic(directory / "meta.json", meta)
+    return meta
+
+
+def check_export(
+    reference: Encoder, directory: Path, meta: dict[str, Any], *, threads: int | None = None
+) -> dict[str, float]:
+    """Least cosine per tower between the export and ``reference`` on the probe inputs;
+    :class:`ExportError` when a tower falls below what its precision requires."""
+    from clipdesk.core.models.onnx_export import PROBE_TEXTS, probe_images, required_cosine
+    from clipdesk.core.onnx_backend import OnnxEncoder
+
+    packed = OnnxEncoder(reference.spec, directory, meta, threads=threads)
+    pixels = probe_images(reference.preprocess_cfg)
+    found = {
+        "image": _least_cosine(
+            packed.encode_image_batch(pixels), reference.encode_image_batch(pixels)
+        ),
+        "text": _least_cosine(
+            packed.encode_texts(PROBE_TEXTS).vectors, reference.encode_texts(PROBE_TEXTS).vectors
+        ),
+    }
+    for tower, cosine in found.items():
+        needed = required_cosine(str(meta[tower]["precision"]))
+        if cosine < needed:
+            raise ExportError(
+                f"{reference.spec.name}: the exported {tower} tower reaches cosine {cosine:.5f} "
+                f"to open_clip, below the {needed} required"
+            )
+    return {tower: round(cosine, 6) for tower, cosine in found.items()}
+
+
+def _least_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum(axis=1).min())
+
+
+def write_pack(spec: ModelSpec, out: Path, *, threads: int | None = None) -> dict[str, Any]:
+    """Export ``spec`` and write it as one pack file at ``out``; returns its manifest."""
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".clipdesk-pack-", dir=out.parent) as tmp:
+        onnx_dir = Path(tmp) / PACKED_DIR
+        meta = export_model(spec, onnx_dir, threads=threads)
+        files = {
+            f"{PACKED_DIR}/{p.name}": {"sha256": _sha256(p), "size": p.stat().st_size}
+            for p in sorted(onnx_dir.iterdir())
+            if p.is_file()
+        }
+        manifest = {
+            "format": PACK_FORMAT,
+            "name": spec.name,
+            "arch": spec.arch,
+            "pretrained": spec.pretrained,
+            "model_key": meta["model_key"],
+            "dim": meta["dim"],
+            "resolution": int(meta["preprocess"]["size"]),
+            "licence": spec.licence,
+            "languages": spec.languages,
+            "checks": meta["pack_check"],
+            "created_at": time.time(),
+            "files": files,
+        }
+        partial = Path(tmp) / "pack.zip"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+            for name in files:
+                zf.write(Path(tmp) / name, name)
+        os.replace(partial, out)
+    return manifest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_pack(path: Path) -> bool:
+    """True when ``path`` is a zip with a pack manifest (whatever its name ends with)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return MANIFEST in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def read_pack_manifest(path: Path) -> dict[str, Any]:
+    """The pack's manifest, checked for a known format and safe file names."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ImportCheckpointError(f"{path.name} is not a clipdesk model pack ({exc})") from None
+    if int(manifest.get("format", 0)) != PACK_FORMAT:
+        raise ImportCheckpointError(f"{path.name}: pack format {manifest.get('format')!r} unknown")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or f"{PACKED_DIR}/meta.json" not in files:
+        raise ImportCheckpointError(f"{path.name}: the pack's manifest lists no export")
+    for name in files:
+        folder, _, base = str(name).partition("/")
+        if folder != PACKED_DIR or not base or "/" in base or base.startswith("."):
+            raise ImportCheckpointError(f"{path.name}: unexpected file {name!r} in the pack")
+    return manifest
+
+
+def install_pack(path: Path, *, name: str | None = None) -> ModelSpec:
+    """Install the pack at ``path``; returns the model's spec.
+
+    A pack named like a registry model installs as that model (its ONNX form); any other
+    name becomes an imported model. Files are verified against the manifest as they are
+    extracted; on any failure the model folder is left as it was.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ImportCheckpointError(f"no such file: {path}")
+    manifest = read_pack_manifest(path)
+    try:
+        model_name = validate_name(name or str(manifest["name"]))
+    except ValueError as exc:
+        raise ImportCheckpointError(str(exc)) from None
+    target = next((s for s in list_models() if s.name == model_name), None)
+    if target is not None and target.source == "bundled":
+        raise ImportCheckpointError(
+            f"{model_name} is bundled with clipdesk; import the pack under another --name"
+        )
+    final = install_dir(target) if target is not None else paths.models_dir() / model_name
+    staging = final.with_name(f".{final.name}.pack")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / PACKED_DIR).mkdir(parents=True)
+    try:
+        records = _extract_verified(path, manifest, staging)
+        facts = {k: manifest.get(k) for k in ("resolution", "licence", "languages", "dim")}
+        facts.update(
+            model_key=manifest.get("model_key"),
+            good_for=f"Installed from the ONNX pack {path.name}.",
+            source_file=str(path),
+        )
+        write_manifest(
+            staging,
+            Manifest(
+                name=model_name,
+                arch=str(manifest.get("arch", "")),
+                pretrained=str(manifest.get("pretrained", "")),
+                source="pack",
+                files=records,
+                facts=facts,
+            ),
+        )
+        final.parent.mkdir(parents=True, exist_ok=True)
+        swap_into_place(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return get_model(model_name)
+
+
+def _extract_verified(path: Path, manifest: dict[str, Any], staging: Path) -> dict[str, Any]:
+    records = {}
+    with zipfile.ZipFile(path) as zf:
+        for name, expected in manifest["files"].items():
+            dest = staging / name
+            digest = hashlib.sha256()
+            try:
+                with zf.open(name) as src, open(dest, "wb") as out:
+                    while block := src.read(_CHUNK):
+                        digest.update(block)
+                        out.write(block)
+            except KeyError:
+                raise ImportCheckpointError(f"{path.name}: {name} is not in the pack") from None
+            size = dest.stat().st_size
+            if digest.hexdigest() != expected.get("sha256") or size != expected.get("size"):
+                raise ChecksumError(
+                    f"{path.name}: {name} does not match the SHA-256 in the pack's manifest; "
+                    "the pack is damaged or was altered"
+                )
+            records[name] = file_record(dest, digest.hexdigest())
+    return records
+
+
+def download_pack(
+    spec: ModelSpec,
+    *,
+    progress: Any = None,
+    cancel: Any = None,
+    endpoint: str | None = None,
+) -> Path:
+    """Fetch the registry's pinned pack of ``spec`` (resumable, SHA-256 checked) and
+    install it as that model; returns the model folder."""
+    from clipdesk.core.errors import UnpinnedFileError
+    from clipdesk.core.models.download import fetch_file
+
+    source = spec.pack
+    if source is None:
+        raise ImportCheckpointError(f"the registry names no ONNX pack for {spec.name}")
+    if not source.pinned:
+        raise UnpinnedFileError(f"{spec.name}: its pack has no pinned revision and SHA-256")
+    final = install_dir(spec)
+    dest = final.with_name(f".{final.name}.download") / source.filename
+    fetch_file(
+        source.url(endpoint), dest, source.sha256, source.size, progress=progress, cancel=cancel
+    )
+    try:
+        install_pack(dest, name=spec.name)
+    finally:
+        shutil.rmtree(dest.parent, ignore_errors=True)
+    return final
