@@ -1,0 +1,131 @@
+"""ONNX packs: exported from open_clip, installed anywhere, embedding like open_clip.
+
+A random-initialised open_clip model (fixed seed) is exported to a pack, its weights are
+removed, and the pack installed: its vectors must stay within cosine 0.999 of open_clip's
+own on inputs the export never probed. ViT-B-32 (the size users import) runs under
+``-m slow``; the default run uses a small ViT with the real CLIP vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lite_env import LiteRunner
+
+from clipdesk.core.encoder import load_encoder
+from clipdesk.core.errors import ChecksumError, ImportCheckpointError
+from clipdesk.core.models.manifest import PACKED_DIR
+from clipdesk.core.models.onnx_export import probe_images
+from clipdesk.core.models.pack import MANIFEST, install_pack, is_pack, write_pack
+from clipdesk.core.models.registry import get_model, install_dir, is_installed
+from clipdesk.core.models.testing import save_random_model, tiny_model_config
+from clipdesk.core.onnx_backend import OnnxEncoder
+
+TEXTS = ["a cat asleep on a sofa", "Berge im Nebel", "three red apples", "x"]
+
+
+def _open_clip_vectors(folder: Path, pixels: np.ndarray, texts: list[str]):
+    """open_clip's own vectors, straight from its model and tokenizer."""
+    import open_clip
+    import torch
+
+    model = open_clip.create_model(f"local-dir:{folder}", weights_only=True).eval()
+    tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+    with torch.no_grad():
+        image = model.encode_image(torch.from_numpy(pixels)).float()
+        text = model.encode_text(tokenizer(texts)).float()
+    unit = torch.nn.functional.normalize
+    return unit(image, dim=-1).numpy(), unit(text, dim=-1).numpy()
+
+
+def _pack_round_trip(tmp_path: Path, arch, seed: int) -> None:
+    models = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    folder = save_random_model(models / "random-clip", arch, name="random-clip", seed=seed)
+    pixels_cfg = load_encoder("random-clip", backend="torch", device="cpu").preprocess_cfg
+    pixels = probe_images(pixels_cfg, n=6, seed=99)  # not the export's probes
+    ref_images, ref_texts = _open_clip_vectors(folder, pixels, TEXTS)
+
+    pack = tmp_path / "random-clip.clipdesk-pack"
+    manifest = write_pack(get_model("random-clip"), pack)
+    assert is_pack(pack)
+    assert manifest["checks"]["image"] >= 0.999 and manifest["checks"]["text"] >= 0.999
+    with zipfile.ZipFile(pack) as zf:
+        names = set(zf.namelist())
+    assert {
+        MANIFEST,
+        f"{PACKED_DIR}/meta.json",
+        f"{PACKED_DIR}/bpe_simple_vocab_16e6.txt.gz",
+    } <= names
+
+    shutil.rmtree(folder)  # only the pack is left
+    spec = install_pack(pack, name="from-pack")
+    assert is_installed(spec) and spec.source == "imported"
+    encoder = load_encoder("from-pack", device="auto", backend="torch")  # no weights: ONNX
+    assert isinstance(encoder, OnnxEncoder)
+    image_cos = (encoder.encode_image_batch(pixels) * ref_images).sum(1)
+    text_cos = (encoder.encode_texts(TEXTS).vectors * ref_texts).sum(1)
+    assert image_cos.min() >= 0.999, image_cos
+    assert text_cos.min() >= 0.999, text_cos
+
+
+def test_pack_of_a_random_clip_embeds_like_open_clip(tmp_path: Path) -> None:
+    _pack_round_trip(tmp_path, tiny_model_config(), seed=5)
+
+
+@pytest.mark.slow
+def test_pack_of_a_random_vit_b_32_embeds_like_open_clip(tmp_path: Path) -> None:
+    _pack_round_trip(tmp_path, "ViT-B-32", seed=0)
+
+
+@pytest.fixture
+def small_pack(tmp_path: Path) -> Path:
+    models = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    save_random_model(models / "small", tiny_model_config(), name="small", seed=2)
+    pack = tmp_path / "small.clipdesk-pack"
+    write_pack(get_model("small"), pack)
+    return pack
+
+
+def test_a_damaged_pack_is_refused_and_nothing_is_installed(small_pack: Path, tmp_path: Path):
+    bad = tmp_path / "bad.clipdesk-pack"
+    with zipfile.ZipFile(small_pack) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("meta.json"):
+                data = data.replace(b'"dim"', b'"dim" ')
+            dst.writestr(item, data)
+    with pytest.raises(ChecksumError):
+        install_pack(bad, name="bad")
+    assert not (install_dir(get_model("small")).parent / "bad").exists()
+
+    hostile = tmp_path / "hostile.clipdesk-pack"
+    with zipfile.ZipFile(small_pack) as src, zipfile.ZipFile(hostile, "w") as dst:
+        manifest = json.loads(src.read(MANIFEST))
+        manifest["files"]["../../escape"] = {"sha256": "0", "size": 1}
+        dst.writestr(MANIFEST, json.dumps(manifest))
+    with pytest.raises(ImportCheckpointError, match="unexpected file"):
+        install_pack(hostile, name="hostile")
+
+
+def test_models_import_installs_a_pack_without_torch(small_pack: Path, tmp_path: Path) -> None:
+    lite = LiteRunner(tmp_path / "lite")
+    out = lite.run("models", "import", str(small_pack), "--name", "small-pack")
+    assert out.returncode == 0, out.stderr
+    assert "installed small-pack" in out.stdout
+    vectors = tmp_path / "v.npy"
+    embed = lite.run("--model", "small-pack", "embed", "--text", "a dog", "--out", str(vectors))
+    assert embed.returncode == 0, embed.stderr
+    got = np.load(vectors)
+    expected = load_encoder("small", device="cpu", backend="torch").encode_texts(["a dog"]).vectors
+    assert float((got * expected).sum()) >= 0.999
+    assert lite.refused() == []
+
+    with_arch = lite.run("models", "import", str(small_pack), "--arch", "ViT-B-32")
+    assert with_arch.returncode == 1
+    assert "without --arch" in with_arch.stderr
