@@ -28,7 +28,7 @@ from clipdesk.core.errors import (
     ImportCheckpointError,
     MissingDependencyError,
 )
-from clipdesk.core.models.download import swap_into_place
+from clipdesk.core.models.install import fresh_staging, swap_into_place
 from clipdesk.core.models.manifest import (
     PACKED_DIR,
     Manifest,
@@ -241,10 +241,8 @@ def install_pack(path: Path, *, name: str | None = None) -> ModelSpec:
             f"{model_name} is bundled with clipdesk; import the pack under another --name"
         )
     final = install_dir(target) if target is not None else paths.models_dir() / model_name
-    staging = final.with_name(f".{final.name}.pack")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / PACKED_DIR).mkdir(parents=True)
-    try:
+    with fresh_staging(final, "pack") as staging:
+        (staging / PACKED_DIR).mkdir()
         records = _extract_verified(path, manifest, staging)
         facts = {k: manifest.get(k) for k in ("resolution", "licence", "languages", "dim")}
         facts.update(
@@ -263,10 +261,7 @@ def install_pack(path: Path, *, name: str | None = None) -> ModelSpec:
                 facts=facts,
             ),
         )
-        final.parent.mkdir(parents=True, exist_ok=True)
         swap_into_place(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return get_model(model_name)
 
 
