@@ -14,12 +14,13 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
+from clipdesk.core.changes import IndexReport, record_scan
 from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
@@ -34,24 +35,6 @@ SAVE_INTERVAL_S = 30.0
 # Given the number of files about to be embedded, yields progress while it works and
 # returns the encoder to use: the same model, perhaps on a faster backend.
 Prepare = Callable[[int], Generator[Progress, None, "Encoder"]]
-
-
-@dataclass
-class IndexReport:
-    """What one indexing run did."""
-
-    scanned: int = 0
-    added: int = 0
-    changed: int = 0
-    moved: int = 0
-    removed: int = 0
-    decoded: int = 0
-    encoded: int = 0
-    reused: int = 0
-    skipped: int = 0
-    offline_roots: list[str] = field(default_factory=list)
-    cancelled: bool = False
-    elapsed_s: float = 0.0
 
 
 def default_decode_workers() -> int:
@@ -95,39 +78,8 @@ def scan_roots(
         if cancel.cancelled:
             return None
     diff = diff_scan(seen, known)
-    _apply_diff(catalog, diff)
-    for root_id in seen:
-        catalog.mark_root_scanned(root_id)
-    report.added += len(diff.added)
-    report.changed += len(diff.changed)
-    report.moved += len(diff.moved)
-    report.removed += len(diff.removed)
+    record_scan(catalog, diff, report, scanned_roots=seen)
     return diff
-
-
-def _apply_diff(catalog: Catalog, diff: ScanDiff) -> None:
-    by_root: dict[int, dict[str, list]] = {}
-
-    def bucket(root_id: int) -> dict[str, list]:
-        return by_root.setdefault(root_id, {"added": [], "moved": []})
-
-    for root_id, entry in diff.added:
-        bucket(root_id)["added"].append(entry)
-    for file_id, root_id, entry in diff.moved:
-        bucket(root_id)["moved"].append((file_id, entry))
-    # Removals and changes name files by id, so any root's call can carry them.
-    first = True
-    for root_id, parts in by_root.items():
-        catalog.apply_scan(
-            root_id,
-            added=parts["added"],
-            moved=parts["moved"],
-            changed=diff.changed if first else (),
-            removed=diff.removed if first else (),
-        )
-        first = False
-    if first and (diff.changed or diff.removed):
-        catalog.apply_scan(0, changed=diff.changed, removed=diff.removed)
 
 
 @dataclass

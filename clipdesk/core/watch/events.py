@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from clipdesk.core.changes import ChangeCounts
+
 if TYPE_CHECKING:
     from clipdesk.core.progress import Progress
     from clipdesk.core.watch.reconcile import ReconcileReport
@@ -54,21 +56,11 @@ class WatchEvent:
 
 
 @dataclass
-class WatchTotals:
+class WatchTotals(ChangeCounts):
     """Counts summed over every look since the watcher started."""
 
     looks: int = 0
-    added: int = 0
-    changed: int = 0
-    moved: int = 0
-    removed: int = 0
-    decoded: int = 0
-    encoded: int = 0
-    reused: int = 0
-    skipped: int = 0
 
     def add(self, report: ReconcileReport) -> None:
         self.looks += 1
-        for name in ("added", "changed", "moved", "removed", "decoded", "encoded", "reused"):
-            setattr(self, name, getattr(self, name) + getattr(report, name))
-        self.skipped += report.skipped
+        self.add_counts(report)

@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from clipdesk.core.catalog import Catalog, FileRecord, RootRecord, StatEntry
-from clipdesk.core.indexer import IndexReport, _apply_diff
+from clipdesk.core.changes import IndexReport, record_scan
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import IGNORED_DIR_NAMES, ScanDiff, diff_scan, root_available, scan_tree
 from clipdesk.core.watch.dirty import Scope, collapse, is_below
@@ -223,11 +223,5 @@ def reconcile_scopes(
         kept = [file_id for file_id in diff.removed if file_id not in ids]
         _set_online(catalog, root, len(kept) == len(diff.removed), report)
         diff.removed = kept
-    _apply_diff(catalog, diff)
-    for root_id in whole_roots:
-        catalog.mark_root_scanned(root_id)
-    report.added += len(diff.added)
-    report.changed += len(diff.changed)
-    report.moved += len(diff.moved)
-    report.removed += len(diff.removed)
+    record_scan(catalog, diff, report, scanned_roots=whole_roots)
     return True
