@@ -8,6 +8,7 @@ own on inputs the export never probed. ViT-B-32 (the size users import) runs und
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lite_env import LiteRunner
+from test_download import REVISION, FileServer, server  # noqa: F401 (a fixture)
 
 from clipdesk.core.encoder import load_encoder
 from clipdesk.core.errors import ChecksumError, ImportCheckpointError
 from clipdesk.core.models.manifest import PACKED_DIR
 from clipdesk.core.models.onnx_export import probe_images
-from clipdesk.core.models.pack import MANIFEST, install_pack, is_pack, write_pack
-from clipdesk.core.models.registry import get_model, install_dir, is_installed
+from clipdesk.core.models.pack import MANIFEST, download_pack, install_pack, is_pack, write_pack
+from clipdesk.core.models.registry import ModelFile, ModelSpec, get_model, install_dir, is_installed
 from clipdesk.core.models.testing import save_random_model, tiny_model_config
 from clipdesk.core.onnx_backend import OnnxEncoder
 
@@ -129,3 +131,35 @@ def test_models_import_installs_a_pack_without_torch(small_pack: Path, tmp_path:
     with_arch = lite.run("models", "import", str(small_pack), "--arch", "ViT-B-32")
     assert with_arch.returncode == 1
     assert "without --arch" in with_arch.stderr
+
+
+def test_a_registry_pack_source_downloads_verified_and_runs(
+    small_pack: Path,
+    server: FileServer,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """``models download`` on a plain install: the pinned pack from the model's source."""
+    data = small_pack.read_bytes()
+    server.files[f"/org/packs/resolve/{REVISION}/small.clipdesk-pack"] = data
+    source = ModelFile(
+        "org/packs", REVISION, "small.clipdesk-pack", hashlib.sha256(data).hexdigest(), len(data)
+    )
+    spec = ModelSpec(name="packed", arch="custom", pretrained="random", pack=source)
+    assert spec.downloadable and spec.pinned
+
+    folder = download_pack(spec)
+
+    assert folder == install_dir(spec) and is_installed(spec)
+    encoder = load_encoder("packed")
+    assert isinstance(encoder, OnnxEncoder)
+    expected = load_encoder("small", device="cpu", backend="torch").encode_texts(TEXTS).vectors
+    assert (encoder.encode_texts(TEXTS).vectors * expected).sum(1).min() >= 0.999
+
+    tampered = ModelSpec(
+        name="tampered",
+        arch="custom",
+        pretrained="random",
+        pack=ModelFile("org/packs", REVISION, "small.clipdesk-pack", "0" * 64, len(data)),
+    )
+    with pytest.raises(ChecksumError):
+        download_pack(tampered)
+    assert not install_dir(tampered).exists()

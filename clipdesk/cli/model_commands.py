@@ -241,7 +241,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clipdesk.cli import CliError
+    from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ExportError, ModelError
     from clipdesk.core.models import get_model, is_installed
     from clipdesk.core.models.pack import export_model, write_pack
