@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from clipdesk.core.lifeline import Lifeline, die_with_parent
 from clipdesk.training.augment import photograph
 from clipdesk.training.render import render_scene
 from clipdesk.training.scene import SceneSpec, sample_scene, shape_variant
@@ -80,7 +81,12 @@ def generate(
     if workers <= 1:
         parts = [_chunk(j) for j in jobs]
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        with (
+            Lifeline() as lifeline,
+            ProcessPoolExecutor(
+                workers, initializer=die_with_parent, initargs=(lifeline.link(),)
+            ) as pool,
+        ):
             parts = list(pool.map(_chunk, jobs))
     return ShapeSet(
         images=np.concatenate([p[0] for p in parts]),
