@@ -194,6 +194,34 @@ def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     assert not any(alive(pid) for pid in pids)
 
 
+def test_workers_whose_starting_thread_ended_are_replaced_without_blame() -> None:
+    """On Linux a worker dies with the thread that started it (the parent-death signal
+    follows the thread): a pool used later from another thread replaces those idle
+    workers quietly, and no item is reported as crashed."""
+    import threading
+
+    pool = DecodePool(misbehave, workers=2)
+    first: list[int] = []
+
+    def use_pool() -> None:
+        assert results(pool, ["a", "b", "c"]) == {"a": "A", "b": "B", "c": "C"}
+        first.extend(pool.worker_pids())
+
+    thread = threading.Thread(target=use_pool)
+    thread.start()
+    thread.join()
+    try:
+        assert first
+        deadline = time.monotonic() + 10
+        while pool.worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out = results(pool, [f"x{i}" for i in range(6)])
+        assert out == {f"x{i}": f"X{i}" for i in range(6)}
+    finally:
+        pool.close()
+    assert not any(alive(pid) for pid in first)
+
+
 def test_workers_do_not_import_torch_or_qt() -> None:
     with DecodePool(heavy_modules, workers=1) as pool:
         assert results(pool, ["check"]) == {"check": []}

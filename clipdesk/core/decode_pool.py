@@ -209,6 +209,10 @@ class DecodePool(Generic[T, R]):
             worker.process.close()
 
     def _pick_worker(self) -> _Worker | None:
+        for worker in [w for w in self._pool if not w.jobs and not w.process.is_alive()]:
+            # Died while idle: on Linux when the thread that started it ended (see
+            # ``lifeline``), or killed from outside. No item to blame; start another.
+            self._stop_worker(worker, kill=True)
         idle = [w for w in self._pool if not w.jobs]
         if idle:
             return idle[0]
