@@ -221,8 +221,7 @@ def test_a_folder_deeper_than_path_max_is_listed_as_skipped(tmp_path, capsys, mo
 # -- an interrupted first index ---------------------------------------------------------------
 
 
-def _interrupt_first_index(tmp_path: Path, photos: Path, delay_s: float) -> tuple[int, str]:
-    library = tmp_path / f"lib-{delay_s:.2f}"
+def _interrupt_first_index(library: Path, photos: Path, delay_s: float) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "CLIPDESK_MODEL": "tiny-shapes"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "clipdesk", "--library", str(library), "index", str(photos)],
@@ -244,16 +243,18 @@ def _interrupt_first_index(tmp_path: Path, photos: Path, delay_s: float) -> tupl
 def _interrupts(tmp_path: Path, delays: list[float]) -> None:
     photos = tmp_path / "photos"
     write_sample_library(photos, 8, seed=9)
-    for delay in delays:
-        code, err = _interrupt_first_index(tmp_path, photos, delay)
+    for i, delay in enumerate(delays):
+        code, err = _interrupt_first_index(tmp_path / f"lib{i}", photos, delay)
         assert "Traceback" not in err and "Exception closing" not in err, (delay, err)
-        assert code in (0, 130), (delay, code, err)
-        if code == 130:
+        # 130, or death by SIGINT itself (which a shell also reports as 130): Python
+        # ends that way when the interrupt landed inside code run by an extension.
+        assert code in (0, 130, -signal.SIGINT), (delay, code, err)
+        if code != 0:
             assert err.strip().splitlines()[-1] == "clipdesk: interrupted", err
 
 
 def test_interrupting_the_first_index_of_a_new_library_is_quiet(tmp_path):
-    _interrupts(tmp_path, [0.0, 0.01, 0.03, 0.1])
+    _interrupts(tmp_path, [0.0, 0.02, 0.05, 0.08, 0.11, 0.14])
 
 
 @pytest.mark.slow

@@ -69,14 +69,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.print_help()
             return 2
+    from clipdesk.cli.interrupts import interrupted_cleanup, quiet_interrupted_cleanup
     from clipdesk.core.errors import FolderError
 
+    quiet_interrupted_cleanup()
     try:
         return int(args.func(args) or 0)
     except (CliError, FolderError) as exc:
         print(f"clipdesk: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("clipdesk: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not interrupted_cleanup(exc):
+            raise
         print("clipdesk: interrupted", file=sys.stderr)
         return 130
 
