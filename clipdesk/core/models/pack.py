@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -28,6 +27,7 @@ from clipdesk.core.errors import (
     ImportCheckpointError,
     MissingDependencyError,
 )
+from clipdesk.core.files import atomic_path
 from clipdesk.core.models.install import fresh_staging, swap_into_place
 from clipdesk.core.models.manifest import (
     PACKED_DIR,
@@ -175,12 +175,10 @@ def write_pack(spec: ModelSpec, out: Path, *, threads: int | None = None) -> dic
             "created_at": time.time(),
             "files": files,
         }
-        partial = Path(tmp) / "pack.zip"
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic_path(out) as partial, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
             for name in files:
                 zf.write(Path(tmp) / name, name)
-        os.replace(partial, out)
     return manifest
 
 
