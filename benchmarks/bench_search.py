@@ -33,6 +33,7 @@ import vectors_data as vd
 from benchlib import percentile, table, use_bench_dirs
 
 from clipdesk.core.vectors import FILTERED_EXACT_SHARE, OVERSAMPLE
+from clipdesk.core.vectors._search import exact
 
 TEXTS = [
     "a dog on the beach",
@@ -53,7 +54,7 @@ def ms(values: list[float]) -> tuple[float, float]:
 
 
 def exact_top(index, q: np.ndarray, k: int, rows: np.ndarray | None = None) -> set[int]:
-    return {label for label, _ in index._exact(q, k, rows)}
+    return {label for label, _ in exact(index._dense, q, k, rows)}
 
 
 def index_level(size: int, n_queries: int, efs: list[int]) -> tuple[list[list[object]], dict]:
@@ -113,6 +114,7 @@ def index_level(size: int, n_queries: int, efs: list[int]) -> tuple[list[list[ob
 def library_level(size: int, encoder, n_queries: int, photo: Path) -> tuple[list, dict]:
     from clipdesk.core.catalog import Catalog
     from clipdesk.core.library import CATALOG_FILE, Library
+    from clipdesk.core.search import Filters
 
     path = vd.ensure_library(size, encoder)
     catalog = Catalog.open(path / CATALOG_FILE)
@@ -150,6 +152,16 @@ def library_level(size: int, encoder, n_queries: int, photo: Path) -> tuple[list
     measure(
         f"text query, folder of {size // 10:,} (10%)",
         lambda t: library.search(t, k=20, folder=f"{root}/y0"),
+        texts[: max(10, n_queries // 4)],
+    )
+    measure(
+        f"text query, a folder of {size // 10:,} excluded",
+        lambda t: library.search(t, k=20, filters=Filters(excluded=(f"{root}/y0",))),
+        texts[: max(10, n_queries // 4)],
+    )
+    measure(
+        "text query, --type jpeg --after 1970 (every photo passes)",
+        lambda t: library.search(t, k=20, filters=Filters(types=("jpeg",), after=0.0)),
         texts[: max(10, n_queries // 4)],
     )
     measure(

@@ -253,3 +253,30 @@ def test_roots_round_trip_and_go_offline(catalog):
     catalog.mark_root_scanned(root.id)
     (again,) = catalog.roots()
     assert again.online is False and again.last_scan_at is not None
+
+
+def test_excluding_a_folder_takes_away_only_photos_with_no_visible_copy_elsewhere(catalog):
+    root = catalog.add_root(b"/p")
+    away = catalog.add_root(b"/q")
+    entries = {
+        b"/p/private/a.jpg": "fa",  # only here: taken away
+        b"/p/private/b.jpg": "fb",  # with a copy outside: stays
+        b"/p/public/b.jpg": "fb",
+        b"/p/private/c.jpg": "fc",  # its other copy is on an offline disk: taken away
+        b"/p/public/d.jpg": "fd",  # outside: stays
+    }
+    for i, path in enumerate(entries):
+        catalog.apply_scan(root.id, added=[StatEntry(path, 1, 1, i)])
+    catalog.apply_scan(away.id, added=[StatEntry(b"/q/c.jpg", 1, 1, 99)])
+    catalog.set_root_online(away.id, False)
+    decoded = [(catalog.file_by_path(p).id, DecodedFacts(fp, 1, 1)) for p, fp in entries.items()]
+    decoded.append((catalog.file_by_path(b"/q/c.jpg").id, DecodedFacts("fc", 1, 1)))
+    vectors = {fp: np.ones(2, np.float32) for fp in set(entries.values())}
+    catalog.record_results("m", decoded=decoded, new_vectors=vectors)
+    ids = catalog.embedding_ids_for(["fa", "fb", "fc", "fd"], "m")
+    gone = catalog.excluded_embeddings("m", [b"/p/private"])
+    assert sorted(gone.tolist()) == sorted([ids["fa"], ids["fc"]])
+    allowed = catalog.allowed_embeddings("m", [not_below(b"/p/private")])
+    everything = catalog.allowed_embeddings("m", [])
+    assert sorted(allowed.tolist()) == sorted([ids["fb"], ids["fd"]])
+    assert np.setdiff1d(everything, gone).tolist() == allowed.tolist()

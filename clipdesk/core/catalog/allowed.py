@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, not_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, not_, or_, select
 
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
@@ -60,27 +60,43 @@ def extension_in(extensions: Iterable[str]) -> Condition:
 
 
 def tagged(name: str) -> Condition:
-    """Files carrying the tag called ``name`` (any case), unless the user took it off."""
-    return exists().where(
-        file_tags.c.fingerprint == files.c.fingerprint,
-        file_tags.c.rejected.is_(False),
-        file_tags.c.tag_id == select(tags.c.id).where(tags.c.name == name).scalar_subquery(),
+    """Files carrying the tag called ``name`` (any case), unless the user took it off.
+
+    An IN list, not a correlated EXISTS: SQLite can then start from the tag's photos.
+    """
+    tag_id = select(tags.c.id).where(tags.c.name == name).scalar_subquery()
+    return files.c.fingerprint.in_(
+        select(file_tags.c.fingerprint).where(
+            file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False)
+        )
     )
 
 
 def _visible(where: Sequence[Condition]) -> Condition:
     """Readable files of online roots that pass every condition."""
-    online = exists().where(roots.c.id == files.c.root_id, roots.c.online.is_(True))
+    online = files.c.root_id.in_(select(roots.c.id).where(roots.c.online.is_(True)))
     return and_(files.c.status == "ok", online, *where)
 
 
 def allowed_embeddings_query(model_key: str, where: Sequence[Condition]) -> Select[tuple[int]]:
-    """Ids of the model's embeddings that at least one visible, passing file carries."""
+    """Ids of the model's embeddings that at least one visible, passing file carries.
+
+    The files' conditions lead: ``model_key || ''`` keeps SQLite from walking every
+    embedding of the model first (it would, as the model's index looks selective), so
+    a date or type filter starts from its own index (at 100k photos, newest 10%: 34 ms
+    instead of 165 ms). Copies may repeat an id; callers take the unique ones.
+    """
     return (
         select(embeddings.c.id)
-        .distinct()
-        .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-        .where(embeddings.c.model_key == model_key, _visible(where))
+        .select_from(files)
+        .join(
+            embeddings,
+            and_(
+                embeddings.c.fingerprint == files.c.fingerprint,
+                embeddings.c.model_key.concat("") == model_key,
+            ),
+        )
+        .where(_visible(where))
     )
 
 
@@ -90,9 +106,36 @@ class AllowedSets:
     engine: Engine
 
     def allowed_embeddings(self, model_key: str, where: Sequence[Condition]) -> np.ndarray:
+        """The allowed set: sorted, unique embedding ids."""
         with self.engine.connect() as conn:
-            ids = conn.execute(allowed_embeddings_query(model_key, where)).scalars()
-            return np.fromiter(ids, dtype=np.int64)
+            rows = conn.execute(allowed_embeddings_query(model_key, where))
+            return np.unique(np.fromiter((row[0] for row in rows), dtype=np.int64))
+
+    def excluded_embeddings(self, model_key: str, folders: Sequence[bytes]) -> np.ndarray:
+        """Embeddings that excluding ``folders`` takes away: every visible file carrying
+        them lies below one of the folders (a copy elsewhere keeps one allowed).
+
+        When excluded folders are the only filter the allowed set is nearly everything,
+        and reading it costs a pass over every file (200 ms at 100k photos); this reads
+        only the folders' own range of paths.
+        """
+        if not folders:
+            return np.zeros(0, np.int64)
+        inside = or_(*(below(folder) for folder in folders))
+        inside_fps = select(files.c.fingerprint).where(inside, files.c.status == "ok")
+        elsewhere = (
+            select(files.c.id)
+            .where(files.c.fingerprint == embeddings.c.fingerprint, _visible([not_(inside)]))
+            .exists()
+        )
+        query = select(embeddings.c.id).where(
+            embeddings.c.model_key == model_key,
+            embeddings.c.fingerprint.in_(inside_fps),
+            ~elsewhere,
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query)
+            return np.unique(np.fromiter((row[0] for row in rows), dtype=np.int64))
 
     def files_for_embeddings(
         self, ids: Iterable[int], where: Sequence[Condition] = ()

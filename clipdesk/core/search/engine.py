@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clipdesk.core.errors import SearchError
-from clipdesk.core.search.filters import conditions
+from clipdesk.core.search.filters import conditions, excluded_bytes, where_only_excludes
 from clipdesk.core.search.query import SearchQuery
 from clipdesk.core.search.ranking import combine, rank
 from clipdesk.core.search.results import SearchHit, SearchResults
@@ -63,12 +63,11 @@ def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
     positive = [vectors.pop(0)] if query.text.strip() else []
     if query.image is not None:
         positive.append(parts.image_vector(query.image))
-    allowed = None
-    if where:
-        allowed = parts.catalog.allowed_embeddings(encoder.model_key, where)
+    index = parts.vectors()
+    allowed = _allowed(query, parts, encoder.model_key, index, where)
     results.hits = rank(
         parts.catalog,
-        parts.vectors(),
+        index,
         combine(positive),
         query.k,
         negatives=vectors,  # what is left after the positive text: the "-word" terms
@@ -76,6 +75,22 @@ def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
         where=where,
     )
     return results
+
+
+def _allowed(
+    query: SearchQuery, parts: SearchParts, model_key: str, index: VectorIndex, where: list
+) -> np.ndarray | None:
+    """The embeddings the search may return (None: all of them).
+
+    With excluded folders as the only filter nearly everything is allowed: what the
+    folders take away is read instead, and taken from the index's labels.
+    """
+    if not where:
+        return None
+    if where_only_excludes(query.filters):
+        denied = parts.catalog.excluded_embeddings(model_key, excluded_bytes(query.filters))
+        return np.setdiff1d(index.labels(), denied, assume_unique=True)
+    return parts.catalog.allowed_embeddings(model_key, where)
 
 
 def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResults:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from clipdesk.core.catalog.allowed import (
     Condition,
@@ -16,7 +17,7 @@ from clipdesk.core.catalog.allowed import (
 from clipdesk.core.search.filetypes import extensions_of
 from clipdesk.core.search.query import Filters
 
-__all__ = ["conditions"]
+__all__ = ["conditions", "excluded_bytes", "where_only_excludes"]
 
 
 def _folder(path: str) -> bytes:
@@ -39,3 +40,12 @@ def conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
     if tag and filters.tag is not None:
         out.append(tagged(filters.tag))
     return out
+
+
+def excluded_bytes(filters: Filters) -> list[bytes]:
+    return [_folder(folder) for folder in filters.excluded if folder]
+
+
+def where_only_excludes(filters: Filters) -> bool:
+    """Whether excluded folders are the only filter set."""
+    return bool(excluded_bytes(filters)) and replace(filters, excluded=()) == Filters()
