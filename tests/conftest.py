@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One BLAS thread, set before numpy loads (and inherited by every child process): on a
+# busy two-core machine OpenBLAS's spinning worker threads made one 311x311 solve take
+# 40 ms instead of 2 ms, and the few-shot probe tests 30 s instead of 3 s. Torch and ONNX
+# Runtime keep their own thread pools.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest
 
