@@ -24,3 +24,23 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("CLIPDESK_MODEL", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return base
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes_installed() -> str:
+    """The name of the shipped demo model; the test fails (never skips) without it."""
+    from clipdesk.core.models.registry import get_model, install_dir, is_installed
+
+    spec = get_model("tiny-shapes")
+    if not is_installed(spec):
+        pytest.fail(f"the shipped tiny-shapes model is missing from {install_dir(spec)}")
+    return spec.name
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes_encoder(tiny_shapes_installed: str):
+    """The shipped demo model, loaded once per test run (loading it takes seconds)."""
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models.registry import get_model
+
+    return load_encoder(get_model(tiny_shapes_installed), device="cpu")
