@@ -1,7 +1,10 @@
 """Build the one-folder clipdesk app: ``python packaging/build.py``.
 
 Produces ``dist/clipdesk/`` with the executable ``dist/clipdesk/clipdesk`` (``.exe`` on
-Windows, ``dist/clipdesk.app`` on macOS). Steps: stage ``resources/`` with the chosen
+Windows, ``dist/clipdesk.app`` on macOS). By default the lite app: no torch, torchvision,
+open_clip or timm inside, every model on ONNX Runtime (tiny-shapes ships as ONNX; other
+models install as ONNX packs); ``--full`` builds the app with torch (checkpoint imports,
+exports, CUDA). Steps: stage ``resources/`` with the chosen
 models, make the Windows/macOS icons, run PyInstaller on ``packaging/clipdesk.spec``,
 add the desktop-integration files, check that ``--version`` runs, and report the figures.
 ``--installer`` then wraps the folder for end users (tar.gz with an install script on
@@ -30,6 +33,8 @@ import bundle_stage  # noqa: E402
 import bundle_trim  # noqa: E402
 
 HF_TEXT_MODULES = ("transformers", "tokenizers", "sentencepiece")
+# What only the full app carries: the lite app runs every model on ONNX Runtime.
+TORCH_MODULES = ("torch", "torchvision", "open_clip", "timm", "triton", "functorch", "torchgen")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,6 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "files from resources/models/NAME or the models dir; NAME=DIR from DIR",
     )
     p.add_argument("--no-model", action="store_true", help="bundle no model at all")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the full app with torch and open_clip (exports, checkpoints, CUDA); "
+        "default: the lite app without them",
+    )
     p.add_argument(
         "--models-dir",
         metavar="DIR",
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bundling model {m.name} ({m.size_mb} MB) from {m.source}")
     icons = bundle_stage.write_icons(ROOT / "resources" / "icons", work / "clipdesk-icons")
 
-    if _torch_is_cuda_build():
+    if args.full and _torch_is_cuda_build():
         print(
             "note: torch is a CUDA build; the CUDA libraries it links to must ship with it. "
             "For a smaller release, install the CPU wheels (see docs/packaging.md).",
@@ -136,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "version": version,
         "executable": str(exe),
         "models": [m.name for m in staged],
+        "lite": not args.full,
         "build_s": round(build_s, 1),
         "bundle_mb": round(folder_mb(app), 1),
         "collected_before_trim_mb": round(sum(trim["before_mb"].values()), 1),
@@ -161,6 +173,8 @@ def bundle_config(
 ) -> dict[str, object]:
     """What the spec needs to know (it is run by PyInstaller, not imported from here)."""
     excluded = set(bundle_trim.EXCLUDED_MODULES)
+    if not args.full:
+        excluded |= set(TORCH_MODULES)
     hidden = []
     if any(m.needs_hf_text for m in staged):
         excluded -= set(HF_TEXT_MODULES)
@@ -172,6 +186,7 @@ def bundle_config(
         "excluded_modules": [] if args.no_trim else sorted(excluded),
         "extra_hiddenimports": hidden,
         "trim": not args.no_trim,
+        "lite": not args.full,
         # Only Linux wheels link CUDA from separate files that the ELF rule can follow.
         "cpu_only": not args.keep_cuda and sys.platform.startswith("linux"),
         "version": version,

@@ -2,8 +2,11 @@
 
 The fast tests check the parts of ``packaging/`` one by one. The slow tests build the
 one-folder app with PyInstaller (several minutes) and use it as a user would: version,
-index and search with the bundled ``tiny-shapes``, and the window rendered offscreen.
-``CLIPDESK_FROZEN_APP=dist/clipdesk`` tests an existing build instead of making one.
+index, search, similar and tags with the bundled ``tiny-shapes``, an ONNX pack imported,
+and the window rendered offscreen. They build the lite app (no torch inside, at most
+600 MB, its .tar.gz at most 250 MB); ``CLIPDESK_FROZEN_FULL=1`` builds the full app
+(``build.py --full``) and checks its ONNX export instead. ``CLIPDESK_FROZEN_APP=dist/clipdesk``
+tests an existing build instead of making one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -275,6 +279,10 @@ def test_entry_script_runs_the_command_line(isolated) -> None:
 SLOW = [pytest.mark.slow, pytest.mark.timeout(5400)]
 FIGURES: dict[str, float] = {}
 SAMPLE_COUNT = 16
+FULL = os.environ.get("CLIPDESK_FROZEN_FULL") == "1"
+LITE_MAX_MB = 600
+LITE_TAR_MAX_MB = 250
+TORCH_PARTS = ("torch", "torchvision", "open_clip", "timm")
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +303,7 @@ def frozen_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(work / "work"),
         "--models-dir",
         str(work / "no-models"),
+        *(["--full"] if FULL else ["--installer"]),
     ]
     started = time.monotonic()
     with open(work / "build.log", "w") as log:
@@ -325,7 +334,8 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
     env = {
         f"CLIPDESK_{n}_DIR": str(base / n.lower()) for n in ("DATA", "CACHE", "CONFIG", "MODELS")
     }
-    env["CLIPDESK_BACKEND"] = "torch"  # compared below with the source tree's torch vectors
+    if FULL:
+        env["CLIPDESK_BACKEND"] = "torch"  # compared below with the source tree's torch vectors
     photos = base / "photos"
     write_sample_library(photos, SAMPLE_COUNT, seed=3)
     library = base / "library"
@@ -334,6 +344,7 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
     index = _run([*cli, "index", str(photos), "--workers", "2", "--json"], env)
     search = _run([*cli, "search", "a red circle", "-n", "5", "--json"], env)
     FIGURES["index_search_s"] = time.monotonic() - started
+    tags = _run([*cli, "tags", "list"], env)
     return {
         "resources": frozen_app / "_internal" / "resources",
         "env": env,
@@ -342,6 +353,7 @@ def frozen_library(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -
         "cli": cli,
         "index": json.loads(index.stdout),
         "search": json.loads(search.stdout),
+        "tags": tags.stdout,
     }
 
 
@@ -391,9 +403,39 @@ def test_frozen_similar_finds_the_photo_itself(frozen_library: dict) -> None:
 
 
 @_slow
+def test_frozen_app_tags_the_library(frozen_library: dict) -> None:
+    assert any(shape in frozen_library["tags"] for shape in ("circle", "square", "star"))
+
+
+@_slow
+def test_frozen_lite_app_imports_an_onnx_pack(frozen_library: dict, tmp_path: Path) -> None:
+    """A pack made by the source tree (with torch) installs and embeds in the frozen app."""
+    if FULL:
+        pytest.skip("the lite app's test; the full app exports instead")
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models.pack import write_pack
+    from clipdesk.core.models.registry import get_model
+    from clipdesk.core.models.testing import save_random_model, tiny_model_config
+
+    models = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    save_random_model(models / "packed", tiny_model_config(), name="packed", seed=4)
+    pack = tmp_path / "packed.clipdesk-pack"
+    write_pack(get_model("packed"), pack)
+    expected = load_encoder("packed", backend="torch", device="cpu").encode_texts(["a dog"])
+    env = {**frozen_library["env"], "CLIPDESK_MODELS_DIR": str(tmp_path / "frozen-models")}
+    exe = frozen_library["cli"][0]
+    _run([exe, "models", "import", str(pack)], env)
+    out = tmp_path / "v.npy"
+    _run([exe, "--model", "packed", "embed", "--text", "a dog", "--out", str(out)], env)
+    assert float((np.load(out) * expected.vectors).sum()) >= 0.999
+
+
+@_slow
 def test_frozen_app_exports_and_runs_onnx(frozen_library: dict, tmp_path: Path) -> None:
     """The app exports each model to ONNX on the user's computer; a bundle that lacks what
     the export imports stays on torch for good (the refusal is cached), slower but silent."""
+    if not FULL:
+        pytest.skip("the full app's test (CLIPDESK_FROZEN_FULL=1): the lite app has no torch")
     env = {
         **frozen_library["env"],
         "CLIPDESK_BACKEND": "onnx",
@@ -446,8 +488,35 @@ def test_frozen_gui_renders_a_screenshot(frozen_library: dict, tmp_path: Path) -
 
 
 @_slow
+def test_frozen_lite_app_is_small_and_has_no_torch(frozen_app: Path) -> None:
+    if FULL:
+        pytest.skip("the lite app's test")
+    internal = frozen_app / "_internal"
+    inside = [part for part in TORCH_PARTS if (internal / part).exists()]
+    assert not inside, inside
+    assert not list(internal.rglob("libtorch*")), "torch's libraries are inside"
+    size_mb = _folder_mb(frozen_app)
+    FIGURES["lite_bundle_mb"] = size_mb
+    assert size_mb <= LITE_MAX_MB, size_mb
+    tarballs = list(frozen_app.parent.glob("clipdesk-*.tar.gz"))
+    if LINUX and not os.environ.get("CLIPDESK_FROZEN_APP"):
+        assert len(tarballs) == 1, tarballs
+    for tarball in tarballs:
+        FIGURES["lite_tar_gz_mb"] = tarball.stat().st_size / 1e6
+        assert FIGURES["lite_tar_gz_mb"] <= LITE_TAR_MAX_MB
+    print(f"\npackaging figures: {json.dumps({k: round(v, 1) for k, v in FIGURES.items()})}")
+
+
+def _folder_mb(folder: Path) -> float:
+    files = (p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+@_slow
 @pytest.mark.skipif(not LINUX, reason="the CUDA libraries of PyPI's Linux torch wheels")
 def test_frozen_bundle_is_trimmed(frozen_app: Path) -> None:
+    if not FULL:
+        pytest.skip("the full app's CUDA trimming (CLIPDESK_FROZEN_FULL=1)")
     internal = frozen_app / "_internal"
     assert not (internal / "triton").exists()
     assert not (internal / "transformers").exists()
@@ -455,9 +524,5 @@ def test_frozen_bundle_is_trimmed(frozen_app: Path) -> None:
     cudnn = internal / "nvidia" / "cudnn" / "lib"
     if cudnn.exists():  # only the loader that libtorch_cuda links to; no engines
         assert sorted(p.name for p in cudnn.iterdir()) == ["libcudnn.so.9"]
-    size_mb = (
-        sum(p.stat().st_size for p in frozen_app.rglob("*") if p.is_file() and not p.is_symlink())
-        / 1e6
-    )
-    FIGURES["bundle_mb"] = size_mb
+    FIGURES["bundle_mb"] = _folder_mb(frozen_app)
     print(f"\npackaging figures: {json.dumps({k: round(v, 1) for k, v in FIGURES.items()})}")
