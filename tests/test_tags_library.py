@@ -23,14 +23,8 @@ MODEL = "tiny-shapes"
 
 
 @pytest.fixture(scope="module")
-def encoder():
-    from clipdesk.core.encoder import load_encoder
-    from clipdesk.core.models.registry import get_model, is_installed
-
-    spec = get_model(MODEL)
-    if not is_installed(spec):
-        pytest.skip("the tiny-shapes model is not installed")
-    return load_encoder(spec, device="cpu")
+def encoder(tiny_shapes_encoder):
+    return tiny_shapes_encoder
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +264,7 @@ def test_editing_the_vocabulary(library):
 def test_tags_follow_a_photo_when_it_moves_or_is_copied(tmp_path, encoder):
     photos = tmp_path / "photos"
     records = write_sample_library(photos, 10, seed=3)
+    (tmp_path / "lib").mkdir()  # a catalog is created only in a folder that exists
     lib = Library(tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"), encoder=encoder)
     try:
         run(lib.index([photos], workers=1))
@@ -305,6 +300,7 @@ def test_a_library_with_only_custom_tags_still_learns_them(library, template):
 def test_tags_are_stale_after_new_or_deleted_photos_but_not_after_a_move(tmp_path, encoder):
     photos = tmp_path / "photos"
     records = write_sample_library(photos, 8, seed=5)
+    (tmp_path / "lib").mkdir()  # a catalog is created only in a folder that exists
     lib = Library(tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"), encoder=encoder)
     try:
         assert not lib.tags.stale(), "an empty library has nothing to tag"

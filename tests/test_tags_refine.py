@@ -88,10 +88,9 @@ def test_photos_and_priors_must_agree():
 
 
 @pytest.fixture(scope="module")
-def held_out():
+def held_out(tiny_shapes_encoder):
     """``(images, truth, tag names, tag vectors, neutral)`` for 400 pictures the model never saw."""
-    from clipdesk.core.encoder import load_encoder
-    from clipdesk.core.models.registry import get_model, is_installed
+    from clipdesk.core.models.registry import get_model
     from clipdesk.core.tags.prompts import prompt_set_for_model
     from clipdesk.core.tags.vocabulary import vocabulary_for_model
     from clipdesk.core.tags.zeroshot import LabelFeatureCache
@@ -100,9 +99,7 @@ def held_out():
     from clipdesk.training.scene import sample_scene
 
     spec = get_model("tiny-shapes")
-    if not is_installed(spec):
-        pytest.skip("the tiny-shapes model is not installed")
-    encoder = load_encoder(spec, device="cpu")
+    encoder = tiny_shapes_encoder
     pictures, contents = [], []
     for i in range(400):
         rng = np.random.default_rng([77, 21, i])  # seeds apart from the training data's
