@@ -328,26 +328,28 @@ def test_tags_are_stale_after_new_or_deleted_photos_but_not_after_a_move(tmp_pat
 
 
 def test_tagging_waits_for_the_writer(library):
-    """Tagging writes the catalog, so it takes the one writer's turn like indexing."""
+    """Tagging writes the catalog, so it takes its turn on the writer lane like indexing:
+    it starts only when the long job submitted before it has ended."""
     import threading
+    import time
 
-    job = library.tags.run(["circle"])
-    holder_has_lock = threading.Event()
+    from clipdesk.core.progress import Progress
+
     release = threading.Event()
 
-    def hold() -> None:
-        with library._lock:
-            holder_has_lock.set()
-            release.wait(30)
+    def long_job():
+        while not release.is_set():
+            yield Progress("hold")
+            time.sleep(0.01)
+        return "done"
 
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holder_has_lock.wait(30)
+    before = library.writer.submit(long_job(), name="hold")
+    job = library.tags.run(["circle"])
     finished = threading.Event()
     runner = threading.Thread(target=lambda: (run(job), finished.set()))
     runner.start()
-    assert not finished.wait(0.5), "tagging ran while another writer held the library"
+    assert not finished.wait(0.5), "tagging ran while another long job was writing"
     release.set()
-    holder.join(30)
+    assert before.result(30) == "done"
     runner.join(60)
     assert finished.is_set()

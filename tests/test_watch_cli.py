@@ -101,6 +101,10 @@ def follow_and_stop(photos, process, lines, how) -> None:
         later += wait_event(lines, "idle")
     reports = [e["report"] for e in later if e["event"] == "updated"]
     assert sum(r["encoded"] for r in reports) == 1 and sum(r["moved"] for r in reports) == 1
+    # The re-tag rule runs in `clipdesk watch` too: each look that changed photos tags
+    # the library again, over every photo it now holds.
+    assert [u.get("tagged_photos") for u in updates if u["encoded"]] == [3], updates
+    assert 4 in [r.get("tagged_photos") for r in reports], reports
     process.send_signal(how)
     assert process.wait(60) == 0, process.stderr.read()
     assert wait_event(lines, "stopped", 10)[-1]["event"] == "stopped"
@@ -118,5 +122,10 @@ def check_catalog(base) -> None:
             "renamed.png",
         ]
         assert all(r.status == "ok" for r in files)
+        from clipdesk.core.tags.store import TagStore
+
+        store = TagStore(catalog.engine)
+        key = catalog.get_meta("model_key")
+        assert store.tagged_photo_set(key) == store.photo_set(key), "not tagged after changes"
     finally:
         catalog.close()

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from clipdesk.core.errors import CatalogError
     from clipdesk.core.library import CheckReport, Library
     from clipdesk.core.search import Filters, SearchResults
+    from clipdesk.core.tags.retag import RetagOutcome
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -176,9 +177,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     from clipdesk.cli.progress_bar import run_job
 
     def action(library: Library) -> int:
-        report = run_job(
-            library.index(args.paths, workers=args.workers, batch_size=args.batch_size)
+        job = library.index(
+            args.paths, workers=args.workers, batch_size=args.batch_size, retag=not args.no_tags
         )
+        report = run_job(job)
         if not args.json:
             print(
                 f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
@@ -188,28 +190,24 @@ def cmd_index(args: argparse.Namespace) -> int:
             )
             for root in report.offline_roots:
                 print(f"offline (kept as it was): {root}", file=sys.stderr)
-        if not args.no_tags and not report.cancelled:
-            _tag_if_stale(library, quiet=args.json)
+        _say_tagged(report.tagging, quiet=args.json)
         if args.json:
-            print_json(vars(report))
+            print_json(report.to_json())
         return 0
 
     return with_library(args, action)
 
 
-def _tag_if_stale(library: Library, *, quiet: bool) -> None:
-    """Tag the library when photos came, changed or went; tags are an extra, so a
-    problem there is reported and the index run still succeeds."""
-    from clipdesk.cli.progress_bar import run_job
-
-    try:
-        if not library.tags.stale():
-            return
-        tagged = run_job(library.tags.run())
-    except Exception as exc:
-        print(f"warning: tagging skipped: {exc}", file=sys.stderr)
+def _say_tagged(outcome: RetagOutcome | None, *, quiet: bool) -> None:
+    """What the tagging pass after indexing did; tags are an extra, so a problem there is
+    a warning and the index run still succeeds."""
+    if outcome is None:
         return
-    if not quiet:
+    if outcome.error is not None:
+        print(f"warning: tagging skipped: {outcome.error}", file=sys.stderr)
+        return
+    tagged = outcome.report
+    if not quiet and tagged is not None:
         on = sum(tagged.tagged.values())
         print(
             f"Tagged {tagged.photos} photos with {tagged.tags} tags in {tagged.elapsed_s:.1f} s "

@@ -10,15 +10,37 @@ from clipdesk.core.progress import Progress, run_to_end
 
 T = TypeVar("T")
 
-STAGE_LABELS = {"scan": "Scanning", "embed": "Indexing", "done": "Done"}
+STAGE_LABELS = {
+    "scan": "Scanning",
+    "embed": "Indexing",
+    "done": "Done",
+    "tag": "Tagging",
+    "wait": "Waiting",
+}
+
+
+def _telling_waits(job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
+    try:
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as stop:
+                return stop.value
+            if step.stage == "wait" and step.message:
+                print(f"clipdesk: {step.message}", file=sys.stderr, flush=True)
+            yield step
+    finally:
+        job.close()
 
 
 def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T:
     """Drive ``job`` to the end and return its result; a bar on a terminal only.
 
-    Ctrl+C closes the generator, whose own clean-up keeps finished work.
+    Ctrl+C closes the generator, whose own clean-up keeps finished work. A job that
+    waits for another process writing to the library says so on one line.
     """
     show = sys.stderr.isatty() if show is None else show
+    job = _telling_waits(job)
     if not show:
         return run_to_end(job)
     from rich.console import Console

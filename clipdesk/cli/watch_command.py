@@ -66,6 +66,10 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
                     f"{r.skipped} skipped",
                     file=sys.stderr,
                 )
+                if r.tagging is not None and r.tagging.report is not None:
+                    print(f"tagged: {r.tagging.report.photos} photos", file=sys.stderr)
+                elif r.tagging is not None:
+                    print(f"warning: tagging skipped: {r.tagging.error}", file=sys.stderr)
             elif event.message:
                 print(f"{event.kind}: {event.message}", file=sys.stderr)
             elif event.kind in (WatchEventKind.STARTED, WatchEventKind.STOPPED):

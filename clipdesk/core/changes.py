@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.scanner import ScanDiff
+
+if TYPE_CHECKING:
+    from clipdesk.core.tags.retag import RetagOutcome
 
 __all__ = ["ChangeCounts", "IndexReport", "record_scan"]
 
@@ -43,6 +47,12 @@ class IndexReport(ChangeCounts):
     offline_roots: list[str] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
+    # The tagging pass that followed, when one was asked for and photos had changed.
+    tagging: RetagOutcome | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, object]:
+        """The counts ``clipdesk index --json`` prints (the tagging pass is reported apart)."""
+        return {k: v for k, v in vars(self).items() if k != "tagging"}
 
 
 def record_scan(

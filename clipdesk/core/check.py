@@ -88,9 +88,7 @@ def check_library(library: Library, *, repair: bool = False) -> CheckReport:
     current_key = library.catalog.get_meta("model_key")
     pending = waiting_in_new_roots(library.catalog.roots())
     if current_key and current_key in dims:
-        _, problems = library._open_vectors(
-            repair=False, model_key=current_key, dim=dims[current_key]
-        )
+        _, problems = library.open_index(current_key, dims[current_key], repair=False)
         report.problems.extend(problems)
         pending += library.catalog.counts(current_key).pending
         orphans = library.catalog.orphan_embedding_count(current_key)
@@ -130,6 +128,6 @@ def _repair(library: Library) -> None:
     current_key = library.catalog.get_meta("model_key")
     dims = library.catalog.model_dims()
     if current_key and current_key in dims:
-        library._open_vectors(repair=True, model_key=current_key, dim=dims[current_key])
+        library.repair_index(current_key, dims[current_key])
     for _ in library.index():
         pass

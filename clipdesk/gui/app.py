@@ -113,13 +113,17 @@ class DesktopApp:
         dialog = SettingsDialog(self.settings, parent=self.window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        new = dialog.result_settings()
+        self.apply_settings(dialog.result_settings(), clear_cache=dialog.clear_cache_requested)
+
+    def apply_settings(self, new: Settings, *, clear_cache: bool = False) -> None:
+        """Use and keep the settings the user chose; another model is switched to in the
+        background while the current one keeps answering searches."""
         changed_model = (new.model, new.device) != (self.settings.model, self.settings.device)
         self.settings = new
         self.window.settings = new
         self.service.index_workers = new.decode_workers()
         self._save()
-        if dialog.clear_cache_requested:
+        if clear_cache:
             self.service.run_task(self.window.loader.cache.clear)
         if changed_model:
             self.service.reopen(model=new.model, device=new.device)

@@ -1,7 +1,9 @@
 """Plain functions and records for the work the service runs off the GUI thread.
 
 Nothing here touches Qt: each function takes a Library (or a path) and returns a record
-that travels back to the GUI thread through a signal.
+that travels back to the GUI thread through a signal. The edits here run on the
+library's writer lane (:mod:`clipdesk.gui.writer_jobs` submits them); the rest are
+reads, run in a worker.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from clipdesk.core.dupes import DupeReport
-    from clipdesk.core.indexer import IndexReport
     from clipdesk.core.library import Library
     from clipdesk.core.progress import CancelToken, Progress
     from clipdesk.core.search import SearchHit, SearchQuery
-    from clipdesk.core.tags.job import TagReport
     from clipdesk.core.tags.service import PhotoTag
 
 T = TypeVar("T")
@@ -187,22 +187,6 @@ def edit_vocabulary(library: Library, action: str, tag: str, value: str | None =
         raise ValueError(f"unknown vocabulary edit {action!r}")
 
 
-def tags_stale(library: Library) -> bool:
-    """Whether photos came, changed or went since the library was last tagged."""
-    try:
-        return library.tags.stale()
-    except Exception:  # tags are an extra: a problem there must not stop the window
-        return False
-
-
-def tag_job(
-    library: Library, names: Sequence[str] | None, cancel: CancelToken
-) -> Generator[Progress, None, TagReport]:
-    """The library's tagging generator for ``names`` (None: every tag)."""
-    wanted = None if names is None else list(names)
-    return (yield from _closing(library.tags.run(wanted, cancel=cancel)))
-
-
 def duplicates_job(
     library: Library, threshold: float | None, cancel: CancelToken
 ) -> Generator[Progress, None, DupeReport]:
@@ -238,16 +222,6 @@ def library_state(
     return status, roots, library_tags(library)
 
 
-def index_job(
-    library: Library,
-    folders: Sequence[str],
-    cancel: CancelToken,
-    workers: int | None,
-) -> Generator[Progress, None, IndexReport]:
-    """The library's index generator."""
-    return (yield from _closing(library.index(folders, cancel=cancel, workers=workers)))
-
-
 def watch_activity(progress: Progress) -> str:
     """The folder watcher's progress as the status bar says it."""
     if progress.stage == "embed" and progress.total:
@@ -257,12 +231,8 @@ def watch_activity(progress: Progress) -> str:
 
 def _closing(job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
     """``job``'s progress and result; closing this closes ``job``, so its own clean-up
-    (flush, save, release the writer) runs in the worker thread."""
+    runs in the worker thread."""
     try:
         return (yield from job)
     finally:
         job.close()
-
-
-def remove_root(library: Library, folder: str) -> None:
-    library.remove_root(folder)

@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self.dupes_button.clicked.connect(self.show_duplicates)
         self.view.tagRequested.connect(self.tag_selected)
         s.tagProgress.connect(self._on_tag_progress)
+        s.switchProgress.connect(self._on_switch_progress)
         s.tagsUpdated.connect(self._on_tags_updated)
         s.photoTagsChanged.connect(self._reload_detail_tags)
         s.folderActivity.connect(self._on_folder_activity)
@@ -346,6 +347,13 @@ class MainWindow(QMainWindow):
     def _on_tag_progress(self, progress: Progress) -> None:
         if not self.service.indexing and progress.stage == "tag" and progress.total:
             self.status.set_idle(f"Finding tags… {progress.done:,} / {progress.total:,} tags")
+
+    def _on_switch_progress(self, progress: Progress) -> None:
+        if not self.service.indexing and progress.stage == "embed" and progress.total:
+            self.status.set_idle(
+                f"Preparing the new model… {progress.done:,} / {progress.total:,} photos "
+                "(searches use the current one until then)"
+            )
 
     def _on_tags_updated(self, report: object) -> None:
         if not self.service.indexing:

@@ -1,42 +1,45 @@
-"""The one object the window talks to: it owns the Library and runs its work off-thread.
+"""The one object the window talks to: it owns the Library and answers with signals.
 
-Every call that may touch the database or the model runs in a superqt worker on the
-global thread pool, and every answer comes back as a signal on the GUI thread, so the
+Reading (a search, the status, a preview) runs in a superqt worker on the global thread
+pool; every write (indexing, tagging, the user's word on a tag, vocabulary edits,
+removing a folder, a model switch) is a job on the library's writer lane, submitted by
+:class:`WriterJobs`. Every answer comes back as a signal on the GUI thread, so the
 window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
-only the newest request waits, and answers to outdated requests are dropped. One index
-job runs at a time (the library's writer lock would serialise them anyway); folders
-added meanwhile wait for the next run. Tagging takes the same turn: after an index run
-that brought new, changed or removed photos, after the user's word on a tag, and when
-the library opens with photos it never tagged. While the library is open a folder
-watcher (:class:`clipdesk.core.watch.LibraryWatcher`, on its own thread) catches up with
-what changed while the app was closed, then follows new, changed, moved and deleted
-photos; its events come back as signals too.
+only the newest request waits, and answers to outdated requests are dropped. While the
+library is open a folder watcher (:class:`clipdesk.core.watch.LibraryWatcher`, on its
+own thread) catches up with what changed while the app was closed, then follows new,
+changed, moved and deleted photos; the core tags them again, and its events come back
+as signals too. Choosing another model switches in the background: the old model
+answers every search until the new one has embedded every photo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from superqt.utils import FunctionWorker, GeneratorWorker
 
-from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.progress import CancelToken
 from clipdesk.gui import jobs
 from clipdesk.gui.jobs import SearchOutcome, SearchRequest
+from clipdesk.gui.writer_jobs import WriterJobs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from clipdesk.core.library import Library
     from clipdesk.core.watch import LibraryWatcher
     from clipdesk.core.watch.events import WatchEvent
 
-# Index, a search, a status refresh, a model load and a preview may all run at once.
+# A search, a status refresh, a model load and a preview may all run at once.
 MIN_POOL_THREADS = 8
 
 
 class _JobWorker(GeneratorWorker):
     """A generator worker that closes its generator when aborted, so the job's own
-    clean-up (flush, save, release the writer lock) runs in the worker thread."""
+    clean-up runs in the worker thread."""
 
     def work(self):  # type: ignore[no-untyped-def]
         try:
@@ -63,6 +66,8 @@ class LibraryService(QObject):
     tagProgress = Signal(object)  # Progress of a tagging run
     tagsUpdated = Signal(object)  # TagReport, or None after an error
     photoTagsChanged = Signal(str)  # a photo whose tags the user changed
+    switchProgress = Signal(object)  # Progress of a model switch
+    switchFinished = Signal(str, bool)  # model name, whether the library now uses it
     dupesProgress = Signal(object)  # Progress
     dupesFinished = Signal(object)  # DupeReport, or None after an error or a cancel
     folderActivity = Signal(str)  # what the folder watcher is doing; "" when up to date
@@ -88,7 +93,8 @@ class LibraryService(QObject):
         self.directory = directory
         self.model = model
         self.device = device
-        self.index_workers: int | None = None
+        self.writes = WriterJobs(self)
+        self._forward_writer_signals()
         self._library = library
         # A library handed in belongs to the caller (tests share one); ours we close.
         self._close_library = library is None if close_library is None else close_library
@@ -98,22 +104,22 @@ class LibraryService(QObject):
         self._search_worker: FunctionWorker | None = None
         self._pending_search: SearchRequest | None = None
         self._latest_search: SearchRequest | None = None
-        self._index_worker: _JobWorker | None = None
-        self._index_cancel: CancelToken | None = None
-        self._queued_folders: list[str] = []
-        self._index_queued = False
-        self._paused = False
         self._model_loading = False
-        self._reopen_requested = False
-        self._tag_worker: _JobWorker | None = None
-        self._tag_cancel: CancelToken | None = None
-        self._tags_wanted: set[str] | None = set()  # None: every tag
-        self._tags_queued = False
         self._dupes_worker: _JobWorker | None = None
         self._dupes_cancel: CancelToken | None = None
         pool = QThreadPool.globalInstance()
         if pool.maxThreadCount() < MIN_POOL_THREADS:
             pool.setMaxThreadCount(MIN_POOL_THREADS)
+
+    def _forward_writer_signals(self) -> None:
+        w = self.writes
+        for name in ("indexStarted", "indexProgress", "indexFinished", "indexPausedChanged",
+                     "tagProgress", "tagsUpdated", "photoTagsChanged", "switchProgress",
+                     "message"):  # fmt: skip
+            getattr(w, name).connect(getattr(self, name))
+        w.changed.connect(self.refresh_state)
+        w.indexFinished.connect(self._after_index)
+        w.switchFinished.connect(self._after_switch)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -124,6 +130,14 @@ class LibraryService(QObject):
     @property
     def is_open(self) -> bool:
         return self._library is not None
+
+    @property
+    def index_workers(self) -> int | None:
+        return self.writes.index_workers
+
+    @index_workers.setter
+    def index_workers(self, workers: int | None) -> None:
+        self.writes.index_workers = workers
 
     def open(self) -> None:
         """Open the library (catalog and migrations) in the background."""
@@ -146,32 +160,33 @@ class LibraryService(QObject):
             return
         self._opening = False
         self._library = library
+        self.writes.library = library
         self.refresh_state(emit_opened=True)
         self.load_model()
         self._start_watching()
         if self._pending_search is not None:
             request, self._pending_search = self._pending_search, None
             self.search(request)
-        if self._index_queued:
-            self._index_queued = False
-            self.index()
-        else:
-            self.tag_if_stale()
+        self.writes.start_waiting_index()
+        if not self.writes.indexing:
+            self.writes.tag_if_stale()  # photos it never tagged, e.g. after a crash
 
     def reopen(self, *, model: str | None, device: str) -> None:
-        """Use another model or device: stop indexing, close, and open again."""
+        """Use another model or device.
+
+        Another model on the same device is a switch without downtime: the library embeds
+        every photo with it on the writer while the current model answers searches, then
+        changes over in one step. Another device closes the library and opens it again.
+        """
+        if self._library is not None and device == self.device and model:
+            self.switch_model(model)
+            return
         self.model, self.device = model, device
         if self._library is None:
             return
-        self._reopen_requested = True
-        self.cancel_index()
-        self._cancel_background()
-        if self._index_worker is None and self._tag_worker is None:
-            self._do_reopen()
-
-    def _do_reopen(self) -> None:
-        self._reopen_requested = False
+        self.writes.stop()
         library, self._library = self._library, None
+        self.writes.library = None
         if not self._close_library:
             library = None  # not ours to close
         self._close_library = True
@@ -186,6 +201,31 @@ class LibraryService(QObject):
             return jobs.open_library(self.directory, self.model, self.device)
 
         self._start(FunctionWorker(close_and_open), self._after_open, self._open_failed)
+
+    def switch_model(self, name: str) -> None:
+        """Load ``name`` off the GUI thread, then switch to it on the writer lane."""
+        library = self._library
+        if library is None or self._closed:
+            return
+        if name == library.model_name and not self.writes.switching:
+            return
+
+        def failed(exc: Exception) -> None:
+            self.message.emit(f"Could not switch to {name}: {exc}")
+
+        self._start(
+            FunctionWorker(library.model.load_other, name),
+            lambda encoder: self.writes.switch_model(name, encoder),
+            failed,
+        )
+
+    def _after_switch(self, name: str, switched: bool) -> None:
+        self.switchFinished.emit(name, switched)
+        if switched and not self._closed:
+            self.model = name
+            self.message.emit(f"Now searching with {name}")
+            self._model_loading = False
+            self.load_model()
 
     def _open_failed(self, exc: Exception) -> None:
         self._opening = False
@@ -211,17 +251,17 @@ class LibraryService(QObject):
         """Stop jobs, wait for every worker, close the library; True if all finished."""
         self._closed = True
         self._pending_search = None
-        self._queued_folders.clear()
-        self.cancel_index()
-        self._cancel_background()
+        self.writes.stop()
+        self.cancel_duplicates()
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.stop(msecs / 1000)
         finished = QThreadPool.globalInstance().waitForDone(msecs)
         if self._library is not None and finished:
             if self._close_library:
-                self._library.close()
+                self._library.close()  # ends the writer lane and its running job
             self._library = None
+            self.writes.library = None
         return finished
 
     # -- searching ----------------------------------------------------------------------
@@ -266,15 +306,23 @@ class LibraryService(QObject):
             request, self._pending_search = self._pending_search, None
             self.search(request)
 
-    # -- indexing -----------------------------------------------------------------------
+    # -- writing (on the library's writer lane) ----------------------------------------
 
     @property
     def indexing(self) -> bool:
-        return self._index_worker is not None
+        return self.writes.indexing
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self.writes.paused
+
+    @property
+    def tagging(self) -> bool:
+        return self.writes.busy and not self.writes.indexing
+
+    @property
+    def switching(self) -> bool:
+        return self.writes.switching
 
     def add_folder(self, folder: str) -> None:
         """Watch ``folder`` and index it (after the running job, if any)."""
@@ -284,74 +332,52 @@ class LibraryService(QObject):
         """Index every root (adding ``folders`` first) in the background."""
         if self._closed:
             return
+        self.writes.index(folders)
         if self._library is None:
-            self._queued_folders.extend(folders)
-            self._index_queued = True
             self.open()
-            return
-        if self._index_worker is not None or self._tag_worker is not None:
-            self._queued_folders.extend(folders)  # after the running job
-            self._index_queued = True
-            return
-        folders = [*self._queued_folders, *folders]
-        self._queued_folders.clear()
-        self._index_queued = False
-        cancel = CancelToken()
-        worker = _JobWorker(jobs.index_job, self._library, folders, cancel, self.index_workers)
-        worker.yielded.connect(self._index_yielded)
-        worker.paused.connect(lambda: self._set_paused(True))
-        worker.resumed.connect(lambda: self._set_paused(False))
-        worker.aborted.connect(lambda: self._index_finished(None))
-        self._index_worker, self._index_cancel = worker, cancel
-        self.indexStarted.emit(folders)
-        self._start(worker, self._index_done, self._index_failed)
 
     def pause_index(self) -> None:
-        if self._index_worker is not None:
-            self._index_worker.pause()
+        self.writes.pause_index()
 
     def resume_index(self) -> None:
-        if self._index_worker is not None:
-            self._index_worker.resume()
+        self.writes.resume_index()
 
     def cancel_index(self) -> None:
         """Ask the job to stop at its next step; finished work is kept."""
-        self._queued_folders.clear()
-        self._index_queued = False
-        if self._index_cancel is not None:
-            self._index_cancel.cancel()
-        if self._index_worker is not None and self._index_worker.is_paused:
-            self._index_worker.resume()
+        self.writes.cancel_index()
 
-    def _set_paused(self, paused: bool) -> None:
-        if paused and self._index_cancel is not None and self._index_cancel.cancelled:
-            self.resume_index()  # a pause that arrived after a cancel must not hold it up
-        self._paused = paused
-        self.indexPausedChanged.emit(paused)
-
-    def _index_yielded(self, progress: Progress) -> None:
-        self.indexProgress.emit(progress)
-
-    def _index_done(self, report: object) -> None:
-        self._index_finished(report)
-
-    def _index_failed(self, exc: Exception) -> None:
-        self.message.emit(f"Indexing stopped: {exc}")
-        self._index_finished(None)
-
-    def _index_finished(self, report: object) -> None:
-        self._index_worker, self._index_cancel = None, None
-        if self._paused:
-            self._set_paused(False)
-        self.indexFinished.emit(report)
-        if self._reopen_requested:
-            self._do_reopen()
-        elif not self._closed:
+    def _after_index(self, report: object) -> None:
+        if not self._closed and report is not None:
             self.refresh_state()
-            if self._index_queued:
-                self.index()
-            elif report is not None and not getattr(report, "cancelled", False):
-                self.tag_if_stale()  # a run the user stopped starts nothing else
+
+    def tag(self, names: Sequence[str] | None = None) -> None:
+        """(Re)tag the library with ``names`` (None: every tag) after the running jobs."""
+        if not self._closed:
+            self.writes.tag(names)
+
+    def tag_if_stale(self) -> None:
+        """Tag every photo if photos came, changed or went since the last tagging."""
+        if not self._closed:
+            self.writes.tag_if_stale()
+
+    def decide_tag(self, path: str, tag: str, decision: str) -> None:
+        """The user's word on one photo's tag (``yes``, ``no`` or ``forget``)."""
+        if not self._closed:
+            self.writes.decide_tag(path, tag, decision)
+
+    def teach_tag(self, tag: str, paths: Sequence[str]) -> None:
+        """These photos carry ``tag`` (a new name makes a custom tag); re-tag with it."""
+        if not self._closed:
+            self.writes.teach_tag(tag, paths)
+
+    def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
+        """Add, rename, describe or remove a tag; the library is then tagged again."""
+        if not self._closed:
+            self.writes.edit_vocabulary(action, tag, value)
+
+    def remove_folder(self, folder: str) -> None:
+        """Stop watching ``folder`` (after the running index job, on the writer)."""
+        self.writes.remove_folder(folder)
 
     # -- following the folders ----------------------------------------------------------
 
@@ -379,105 +405,12 @@ class LibraryService(QObject):
         elif event.kind == Kind.UPDATED:
             self.refresh_state()
             self.libraryChanged.emit(event.report)
-            self.tag_if_stale()
+            if event.report is not None:
+                self.writes.tagged_after_look(event.report.tagging)
         elif event.kind in (Kind.OFFLINE, Kind.ONLINE, Kind.MESSAGE, Kind.ERROR):
             self.message.emit(event.message)
         elif event.kind == Kind.MODE and "poll" in event.message:
             self.message.emit(event.message)  # why a folder is walked rather than followed
-
-    # -- tagging ------------------------------------------------------------------------
-
-    @property
-    def tagging(self) -> bool:
-        return self._tag_worker is not None
-
-    def tag(self, names: Sequence[str] | None = None) -> None:
-        """(Re)tag the library with ``names`` (None: every tag) in the background, after
-        a running index or tagging job; requests made meanwhile are merged."""
-        if self._closed:
-            return
-        if names is None or self._tags_wanted is None:
-            self._tags_wanted = None
-        else:
-            self._tags_wanted |= set(names)
-        self._tags_queued = True
-        self._next_tagging()
-
-    def tag_if_stale(self) -> None:
-        """Tag every photo if photos came, changed or went since the last tagging."""
-        if self._library is None or self._closed:
-            return
-        self._start(
-            FunctionWorker(jobs.tags_stale, self._library),
-            lambda stale: self.tag() if stale else None,
-            lambda exc: None,
-        )
-
-    def _next_tagging(self) -> None:
-        busy = self._index_worker is not None or self._tag_worker is not None
-        if self._library is None or self._closed or busy or not self._tags_queued:
-            return
-        wanted = None if self._tags_wanted is None else sorted(self._tags_wanted)
-        self._tags_wanted, self._tags_queued = set(), False
-        cancel = CancelToken()
-        worker = _JobWorker(jobs.tag_job, self._library, wanted, cancel)
-        worker.yielded.connect(self.tagProgress)
-        self._tag_worker, self._tag_cancel = worker, cancel
-        self._start(worker, self._tagging_finished, self._tagging_failed)
-
-    def _tagging_failed(self, exc: Exception) -> None:
-        self.message.emit(f"Tagging stopped: {exc}")
-        self._tagging_finished(None)
-
-    def _tagging_finished(self, report: object) -> None:
-        self._tag_worker, self._tag_cancel = None, None
-        self.tagsUpdated.emit(report)
-        if self._reopen_requested:
-            self._do_reopen()
-            return
-        self.refresh_state()
-        if self._index_queued:
-            self.index()
-        else:
-            self._next_tagging()
-
-    def decide_tag(self, path: str, tag: str, decision: str) -> None:
-        """The user's word on one photo's tag (``yes``, ``no`` or ``forget``); the tag is
-        then learned again and the library re-tagged with it in the background."""
-        self._teach(jobs.decide_tag, path, tag, decision, changed=[path])
-
-    def teach_tag(self, tag: str, paths: Sequence[str]) -> None:
-        """These photos carry ``tag`` (a new name makes a custom tag); re-tag with it."""
-        self._teach(jobs.teach_tag, tag, list(paths), changed=list(paths))
-
-    def _teach(self, func: Callable[..., str], *args: Any, changed: Sequence[str]) -> None:
-        if self._library is None or self._closed:
-            return
-
-        def done(name: str) -> None:
-            for path in changed:
-                self.photoTagsChanged.emit(path)
-            self.tag([name])
-
-        def failed(exc: Exception) -> None:
-            self.message.emit(f"Could not change the tag: {exc}")
-
-        self._start(FunctionWorker(func, self._library, *args), done, failed)
-
-    def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
-        """Add, rename, describe or remove a tag; the library is then tagged again (every
-        tag: thresholds are read from the whole vocabulary)."""
-        if self._library is None or self._closed:
-            return
-
-        def failed(exc: Exception) -> None:
-            self.message.emit(f"Could not change the tags: {exc}")
-
-        self._start(
-            FunctionWorker(jobs.edit_vocabulary, self._library, action, tag, value),
-            lambda _: (self.refresh_state(), self.tag()),
-            failed,
-        )
 
     # -- near-duplicates ----------------------------------------------------------------
 
@@ -503,28 +436,7 @@ class LibraryService(QObject):
         self._dupes_worker, self._dupes_cancel = None, None
         self.dupesFinished.emit(None if getattr(report, "cancelled", False) else report)
 
-    def _cancel_background(self) -> None:
-        """Stop tagging and the duplicate search; what they finished is kept."""
-        self._tags_wanted, self._tags_queued = set(), False
-        for cancel in (self._tag_cancel, self._dupes_cancel):
-            if cancel is not None:
-                cancel.cancel()
-
-    # -- folders and state --------------------------------------------------------------
-
-    def remove_folder(self, folder: str) -> None:
-        """Stop watching ``folder`` (waits for a running index job in the background)."""
-        if self._library is None:
-            return
-
-        def failed(exc: Exception) -> None:
-            self.message.emit(f"Could not remove {folder}: {exc}")
-
-        self._start(
-            FunctionWorker(jobs.remove_root, self._library, folder),
-            lambda _: self.refresh_state(),
-            failed,
-        )
+    # -- state ------------------------------------------------------------------------
 
     def refresh_state(self, *, emit_opened: bool = False) -> None:
         """Re-read status and folders in the background; emits ``stateChanged``."""
@@ -577,4 +489,4 @@ class LibraryService(QObject):
     @property
     def busy(self) -> bool:
         """True while any background job of this service is still running."""
-        return bool(self._workers)
+        return bool(self._workers) or self.writes.busy

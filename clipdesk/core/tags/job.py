@@ -106,7 +106,11 @@ def run_tagging(
                   for j, r in enumerate(chunk)]  # fmt: skip
         margins = scores - baseline[:, None]
         refined = _refine(refiner, chunk, chosen, margins[sample], features.vectors, reference)
+        # Edits run between the job's steps: a tag removed meanwhile is not put back.
+        alive = {r.id for r in store.tags()}
         for j, record in enumerate(chunk):
+            if record.id not in alive:
+                continue
             zero_shot = ZeroShot(scores[:, j], margins[:, j], chosen[j], refined.get(j))
             _tag_one(store, record, model_key, fps, images, zero_shot, features.vectors[j],
                      reference, report)  # fmt: skip

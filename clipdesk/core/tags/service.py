@@ -3,6 +3,12 @@
 Everything here is Qt-free and cheap except :meth:`TagService.run` and
 :meth:`TagService.export_xmp`, which are generators of :class:`Progress` to run in a
 worker. Photos are named by path; tags by name (case does not matter).
+
+The service is handed its parts: the tag store, the catalog (files and settings), the
+library's model (an :class:`EncoderProvider`) and the writer lane. Reading runs on the
+caller's thread; every change (an edit, the user's word on a photo, the tagging job)
+is a job on the writer lane, so an edit made during a long index lands between two of
+its steps instead of racing it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import numpy as np
 from clipdesk.core import paths
 from clipdesk.core.catalog.catalog import path_bytes
 from clipdesk.core.errors import TagError
-from clipdesk.core.library import Library
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.job import TagReport, run_tagging
 from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model, with_article
@@ -34,6 +39,9 @@ from clipdesk.core.tags.vocabulary import (
 from clipdesk.core.tags.zeroshot import LabelFeatureCache
 
 if TYPE_CHECKING:
+    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.lane import WriterLane
+    from clipdesk.core.model_slot import EncoderProvider
     from clipdesk.core.tags.xmp import XmpReport
 
 VOCABULARY_META = "tags_vocabulary"  # where the vocabulary came from; "user" once edited
@@ -103,9 +111,18 @@ def _numbers(source: str, score: float | None, conf: float | None) -> dict[str, 
 class TagService:
     """Vocabulary, tags on photos, the user's decisions and the tagging job of a library."""
 
-    def __init__(self, library: Library, cache: LabelFeatureCache | None = None) -> None:
-        self.library = library
-        self.store = TagStore(library.catalog.engine)
+    def __init__(
+        self,
+        store: TagStore,
+        catalog: Catalog,
+        encoders: EncoderProvider,
+        writer: WriterLane,
+        cache: LabelFeatureCache | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.encoders = encoders
+        self.writer = writer
         self.cache = cache or LabelFeatureCache(paths.cache_dir() / "tag-features")
 
     # -- vocabulary ---------------------------------------------------------------------
@@ -114,29 +131,37 @@ class TagService:
         try:
             from clipdesk.core.models.registry import get_model, install_dir
 
-            encoder = self.library._encoder  # the loaded model's own folder, if loaded
-            spec = encoder.spec if encoder is not None else get_model(self.library.model_name)
+            encoder = self.encoders.loaded  # the loaded model's own folder, if loaded
+            spec = encoder.spec if encoder is not None else get_model(self.encoders.name)
             return install_dir(spec)
         except Exception:  # an unknown or missing model: fall back to the default words
             return None
 
-    def ensure_vocabulary(self) -> None:
-        """Give the library the model's vocabulary, unless the user made one of their own."""
-        catalog = self.library.catalog
-        current = catalog.get_meta(VOCABULARY_META)
+    def _vocabulary_due(self) -> bool:
+        current = self.catalog.get_meta(VOCABULARY_META)
         if current == "user":
-            return
-        name = self.library.model_name
+            return False
         own = model_vocabulary_file(self._model_dir())
-        expected = f"model:{name}" if own is not None else "default"
-        if current == expected:
+        return current != (f"model:{self.encoders.name}" if own is not None else "default")
+
+    def ensure_vocabulary(self) -> None:
+        """Give the library the model's vocabulary, unless the user made one of their own.
+
+        Reading only looks; the one-time write (a new library, another model) is a job on
+        the writer, like every other change.
+        """
+        if self._vocabulary_due():
+            self.writer.call(self._install_vocabulary, name="set up the tags")
+
+    def _install_vocabulary(self) -> None:
+        if not self._vocabulary_due():  # another job did it meanwhile
             return
-        source, defs = vocabulary_for_model(name, self._model_dir())
+        source, defs = vocabulary_for_model(self.encoders.name, self._model_dir())
         self.store.replace_vocabulary(defs)
-        catalog.set_meta(VOCABULARY_META, source)
+        self.catalog.set_meta(VOCABULARY_META, source)
 
     def _edited(self) -> None:
-        self.library.catalog.set_meta(VOCABULARY_META, "user")
+        self.catalog.set_meta(VOCABULARY_META, "user")
 
     def vocabulary(self) -> list[TagDef]:
         self.ensure_vocabulary()
@@ -144,16 +169,17 @@ class TagService:
 
     def set_vocabulary(self, tags: Sequence[TagDef]) -> tuple[int, int]:
         """Replace the vocabulary (custom tags stay); returns ``(added, removed)``."""
-        self.ensure_vocabulary()
-        result = self.store.replace_vocabulary(tags)
-        self._edited()
-        return result
+
+        def replace() -> tuple[int, int]:
+            self._install_vocabulary()
+            result = self.store.replace_vocabulary(tags)
+            self._edited()
+            return result
+
+        return self.writer.call(replace, name="replace the vocabulary")
 
     def tag(self, name: str) -> TagRecord:
         """The tag called ``name`` (any case); TagError when the vocabulary has none."""
-        return self._tag(name)
-
-    def _tag(self, name: str) -> TagRecord:
         self.ensure_vocabulary()
         record = self.store.tag(name)
         if record is None:
@@ -161,11 +187,14 @@ class TagService:
         return record
 
     def add_tag(self, name: str, prompt: str | None = None, *, custom: bool = False) -> TagInfo:
-        self.ensure_vocabulary()
         try:
             tag = TagDef(clean_name(name), clean_prompt(prompt))
         except VocabularyError as exc:
             raise TagError(str(exc)) from exc
+        return self.writer.call(lambda: self._add(tag, custom), name="add a tag")
+
+    def _add(self, tag: TagDef, custom: bool) -> TagInfo:
+        self._install_vocabulary()
         if self.store.tag(tag.name) is not None:
             raise TagError(f"there is already a tag called {tag.name!r}")
         record = self.store.add_tag(tag, "custom" if custom else "vocabulary")
@@ -174,8 +203,12 @@ class TagService:
 
     def remove_tag(self, name: str) -> None:
         """Forget a tag, its photos and its lessons."""
-        self.store.remove_tag(self._tag(name).id)
-        self._edited()
+
+        def remove() -> None:
+            self.store.remove_tag(self.tag(name).id)
+            self._edited()
+
+        self.writer.call(remove, name="remove a tag")
 
     def rename_tag(self, old: str, new: str) -> None:
         """Rename a tag; its photos, decisions and lessons stay.
@@ -184,26 +217,35 @@ class TagService:
         name becomes its prompt: "dog" renamed "Rex" still looks for a dog (the model
         knows no Rex), and "my star" is not a new question to ask of every photo.
         """
-        record = self._tag(old)
         try:
             cleaned = clean_name(new)
         except VocabularyError as exc:
             raise TagError(str(exc)) from exc
-        other = self.store.tag(cleaned)
-        if other is not None and other.id != record.id:
-            raise TagError(f"there is already a tag called {cleaned!r}")
-        if cleaned == record.name:
-            return
-        if record.prompt is None:
-            self.store.update_tag(record.id, name=cleaned, prompt=with_article(record.name))
-        else:
-            self.store.update_tag(record.id, name=cleaned)
-        self._edited()
+
+        def rename() -> None:
+            record = self.tag(old)
+            other = self.store.tag(cleaned)
+            if other is not None and other.id != record.id:
+                raise TagError(f"there is already a tag called {cleaned!r}")
+            if cleaned == record.name:
+                return
+            if record.prompt is None:
+                self.store.update_tag(record.id, name=cleaned, prompt=with_article(record.name))
+            else:
+                self.store.update_tag(record.id, name=cleaned)
+            self._edited()
+
+        self.writer.call(rename, name="rename a tag")
 
     def set_prompt(self, name: str, prompt: str | None) -> None:
         """Describe a tag to the model in other words (``;`` between phrases); None: its name."""
-        self.store.update_tag(self._tag(name).id, prompt=clean_prompt(prompt))
-        self._edited()
+        cleaned = clean_prompt(prompt)
+
+        def describe() -> None:
+            self.store.update_tag(self.tag(name).id, prompt=cleaned)
+            self._edited()
+
+        self.writer.call(describe, name="describe a tag")
 
     # -- reading ------------------------------------------------------------------------
 
@@ -230,19 +272,16 @@ class TagService:
         return sorted(out, key=lambda t: (-t.count, t.name.casefold()))
 
     def _model_key_or_none(self) -> str | None:
-        encoder = self.library._encoder  # no model load just to list tags
-        return (
-            encoder.model_key if encoder is not None else self.library.catalog.get_meta("model_key")
-        )
+        return self.encoders.model_key()  # no model load just to list tags
 
     def photos(self, tag: str, *, limit: int | None = None) -> list[TaggedPhoto]:
         """Photos carrying a tag, most confident first; the user's own first of all."""
-        rows = self.store.files_with_tag(self._tag(tag).id, limit=limit)
+        rows = self.store.files_with_tag(self.tag(tag).id, limit=limit)
         return [TaggedPhoto(f.fspath, a.source, a.score, a.confidence) for f, a in rows]
 
     def fingerprint(self, path: str | os.PathLike[str]) -> str:
         resolved = Path(path).expanduser().resolve()
-        record = self.library.catalog.file_by_path(path_bytes(resolved))
+        record = self.catalog.file_by_path(path_bytes(resolved))
         if record is None or not record.fingerprint:
             raise TagError(f"not an indexed photo of this library: {resolved}")
         return record.fingerprint
@@ -260,17 +299,18 @@ class TagService:
 
     def confirm(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The user says these photos carry ``tag``; no model will take it off."""
-        record = self._tag(tag)
-        self.store.decide(record.id, [self.fingerprint(p) for p in paths], positive=True)
+        fps = [self.fingerprint(p) for p in paths]
+        self.writer.call(lambda: self.store.decide(self.tag(tag).id, fps, positive=True))
 
     def reject(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The user says these photos do not carry ``tag``; no model will put it back."""
-        record = self._tag(tag)
-        self.store.decide(record.id, [self.fingerprint(p) for p in paths], positive=False)
+        fps = [self.fingerprint(p) for p in paths]
+        self.writer.call(lambda: self.store.decide(self.tag(tag).id, fps, positive=False))
 
     def forget(self, tag: str, path: str | os.PathLike[str]) -> bool:
         """Undo a confirm or reject; the models decide again at the next run."""
-        return self.store.forget_decision(self._tag(tag).id, self.fingerprint(path))
+        fp = self.fingerprint(path)
+        return self.writer.call(lambda: self.store.forget_decision(self.tag(tag).id, fp))
 
     def teach(
         self,
@@ -290,39 +330,52 @@ class TagService:
         no_fps = [self.fingerprint(p) for p in no]
         if set(yes_fps) & set(no_fps):
             raise TagError("a photo cannot be both an example and a counter-example")
-        self.ensure_vocabulary()
-        record = self.store.tag(tag)
-        if record is None:
-            self.add_tag(tag, prompt, custom=True)
+
+        def record_examples() -> str:
+            self._install_vocabulary()
             record = self.store.tag(tag)
-            assert record is not None
-        elif prompt is not None:
-            self.set_prompt(tag, prompt)
-        self.store.decide(record.id, yes_fps, positive=True)
-        self.store.decide(record.id, no_fps, positive=False)
-        return next(t for t in self.list_tags() if t.name == record.name)
+            if record is None:
+                self.add_tag(tag, prompt, custom=True)  # inline: we are on the writer
+                record = self.store.tag(tag)
+                assert record is not None
+            elif prompt is not None:
+                self.set_prompt(tag, prompt)
+            self.store.decide(record.id, yes_fps, positive=True)
+            self.store.decide(record.id, no_fps, positive=False)
+            return record.name
+
+        name = self.writer.call(record_examples, name="teach a tag")
+        return next(t for t in self.list_tags() if t.name == name)
 
     # -- jobs ---------------------------------------------------------------------------
 
     def prompts(self) -> PromptSet:
-        return prompt_set_for_model(self.library.model_name)
+        return prompt_set_for_model(self.encoders.name)
 
     def run(
         self, tags: Sequence[str] | None = None, *, cancel: CancelToken | None = None
     ) -> Generator[Progress, None, TagReport]:
-        """(Re)tag the library with ``tags`` (default: all), learning from the examples."""
-        self.ensure_vocabulary()
-        only = None if tags is None else [self._tag(name) for name in tags]
-        encoder = self.library.encoder
+        """(Re)tag the library with ``tags`` (default: all), learning from the examples;
+        runs on the writer lane, after the long jobs submitted before it."""
+        return self.writer.run(self.job(tags, cancel=cancel), cancel=cancel, name="tag")
+
+    def job(
+        self, tags: Sequence[str] | None = None, *, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, TagReport]:
+        """The tagging job itself, for the writer (:meth:`WriterLane.submit`)."""
+        self._install_vocabulary()
+        only = None if tags is None else [self.tag(name) for name in tags]
+        encoder = self.encoders.get()
 
         def encode(texts: list[str]) -> np.ndarray:
             return encoder.encode_texts(texts).vectors
 
-        job = run_tagging(
-            self.store, encoder.model_key, encode, self.prompts(), self.cache,
-            only=only, cancel=cancel,
+        return (
+            yield from run_tagging(
+                self.store, encoder.model_key, encode, self.prompts(), self.cache,
+                only=only, cancel=cancel,
+            )
         )  # fmt: skip
-        return self.library.writing(job)
 
     def stale(self) -> bool:
         """Whether photos were added, changed or removed since the library was last tagged

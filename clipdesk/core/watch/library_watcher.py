@@ -1,12 +1,13 @@
 """Keeping a library in step with its folders, on one background thread.
 
-The watcher's thread is the library's writer while it looks: events from
-:class:`FolderWatcher` only mark folders as due (debounced per folder); the thread takes
-what is due, compares it with the catalog (:meth:`Library.reconcile`), reads only files
-that have stopped changing, and embeds what is new. Everything is looked at on start-up,
-every ``full_reconcile_s`` and after lost events; roots that cannot be trusted to raise
-events are polled. Nothing here imports Qt: the GUI passes ``on_event`` and turns each
-:class:`WatchEvent` into a signal.
+Events from :class:`FolderWatcher` only mark folders as due (debounced per folder); the
+watcher's thread takes what is due and submits a look to the library's writer lane
+(:meth:`Library.reconcile`), which compares it with the catalog, reads only files that
+have stopped changing, embeds what is new, and tags the library again if photos
+changed. The watcher waits for that job's progress and result; it holds no lock.
+Everything is looked at on start-up, every ``full_reconcile_s`` and after lost events;
+roots that cannot be trusted to raise events are polled. Nothing here imports Qt: the
+GUI passes ``on_event`` and turns each :class:`WatchEvent` into a signal.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ class LibraryWatcher:
                 cancel=cancel,
                 batch_size=s.batch_size,
                 pool=self._get_pool(),
+                retag=s.retag,
             )
             report = self._drive(job)
         except LibraryError:

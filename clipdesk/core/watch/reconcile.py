@@ -45,6 +45,10 @@ class ReconcileReport(IndexReport):
             out["unsettled_folders"] = len(self.unsettled)
         if self.folder_errors:
             out["folder_errors"] = [f"{p}: {why}" for p, why in self.folder_errors]
+        if self.tagging is not None and self.tagging.report is not None:
+            out["tagged_photos"] = self.tagging.report.photos
+        if self.tagging is not None and self.tagging.error is not None:
+            out["tagging_error"] = self.tagging.error
         return out
 
 

@@ -25,7 +25,9 @@ class WatchSettings:
     progress is never read half-written; ``full_reconcile_s``: every root is compared
     with the catalog this often, whatever the events said; ``poll_interval_s``: how often
     a polled root is walked; ``root_check_s``: how often roots are checked for being
-    unplugged or back; ``pool_idle_s``: decode workers are kept this long after use.
+    unplugged or back; ``pool_idle_s``: decode workers are kept this long after use;
+    ``retag``: after a look that changed photos, tag the library again (the same rule
+    ``clipdesk index`` and the window follow).
     """
 
     mode: WatchMode = WatchMode.AUTO
@@ -41,3 +43,4 @@ class WatchSettings:
     batch_size: int = 32
     decode_timeout_s: float = 60.0
     memory_limit_mb: int | None = 4096
+    retag: bool = True
