@@ -80,6 +80,8 @@ class JobHandle(Generic[T]):
         self._result: Any = None
         self._error: BaseException | None = None
         self._paused = False
+        self._pause_told = False
+        self._pause_listeners: list[Callable[[], None]] = []
         self._aborted = False
         self._lane: WriterLane | None = None
 
@@ -117,11 +119,20 @@ class JobHandle(Generic[T]):
         self._poke()
 
     def pause(self) -> None:
+        """Stop stepping the job after its current step; the pause listeners hear when
+        that step is over (short jobs still run meanwhile)."""
         self._paused = True
+        self._poke()
 
     def resume(self) -> None:
         self._paused = False
+        self._pause_told = False
         self._poke()
+
+    def add_pause_listener(self, on_paused: Callable[[], None]) -> None:
+        """Call ``on_paused()`` (on the lane's thread) once a pause has taken hold: the
+        step running when :meth:`pause` was called has ended, and no other will start."""
+        self._pause_listeners.append(on_paused)
 
     @property
     def paused(self) -> bool:
@@ -162,6 +173,11 @@ class JobHandle(Generic[T]):
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):  # a watcher's bug must not stop the writer
                 listener(progress)
+
+    def _tell_paused(self) -> None:
+        for listener in list(self._pause_listeners):
+            with contextlib.suppress(Exception):
+                listener()
 
     def _finish(self, result: Any = None, error: BaseException | None = None) -> None:
         self._result, self._error = result, error
@@ -340,7 +356,9 @@ class WriterLane:
                         return
                     self._cond.wait(LOCK_POLL_S if action == "poll" else None)
                     continue
-            if action == "short":
+            if action == "paused":
+                task.handle._tell_paused()
+            elif action == "short":
                 self._run_whole(task)
             elif action == "start":
                 self._start(task)
@@ -360,6 +378,9 @@ class WriterLane:
             return task, "start"
         if task.handle._steppable():
             return task, "step"
+        if task.handle._paused and not task.handle._pause_told:
+            task.handle._pause_told = True
+            return task, "paused"
         return None, "wait"
 
     def _start(self, task: _Task) -> None:

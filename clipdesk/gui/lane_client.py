@@ -8,6 +8,7 @@ thread itself never waits for the writer.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
@@ -20,12 +21,12 @@ Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 
+@dataclass
 class _Callbacks:
-    def __init__(self, progress: Callable[[Progress], None] | None, done: Done | None,
-                 failed: Failed | None) -> None:  # fmt: skip
-        self.progress = progress
-        self.done = done
-        self.failed = failed
+    progress: Callable[[Progress], None] | None
+    done: Done | None
+    failed: Failed | None
+    paused: Callable[[], None] | None = None
 
 
 class LaneClient(QObject):
@@ -34,12 +35,14 @@ class LaneClient(QObject):
 
     _stepped = Signal(object, object)  # key, Progress (emitted on the lane's thread)
     _ended = Signal(object, object)  # key, JobHandle (emitted on the lane's thread)
+    _held = Signal(object)  # key: a pause took hold (emitted on the lane's thread)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pending: dict[object, _Callbacks] = {}
         self._stepped.connect(self._on_step)  # queued: the lane emits from its thread
         self._ended.connect(self._on_end)
+        self._held.connect(self._on_held)
 
     @property
     def busy(self) -> bool:
@@ -56,17 +59,21 @@ class LaneClient(QObject):
         progress: Callable[[Progress], None] | None = None,
         done: Done | None = None,
         failed: Failed | None = None,
+        paused: Callable[[], None] | None = None,
     ) -> JobHandle[Any]:
-        """A long job: it runs after the long jobs submitted before it."""
+        """A long job: it runs after the long jobs submitted before it. ``paused`` is
+        called once a pause asked of the job has taken hold."""
         key = object()
-        self._pending[key] = _Callbacks(progress, done, failed)
-        return lane.submit(
+        self._pending[key] = _Callbacks(progress, done, failed, paused)
+        handle = lane.submit(
             job,
             cancel=cancel,
             name=name,
             on_progress=lambda step: self._stepped.emit(key, step),
             on_done=lambda handle: self._ended.emit(key, handle),
         )
+        handle.add_pause_listener(lambda: self._held.emit(key))
+        return handle
 
     def call(
         self,
@@ -90,6 +97,11 @@ class LaneClient(QObject):
         callbacks = self._pending.get(key)
         if callbacks is not None and callbacks.progress is not None:
             callbacks.progress(step)
+
+    def _on_held(self, key: object) -> None:
+        callbacks = self._pending.get(key)
+        if callbacks is not None and callbacks.paused is not None:
+            callbacks.paused()
 
     def _on_end(self, key: object, handle: JobHandle[Any]) -> None:
         callbacks = self._pending.pop(key, None)

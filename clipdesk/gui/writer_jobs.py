@@ -79,7 +79,7 @@ class WriterJobs(QObject):
         job = library.index_job(folders, cancel=cancel, workers=self.index_workers, retag=True)
         self._index = self.client.submit(
             library.writer, job, name="index", cancel=cancel, progress=self._index_step,
-            done=self._index_done, failed=self._index_failed,
+            done=self._index_done, failed=self._index_failed, paused=self._index_held,
         )  # fmt: skip
         self.indexStarted.emit(list(folders))
 
@@ -89,8 +89,13 @@ class WriterJobs(QObject):
             self.index()
 
     def pause_index(self) -> None:
+        """Hold the running index after its current step (``indexPausedChanged`` says
+        when); edits and searches go on meanwhile."""
         if self._index is not None and not self._index.cancel_token.cancelled:
             self._index.pause()
+
+    def _index_held(self) -> None:
+        if self._index is not None and self._index.paused:
             self.indexPausedChanged.emit(True)
 
     def resume_index(self) -> None:
