@@ -114,7 +114,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
     from clipdesk.core.models import get_model, is_installed
-    from clipdesk.core.models.download import download_model
+    from clipdesk.core.models.pack import cannot_run_download, download_runnable
 
     try:
         spec = get_model(args.name)
@@ -125,22 +125,15 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 0
     if not spec.downloadable:
         raise CliError(f"{spec.name} cannot be downloaded ({spec.source} model)")
-    from clipdesk.core.models.registry import needs_torch_message, torch_available
-
-    # Without torch only an ONNX pack can run; with it, the open_clip weights are fetched.
-    as_pack = spec.pack is not None and (not spec.files or not torch_available())
-    if not as_pack and not torch_available():
-        raise CliError(needs_torch_message(spec).replace("is installed as", "is published as"))
+    problem = cannot_run_download(spec)
+    if problem is not None:
+        raise CliError(problem)
     if spec.research_only or spec.licence:
         print(f"{spec.name}: licence: {spec.licence}", file=sys.stderr)
     try:
         with _bar(spec) as report:
-            if as_pack:
-                from clipdesk.core.models.pack import download_pack
-
-                folder = download_pack(spec, progress=report)
-            else:
-                folder = download_model(spec, progress=report)
+            # Without torch only an ONNX pack can run; with it, the open_clip weights.
+            folder = download_runnable(spec, progress=report)
     except ModelError as exc:
         raise CliError(str(exc)) from exc
     except KeyboardInterrupt:

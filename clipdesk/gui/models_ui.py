@@ -142,13 +142,13 @@ class DownloadDialog(QProgressDialog):
         self.error: str | None = None
 
     def start(self) -> None:
-        from clipdesk.core.models.download import download_model
+        from clipdesk.core.models.pack import download_runnable
 
         def report(done: int, total: int | None) -> None:
             self._bridge.progress.emit(done, total)
 
         self.worker = FunctionWorker(
-            download_model, self.spec, progress=report, cancel=self.cancel_token
+            download_runnable, self.spec, progress=report, cancel=self.cancel_token
         )
         self.worker.returned.connect(lambda _path: self._finish(None))
         self.worker.errored.connect(self._errored)

@@ -313,3 +313,32 @@ def download_pack(
     finally:
         shutil.rmtree(dest.parent, ignore_errors=True)
     return final
+
+
+def cannot_run_download(spec: ModelSpec) -> str | None:
+    """Why downloading ``spec`` would give this install nothing it can run, or None."""
+    from clipdesk.core.models.registry import needs_torch_message
+
+    if spec.pack is not None or torch_available():
+        return None
+    return needs_torch_message(spec).replace("is installed as", "is published as")
+
+
+def download_runnable(
+    spec: ModelSpec,
+    *,
+    progress: Any = None,
+    cancel: Any = None,
+    endpoint: str | None = None,
+) -> Path:
+    """Download the form of ``spec`` this install can run: its ONNX pack without torch
+    (or when it has nothing else), its open_clip weights with torch. A plain install
+    asked for a model published only as weights gets one line saying what to do."""
+    from clipdesk.core.models.download import download_model
+
+    problem = cannot_run_download(spec)
+    if problem is not None:
+        raise MissingDependencyError(problem)
+    if spec.pack is not None and (not spec.files or not torch_available()):
+        return download_pack(spec, progress=progress, cancel=cancel, endpoint=endpoint)
+    return download_model(spec, progress=progress, cancel=cancel, endpoint=endpoint)
