@@ -23,7 +23,8 @@ from superqt.utils import FunctionWorker, GeneratorWorker
 
 from clipdesk.core.progress import CancelToken
 from clipdesk.gui import jobs
-from clipdesk.gui.jobs import SearchOutcome, SearchRequest
+from clipdesk.gui.jobs import SearchRequest
+from clipdesk.gui.searches import Searches
 from clipdesk.gui.writer_jobs import WriterJobs
 
 if TYPE_CHECKING:
@@ -101,9 +102,9 @@ class LibraryService(QObject):
         self._opening = False
         self._closed = False
         self._workers: set[Any] = set()
-        self._search_worker: FunctionWorker | None = None
-        self._pending_search: SearchRequest | None = None
-        self._latest_search: SearchRequest | None = None
+        self.searches = Searches(self._start, self)
+        self.searches.searchStarted.connect(self.searchStarted)
+        self.searches.searchFinished.connect(self.searchFinished)
         self._model_loading = False
         self._dupes_worker: _JobWorker | None = None
         self._dupes_cancel: CancelToken | None = None
@@ -164,9 +165,8 @@ class LibraryService(QObject):
         self.refresh_state(emit_opened=True)
         self.load_model()
         self._start_watching()
-        if self._pending_search is not None:
-            request, self._pending_search = self._pending_search, None
-            self.search(request)
+        self.searches.library = library
+        self.searches.run_waiting()
         self.writes.start_waiting_index()
         if not self.writes.indexing:
             self.writes.tag_if_stale()  # photos it never tagged, e.g. after a crash
@@ -186,7 +186,7 @@ class LibraryService(QObject):
             return
         self.writes.stop()
         library, self._library = self._library, None
-        self.writes.library = None
+        self.writes.library = self.searches.library = None
         if not self._close_library:
             library = None  # not ours to close
         self._close_library = True
@@ -250,7 +250,8 @@ class LibraryService(QObject):
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop jobs, wait for every worker, close the library; True if all finished."""
         self._closed = True
-        self._pending_search = None
+        self.searches.closed = True
+        self.searches.drop_waiting()
         self.writes.stop()
         self.cancel_duplicates()
         watcher, self._watcher = self._watcher, None
@@ -261,50 +262,19 @@ class LibraryService(QObject):
             if self._close_library:
                 self._library.close()  # ends the writer lane and its running job
             self._library = None
-            self.writes.library = None
+            self.writes.library = self.searches.library = None
         return finished
 
     # -- searching ----------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> None:
         """Search in the background; only the answer to the newest request is emitted."""
-        if self._closed:
-            return
-        self._latest_search = request
-        if request.empty:
-            self._pending_search = None
-            self.searchFinished.emit(SearchOutcome(request))
-            return
-        if self._library is None or self._search_worker is not None:
-            self._pending_search = request
-            if self._library is None:
-                self.open()
-            return
-        self.searchStarted.emit(request)
-        worker = FunctionWorker(jobs.run_search, self._library, request)
-        self._search_worker = worker
-        self._start(worker, self._search_done, self._search_failed)
+        if not self.searches.search(request):
+            self.open()  # it waits for the library
 
     @property
     def searching(self) -> bool:
-        return self._search_worker is not None or self._pending_search is not None
-
-    def _search_done(self, outcome: SearchOutcome) -> None:
-        self._search_worker = None
-        if outcome.request is self._latest_search:
-            self.searchFinished.emit(outcome)
-        self._next_search()
-
-    def _search_failed(self, exc: Exception) -> None:
-        self._search_worker = None
-        if self._latest_search is not None and self._pending_search is None:
-            self.searchFinished.emit(SearchOutcome(self._latest_search, error=str(exc)))
-        self._next_search()
-
-    def _next_search(self) -> None:
-        if self._pending_search is not None and not self._closed:
-            request, self._pending_search = self._pending_search, None
-            self.search(request)
+        return self.searches.searching
 
     # -- writing (on the library's writer lane) ----------------------------------------
 
