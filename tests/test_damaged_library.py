@@ -27,6 +27,7 @@ from library_damage import (  # noqa: F401
     snapshot,
 )
 
+from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
 from clipdesk.training.shapes import write_sample_library
 
@@ -251,6 +252,8 @@ def _interrupts(tmp_path: Path, delays: list[float]) -> None:
         assert code in (0, 130, -signal.SIGINT), (delay, code, err)
         if code != 0:
             assert err.strip().splitlines()[-1] == "clipdesk: interrupted", err
+        reopened = Catalog.open(tmp_path / f"lib{i}" / "catalog.db")  # nothing half made
+        reopened.close()
 
 
 def test_interrupting_the_first_index_of_a_new_library_is_quiet(tmp_path):

@@ -70,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     from clipdesk.cli.interrupts import interrupted_cleanup, quiet_interrupted_cleanup
-    from clipdesk.core.errors import FolderError
+    from clipdesk.core.errors import CatalogError, FolderError
 
     quiet_interrupted_cleanup()
     try:
         return int(args.func(args) or 0)
-    except (CliError, FolderError) as exc:
+    except (CliError, CatalogError, FolderError) as exc:  # a library or folder refused
         print(f"clipdesk: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
