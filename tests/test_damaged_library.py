@@ -257,7 +257,7 @@ def _interrupts(tmp_path: Path, delays: list[float]) -> None:
 
 
 def test_interrupting_the_first_index_of_a_new_library_is_quiet(tmp_path):
-    _interrupts(tmp_path, [0.0, 0.02, 0.05, 0.08, 0.11, 0.14])
+    _interrupts(tmp_path, [0.0, 0.04, 0.08, 0.12])
 
 
 @pytest.mark.slow

@@ -231,7 +231,7 @@ def _rounds_of_opening_a_new_library(tmp_path: Path, rounds: int, processes: int
 
 
 def test_several_processes_open_a_new_library_at_once(tmp_path):
-    _rounds_of_opening_a_new_library(tmp_path, rounds=3, processes=4)
+    _rounds_of_opening_a_new_library(tmp_path, rounds=2, processes=4)
 
 
 @pytest.mark.slow
