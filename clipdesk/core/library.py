@@ -130,7 +130,7 @@ class Library:
         index in step itself) or the library is read-only."""
         if self.catalog.read_only:  # a read-only library is mended in memory only
             return
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, LibraryError):
             if self._guard.try_acquire():
                 try:
                     index.save()

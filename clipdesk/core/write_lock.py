@@ -13,6 +13,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from clipdesk.core.errors import LibraryError
+
 __all__ = ["LOCK_FILE", "FileWriteGuard"]
 
 LOCK_FILE = "writer.lock"
@@ -22,15 +24,23 @@ class FileWriteGuard:
     """A :class:`clipdesk.core.lane.WriteGuard` over ``directory / writer.lock``."""
 
     def __init__(self, directory: Path) -> None:
-        self.path = Path(directory) / LOCK_FILE
+        self.directory = Path(directory)
+        self.path = self.directory / LOCK_FILE
         # Not thread-local: the lane's thread takes it, and a closing thread may release.
         self._lock = FileLock(self.path, thread_local=False)
 
     def try_acquire(self) -> bool:
+        """Take the lock if it is free; LibraryError where the library cannot be written
+        (a read-only or immutable folder: no lock file can be made, nor any change)."""
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        except OSError as exc:
+            raise LibraryError(
+                f"the library {self.directory} is read-only: reading works, changing it "
+                f"does not ({exc.strerror or exc})"
+            ) from exc
         return True
 
     def release(self) -> None:
