@@ -13,13 +13,14 @@ import struct
 from pathlib import Path
 
 import image_samples
+import pytest
 from test_watch import shared_encoder  # noqa: F401 - fixture
 from test_watch_common import CountingEncoder, open_library
 
 from clipdesk.core.check import check_library
 from clipdesk.core.progress import run_to_end as run
 
-MUTANTS = 520
+MUTANTS = 520  # under -m slow; the default run damages fewer files the same ways
 FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "tif": "TIFF"}
 BOMB_REASON = "too large (decompression bomb?)"
 
@@ -62,7 +63,9 @@ def bombs() -> dict[str, bytes]:
     }
 
 
-def write_corpus(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
+def write_corpus(
+    folder: Path, mutants_count: int = MUTANTS
+) -> tuple[list[Path], list[Path], list[Path]]:
     """(untouched originals, mutants, bombs)."""
     rng = random.Random(2024)
     originals, mutants = [], []
@@ -72,7 +75,7 @@ def write_corpus(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encoded(suffix, 10 * n + seed))
             originals.append(path)
-    for i in range(MUTANTS):
+    for i in range(mutants_count):
         suffix = list(FORMATS)[i % len(FORMATS)]
         source = originals[2 * (i % len(FORMATS)) + rng.randrange(2)]
         path = folder / "fuzz" / suffix / f"m{i:04d}.{suffix}"
@@ -88,10 +91,16 @@ def write_corpus(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     return originals, mutants, bomb_paths
 
 
-def test_fuzzed_files_and_bombs_never_stop_the_indexer(tmp_path, shared_encoder, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("count", [130, pytest.param(MUTANTS, marks=pytest.mark.slow)])
+def test_fuzzed_files_and_bombs_never_stop_the_indexer(
+    count,
+    tmp_path,
+    shared_encoder,  # noqa: F811
+    monkeypatch,
+):
     monkeypatch.setenv("CLIPDESK_BACKEND", "torch")  # count the real encoder's work
     photos = tmp_path / "photos"
-    originals, mutants, bomb_paths = write_corpus(photos)
+    originals, mutants, bomb_paths = write_corpus(photos, count)
     encoder = CountingEncoder(shared_encoder)
     with open_library(tmp_path / "lib", encoder) as library:
         report = run(library.index([photos], workers=1, batch_size=32))
@@ -110,7 +119,7 @@ def test_fuzzed_files_and_bombs_never_stop_the_indexer(tmp_path, shared_encoder,
         assert {r.status for r in records.values()} == {"ok", "skipped"}
         skipped = [r for r in records.values() if r.status == "skipped"]
         assert all(r.skip_reason for r in skipped)
-        assert sum(os.fspath(p) in {r.fspath for r in skipped} for p in mutants) > MUTANTS // 3
+        assert sum(os.fspath(p) in {r.fspath for r in skipped} for p in mutants) > count // 3
 
         status = library.status()
         listed = [entry["path"] for entry in status["skipped_files"]]
