@@ -57,6 +57,36 @@ def test_a_library_from_before_the_marker_is_accepted_and_stamped(tmp_path):
     assert marker(path) == MARKER_VALUE
 
 
+def test_a_library_from_before_the_marker_at_an_older_schema_is_upgraded_and_stamped(tmp_path):
+    from alembic import command
+
+    from clipdesk.core.catalog.database import _alembic_config, create_sqlite_engine
+
+    path = tmp_path / "catalog.db"
+    engine = create_sqlite_engine(path)
+    config = _alembic_config()
+    with engine.begin() as connection:  # the first schema, as the first clipdesk made it
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO roots(path, added_at, online) VALUES (x'2f6f6c64', 1.0, 1)"
+        )
+    engine.dispose()
+    assert marker(path) is None
+    with pytest.raises(CatalogError, match="older clipdesk"):
+        Catalog.open(path, read_only=True)  # cannot be upgraded without writing
+    catalog = Catalog.open(path)
+    assert [r.path for r in catalog.roots()] == [b"/old"]
+    catalog.close()
+    assert marker(path) == MARKER_VALUE
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == (
+            head_revision()
+        )
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "file_tags" in tables
+
+
 def _foreign_plain(path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")

@@ -111,11 +111,11 @@ def _foreign(path: Path, why: str) -> CatalogError:
 
 
 def _empty(path: Path, what: str) -> Identity:
-    if holds_library_data(path.parent):
+    if holds_library_data(path.parent) or _has_wal(path):
         raise CatalogError(
-            f"{path} {what} but the library holds saved vectors: the catalog is damaged or "
-            "lost. Nothing was changed; restore catalog.db from a backup, or move the "
-            "library folder away and index again"
+            f"{path} {what} but the library holds saved vectors or a database log: the "
+            "catalog is damaged or lost. Nothing was changed; restore catalog.db from a "
+            "backup, or move the library folder away and index again"
         )
     return Identity(State.NEW)
 
