@@ -124,6 +124,7 @@ def scene(tmp_path_factory):
     twin = photos / "photos" / "photo4-copy.jpg"
     shutil.copy(photos / "photos" / "photo4.jpg", twin)
     expected[os.fspath((photos / "photos" / "photo4.jpg").resolve())] = {os.fspath(twin.resolve())}
+    (base / "lib").mkdir()  # a library folder that does not exist is only read
     library = Library(
         base / "lib", Catalog.open(base / "lib" / "catalog.db"),
         encoder=load_encoder(spec, device="cpu"),
@@ -191,6 +192,7 @@ def test_a_lossless_original_is_kept_over_a_larger_jpeg_resave(tmp_path):
     resave = photos / "resave.jpg"
     Image.open(original).convert("RGB").save(resave, "JPEG", quality=100)
     assert resave.stat().st_size > original.stat().st_size, "the re-save must be the larger"
+    (tmp_path / "lib").mkdir()
     library = Library(
         tmp_path / "lib", Catalog.open(tmp_path / "lib" / "catalog.db"),
         encoder=load_encoder(get_model(MODEL), device="cpu"),
