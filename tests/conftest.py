@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One BLAS thread, set before numpy loads (and inherited by every child process): on a
@@ -44,3 +47,49 @@ def tiny_shapes_encoder(tiny_shapes_installed: str):
     from clipdesk.core.models.registry import get_model
 
     return load_encoder(get_model(tiny_shapes_installed), device="cpu")
+
+
+@dataclass(frozen=True)
+class SampleLibrary:
+    """Forty sample photos indexed and tagged once per test run, to be copied per use.
+
+    ``template`` is never opened by a test: :meth:`copy` gives each user its own library
+    over the same (shared, not to be changed) ``photos``, whose paths the catalog holds.
+    """
+
+    photos: Path
+    records: list  # clipdesk.training.shapes records, with the truth about each photo
+    template: Path
+    steps: list  # the Progress the first index yielded, in order
+    report: object  # that index's IndexReport
+
+    def copy(self, target: Path) -> Path:
+        shutil.copytree(self.template, target)
+        return target
+
+
+@pytest.fixture(scope="session")
+def sample_library(
+    tmp_path_factory: pytest.TempPathFactory, tiny_shapes_installed: str
+) -> SampleLibrary:
+    """Anki's template collection: the common sample library, built once, copied cheaply."""
+    from clipdesk.core.library import Library
+    from clipdesk.training.shapes import write_sample_library
+
+    base = tmp_path_factory.mktemp("sample-library")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("DATA", "CACHE", "CONFIG", "MODELS"):
+            mp.setenv(f"CLIPDESK_{name}_DIR", str(base / name.lower()))
+        photos = base / "photos"
+        records = write_sample_library(photos, 40, seed=7)
+        with Library.open(base / "lib", model=tiny_shapes_installed) as library:
+            job = library.index([photos], workers=1)
+            steps = []
+            try:
+                while True:
+                    steps.append(next(job))
+            except StopIteration as stop:
+                report = stop.value
+            for _ in library.tags.run():  # zero-shot tags from the model's own vocabulary
+                pass
+    return SampleLibrary(photos, records, base / "lib", steps, report)

@@ -22,7 +22,6 @@ from clipdesk.gui.main_window import MainWindow
 from clipdesk.gui.results_model import ScoreRole
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
-from clipdesk.training.shapes import write_sample_library
 from clipdesk.training.vocab import SHAPES
 
 MODEL = "tiny-shapes"
@@ -30,20 +29,16 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    """40 sample photos indexed once; the module's own clipdesk folders."""
+def library(tmp_path_factory, sample_library):
+    """A copy of the sample library (40 photos indexed and tagged once per run); the
+    module's own clipdesk folders."""
     base = tmp_path_factory.mktemp("gui-home")
     with pytest.MonkeyPatch.context() as mp:
         for name in ("DATA", "CACHE", "CONFIG", "MODELS"):
             mp.setenv(f"CLIPDESK_{name}_DIR", str(base / name.lower()))
-        photos = base / "photos"
-        records = write_sample_library(photos, 40, seed=7)
-        lib = Library.open(base / "lib", model=MODEL)
-        for _ in lib.index([photos], workers=1):
-            pass
-        for _ in lib.tags.run():  # zero-shot tags from the model's own small vocabulary
-            pass
-        yield lib, records, base
+        (base / "photos").symlink_to(sample_library.photos, target_is_directory=True)
+        lib = Library.open(sample_library.copy(base / "lib"), model=MODEL)
+        yield lib, sample_library.records, base
         lib.close()
 
 

@@ -29,19 +29,16 @@ def run(job):
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("photos")
-    records = write_sample_library(directory, 40, seed=7)
-    return directory, records
+def photos(sample_library):
+    return sample_library.photos, sample_library.records
 
 
 @pytest.fixture(scope="module")
-def indexed(photos, tmp_path_factory):
-    """One library indexed once for the read-only tests of this module."""
-    directory, records = photos
-    library = Library.open(tmp_path_factory.mktemp("lib"), model=MODEL)
-    steps, report = run(library.index([directory], workers=1))
-    yield library, records, report, steps
+def indexed(sample_library, tmp_path_factory):
+    """A copy of the sample library (indexed once per run) for this module's read-only tests."""
+    directory = sample_library.copy(tmp_path_factory.mktemp("lib") / "lib")
+    library = Library.open(directory, model=MODEL)
+    yield library, sample_library.records, sample_library.report, sample_library.steps
     library.close()
 
 
