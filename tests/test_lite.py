@@ -15,6 +15,7 @@ import subprocess
 import venv
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lite_env import ROOT, LiteRunner
 from PIL import Image
@@ -179,6 +180,18 @@ def test_a_fresh_venv_with_pip_install_dot_has_no_torch(tmp_path: Path) -> None:
     assert results
     run(*lib, "similar", results[0]["path"])
     assert "star" in run(*lib, "tags", "list").stdout
+    # A pack made here (with torch) installs and embeds like open_clip there (without).
+    from clipdesk.core.models.pack import write_pack
+    from clipdesk.core.models.testing import save_random_model, tiny_model_config
+
+    here = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    save_random_model(here / "packed", tiny_model_config(), name="packed", seed=4)
+    pack = tmp_path / "packed.clipdesk-pack"
+    write_pack(get_model("packed"), pack)
+    expected = load_encoder("packed", backend="torch", device="cpu").encode_texts(["a dog"])
+    run("models", "import", str(pack))
+    run("--model", "packed", "embed", "--text", "a dog", "--out", str(tmp_path / "v.npy"))
+    assert float((np.load(tmp_path / "v.npy") * expected.vectors).sum()) >= 0.999
     where = subprocess.run(
         [str(python), "-c", "import clipdesk; print(clipdesk.__file__)"],
         capture_output=True,
