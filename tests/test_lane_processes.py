@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from test_watch_common import MODEL, save_model, write_image
@@ -54,17 +55,27 @@ def test_two_index_runs_at_once_index_every_file_once_and_check_is_clean(tmp_pat
     runs = [
         clipdesk(env, "index", str(f), "--workers", "1", "--no-tags", "--json") for f in folders
     ]
+    errors: list[list[str]] = [[], []]
+    readers = [
+        threading.Thread(target=lambda p=p, e=e: e.extend(p.stderr), daemon=True)
+        for p, e in zip(runs, errors, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        time.sleep(8)
-        assert all(p.poll() is None for p in runs), "an index run did not wait for its turn"
+        deadline = time.monotonic() + 120
+        while not all(any(WAITING_MESSAGE in line for line in e) for e in errors):
+            assert all(p.poll() is None for p in runs), "an index run did not wait its turn"
+            assert time.monotonic() < deadline, errors
+            time.sleep(0.1)
     finally:
         holder.release()
-    outputs = [p.communicate(timeout=300) for p in runs]
-    for process, (_out, err) in zip(runs, outputs, strict=True):
-        assert process.returncode == 0, err
-        assert f"clipdesk: {WAITING_MESSAGE}" in err
-        assert err.count(WAITING_MESSAGE) == 1, err
-    reports = [json.loads(out) for out, _ in outputs]
+    outputs = [p.stdout.read() for p in runs]
+    for process, reader, err in zip(runs, readers, errors, strict=True):
+        assert process.wait(300) == 0, err
+        reader.join(10)
+        assert sum(WAITING_MESSAGE in line for line in err) == 1, err
+    reports = [json.loads(out) for out in outputs]
     assert sorted(r["encoded"] for r in reports) == [PER_FOLDER, PER_FOLDER]
 
     check = clipdesk(env, "check", "--json")
