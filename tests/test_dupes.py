@@ -101,14 +101,8 @@ def _variants(source: Path, out: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory):
+def scene(tmp_path_factory, tiny_shapes_encoder):
     """Pictures, some with edited copies; returns (library, {original: its copies})."""
-    from clipdesk.core.encoder import load_encoder
-    from clipdesk.core.models.registry import get_model, is_installed
-
-    spec = get_model(MODEL)
-    if not is_installed(spec):
-        pytest.skip("the tiny-shapes model is not installed")
     base = tmp_path_factory.mktemp("dupes")
     photos = base / "photos"
     records = write_sample_library(photos / "shapes", 16, seed=5, formats=("jpg",))
@@ -127,7 +121,7 @@ def scene(tmp_path_factory):
     (base / "lib").mkdir()  # a library folder that does not exist is only read
     library = Library(
         base / "lib", Catalog.open(base / "lib" / "catalog.db"),
-        encoder=load_encoder(spec, device="cpu"),
+        encoder=tiny_shapes_encoder,
     )  # fmt: skip
     run(library.index([photos], workers=1))
     yield library, expected

@@ -215,13 +215,8 @@ def _shape(kind: str, colour: tuple[int, int, int], size: int = 256) -> Image.Im
     return image
 
 
-def test_bundled_tiny_shapes_knows_its_shapes() -> None:
-    """The project's own model, once trained and committed, loads and tells shapes apart."""
-    from clipdesk.core.models import get_model, is_installed
-
-    spec = get_model("tiny-shapes")
-    if not is_installed(spec):
-        pytest.skip("resources/models/tiny-shapes is not trained yet")
+def test_bundled_tiny_shapes_knows_its_shapes(tiny_shapes_installed: str) -> None:
+    """The project's own model, shipped with clipdesk, loads and tells shapes apart."""
     encoder = load_encoder("tiny-shapes", device="cpu")
     assert encoder.spec.is_demo and encoder.model_key.startswith("tiny-shapes@")
     images = [_shape("circle", (220, 30, 30)), _shape("square", (30, 60, 220))]

@@ -184,20 +184,20 @@ def test_cold_query_path_does_not_import_torch(env: dict[str, Path], exported: d
 
 
 @pytest.mark.slow
-def test_tiny_shapes_zero_shot_is_unchanged_on_onnx(tmp_path: Path, monkeypatch) -> None:
+def test_tiny_shapes_zero_shot_is_unchanged_on_onnx(
+    tmp_path: Path, monkeypatch, tiny_shapes_installed: str
+) -> None:
     """The trained demo model decides the same through ONNX Runtime as through torch."""
     import torch
 
-    from clipdesk.core.models.registry import get_model, is_installed
+    from clipdesk.core.models.registry import get_model
     from clipdesk.training.data import generate
     from clipdesk.training.evaluate import heldout_sample
     from clipdesk.training.vocab import COLOURS, SHAPES
     from clipdesk.training.zeroshot import COLOUR_TEMPLATES, SHAPE_TEMPLATES
 
     monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path / "cache"))
-    spec = get_model("tiny-shapes")
-    if not is_installed(spec):
-        pytest.skip("the bundled tiny-shapes model is not built yet")
+    spec = get_model(tiny_shapes_installed)
     reference = load_encoder(spec, device="cpu", backend="torch")
     fast = onnx_backend.upgrade(reference)
     assert isinstance(fast, OnnxEncoder)
