@@ -239,6 +239,7 @@ def test_library_status_before_the_model_loads_does_not_import_torch(tmp_path: P
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.slow  # the default run proves it through an index run: test_perf_indexer[onnx]
 def test_an_isolated_export_runs_in_a_child_process(
     torch_encoder: TorchEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

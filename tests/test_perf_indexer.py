@@ -71,6 +71,13 @@ def test_index_stores_every_photo_once_with_torch_vectors(
         pytest.importorskip("onnxruntime")
         pytest.importorskip("onnx")
         monkeypatch.setattr(onnx_backend, "EXPORT_AFTER_FILES", 5)  # 7 files: worth it
+        import clipdesk.core.models.onnx_export as onnx_export
+
+        def not_here(*args: object, **kwargs: object) -> dict:
+            raise AssertionError("the export ran in this process, not in a child")
+
+        # An index run exports in a child process, so a window beside it stays responsive.
+        monkeypatch.setattr(onnx_export, "export_encoder", not_here)
     monkeypatch.setenv("CLIPDESK_MODELS_DIR", str(models))
     monkeypatch.setenv("CLIPDESK_BACKEND", "torch" if backend == "torch" else "auto")
     with Library.open(tmp_path / "lib", model=NAME, device="cpu") as library:
