@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from clipdesk.core.watch.stability import Stabilizer
 
 CATALOG_FILE = "catalog.db"
+EXPORT_POLL_S = 0.2  # a step of the job while the model is exported for ONNX Runtime
 T = TypeVar("T")
 
 
@@ -362,8 +364,18 @@ class Library:
         encoder = self.encoder
         if not worth_a_faster_encoder(encoder, count):
             return encoder
-        yield Progress("embed", 0, count, "preparing the model for this computer (once)")
-        faster = faster_encoder(encoder, isolated=True)  # the window stays responsive
+        note = Progress("embed", 0, count, "preparing the model for this computer (once)")
+        yield note
+        # The export writes nothing of the library: it runs beside the writer lane, which
+        # keeps stepping this job (and running edits between its steps) meanwhile.
+        with ThreadPoolExecutor(1, thread_name_prefix="clipdesk-export") as pool:
+            pending = pool.submit(faster_encoder, encoder, isolated=True)
+            while True:
+                try:
+                    faster = pending.result(timeout=EXPORT_POLL_S)
+                    break
+                except TimeoutError:
+                    yield note
         with self._init_lock:
             self.model.use(faster)
         return faster
