@@ -34,7 +34,10 @@ import bundle_trim  # noqa: E402
 
 HF_TEXT_MODULES = ("transformers", "tokenizers", "sentencepiece")
 # What only the full app carries: the lite app runs every model on ONNX Runtime.
-TORCH_MODULES = ("torch", "torchvision", "open_clip", "timm", "triton", "functorch", "torchgen")
+TORCH_MODULES = (
+    *("torch", "torchvision", "open_clip", "timm", "triton", "functorch", "torchgen"),
+    "onnx",  # exporting only: ONNX Runtime reads the files without it
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -35,12 +35,17 @@ XCB_LIBRARIES: dict[str, str] = {
 
 
 def can_load(soname: str) -> bool:
-    """True when the dynamic linker finds and loads ``soname``."""
-    try:
-        ctypes.CDLL(soname)
-    except OSError:
-        return False
-    return True
+    """True when the dynamic linker finds and loads ``soname``, or the frozen app
+    carries it beside its own libraries."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    candidates = [soname, *([os.path.join(bundle, soname)] if bundle else [])]
+    for candidate in candidates:
+        try:
+            ctypes.CDLL(candidate)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def platform_will_be_xcb(environ: Mapping[str, str] | None = None, system: str = "") -> bool:
