@@ -93,3 +93,45 @@ def sample_library(
             for _ in library.tags.run():  # zero-shot tags from the model's own vocabulary
                 pass
     return SampleLibrary(photos, records, base / "lib", steps, report)
+
+
+@pytest.fixture(scope="session")
+def shared_encoder(tmp_path_factory: pytest.TempPathFactory):
+    """The watcher, fuzz and hostile-input tests' small random-weight model, loaded once."""
+    from test_watch_common import MODEL, save_model
+
+    from clipdesk.core.encoder import load_encoder
+
+    models = tmp_path_factory.getbasetemp() / "shared-models"  # as test_crash's
+    save_model(models)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLIPDESK_MODELS_DIR", str(models))
+        return load_encoder(MODEL, device="cpu")
+
+
+@pytest.fixture
+def watched(tmp_path: Path, shared_encoder, monkeypatch: pytest.MonkeyPatch):
+    """``start(*roots, settings=FAST)`` -> (library, watcher, counting encoder)."""
+    from test_watch_common import FAST, CountingEncoder, open_library
+
+    from clipdesk.core.watch import LibraryWatcher
+
+    monkeypatch.setenv("CLIPDESK_BACKEND", "torch")  # count the real encoder's work
+    started = []
+
+    def start(*roots: Path, settings=FAST, **kwargs):
+        encoder = CountingEncoder(shared_encoder)
+        library = open_library(tmp_path / "lib", encoder)
+        for root in roots:
+            library.add_root(root)
+        watcher = LibraryWatcher(library, settings, **kwargs)
+        started.append((library, watcher))
+        watcher.start()
+        assert watcher.wait_idle(60), "the start-up look did not finish"
+        return library, watcher, encoder
+
+    yield start
+    for library, watcher in started:
+        watcher.stop()
+        assert not watcher.running
+        library.close()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import image_samples
 import pytest
-from test_watch import shared_encoder  # noqa: F401 - fixture
 from test_watch_common import CountingEncoder, open_library
 
 from clipdesk.core.check import check_library
@@ -95,7 +94,7 @@ def write_corpus(
 def test_fuzzed_files_and_bombs_never_stop_the_indexer(
     count,
     tmp_path,
-    shared_encoder,  # noqa: F811
+    shared_encoder,
     monkeypatch,
 ):
     monkeypatch.setenv("CLIPDESK_BACKEND", "torch")  # count the real encoder's work

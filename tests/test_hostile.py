@@ -16,8 +16,13 @@ from pathlib import Path
 import image_samples
 import pytest
 from test_hostile_decoders import decode_file, misbehaving_decode, unprivileged_decode
-from test_watch import FAST, settle, shared_encoder, watched  # noqa: F401 - fixtures
-from test_watch_common import CountingEncoder, assert_agrees, open_library, write_image
+from test_watch_common import (
+    CountingEncoder,
+    assert_agrees,
+    open_library,
+    settle,
+    write_image,
+)
 
 from clipdesk.core.check import check_library
 from clipdesk.core.indexer import run_index
@@ -49,7 +54,7 @@ def skipped(library) -> dict[str, str]:
 
 def test_a_decoder_that_crashes_hangs_or_eats_memory_costs_only_that_file(
     tmp_path,
-    shared_encoder,  # noqa: F811
+    shared_encoder,
 ):
     photos = tmp_path / "photos"
     for i in range(6):
@@ -78,7 +83,7 @@ def test_a_decoder_that_crashes_hangs_or_eats_memory_costs_only_that_file(
 
 
 @pytest.mark.skipif(not hasattr(os, "setuid"), reason="needs POSIX users")
-def test_a_file_nobody_may_read_is_skipped_with_a_reason(shared_encoder, monkeypatch):  # noqa: F811
+def test_a_file_nobody_may_read_is_skipped_with_a_reason(shared_encoder, monkeypatch):
     # Root reads anything, so when run as root the decode workers give up root first
     # (see test_hostile_decoders.unprivileged_decode) and the kernel's check applies.
     as_root = os.geteuid() == 0
@@ -118,7 +123,7 @@ def test_a_file_nobody_may_read_is_skipped_with_a_reason(shared_encoder, monkeyp
 
 def test_awkward_files_are_recorded_once_and_not_retried_until_they_change(
     tmp_path,
-    watched,  # noqa: F811
+    watched,
 ):
     photos = tmp_path / "photos"
     write_image(photos / "fine.png", seed=1)
@@ -146,7 +151,7 @@ def test_awkward_files_are_recorded_once_and_not_retried_until_they_change(
     assert encoder.images == 3
 
 
-def test_names_that_are_not_utf8_and_very_long_paths(tmp_path, watched):  # noqa: F811
+def test_names_that_are_not_utf8_and_very_long_paths(tmp_path, watched):
     photos = tmp_path / "photos"
     raw = os.fsencode(photos)
     write_image(photos / "plain.png", seed=1)
@@ -172,7 +177,7 @@ def test_names_that_are_not_utf8_and_very_long_paths(tmp_path, watched):  # noqa
     assert encoder.images == 3 and watcher.totals.moved == 1
 
 
-def test_a_folder_deeper_than_the_system_allows_is_reported_not_fatal(tmp_path, watched):  # noqa: F811
+def test_a_folder_deeper_than_the_system_allows_is_reported_not_fatal(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "plain.png", seed=1)
     events = []

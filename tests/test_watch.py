@@ -11,72 +11,21 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import image_samples
-import pytest
 from test_watch_common import (
-    MODEL,
+    FAST,
     CountingEncoder,
     assert_agrees,
     open_library,
-    save_model,
+    settle,
     wait_for,
     write_image,
 )
 
 from clipdesk.core.check import check_library
 from clipdesk.core.progress import run_to_end as run_job
-from clipdesk.core.watch import LibraryWatcher, WatchEventKind, WatchSettings
-
-FAST = WatchSettings(
-    debounce_s=0.2,
-    max_delay_s=2.0,
-    settle_s=0.8,
-    root_check_s=0.5,
-    poll_interval_s=0.5,
-    workers=1,
-    batch_size=8,
-)
-
-
-@pytest.fixture(scope="module")
-def shared_encoder(tmp_path_factory):
-    from clipdesk.core.encoder import load_encoder
-
-    models = tmp_path_factory.getbasetemp() / "shared-models"  # one per test session
-    save_model(models)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLIPDESK_MODELS_DIR", str(models))
-        return load_encoder(MODEL, device="cpu")
-
-
-@pytest.fixture
-def watched(tmp_path, shared_encoder, monkeypatch):
-    """``start(*roots, settings=FAST)`` -> (library, watcher, counting encoder)."""
-    monkeypatch.setenv("CLIPDESK_BACKEND", "torch")  # count the real encoder's work
-    started = []
-
-    def start(*roots: Path, settings: WatchSettings = FAST, **kwargs):
-        encoder = CountingEncoder(shared_encoder)
-        library = open_library(tmp_path / "lib", encoder)
-        for root in roots:
-            library.add_root(root)
-        watcher = LibraryWatcher(library, settings, **kwargs)
-        started.append((library, watcher))
-        watcher.start()
-        assert watcher.wait_idle(60), "the start-up look did not finish"
-        return library, watcher, encoder
-
-    yield start
-    for library, watcher in started:
-        watcher.stop()
-        assert not watcher.running
-        library.close()
-
-
-def settle(watcher: LibraryWatcher) -> None:
-    assert watcher.wait_idle(60, quiet_s=0.5), watcher.status()
+from clipdesk.core.watch import WatchEventKind
 
 
 def test_every_change_is_followed_and_moves_cost_no_encoding(tmp_path, watched):

@@ -8,8 +8,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from test_watch import FAST, settle, shared_encoder, watched  # noqa: F401 - fixtures
-from test_watch_common import assert_agrees, wait_for, write_image
+from test_watch_common import FAST, assert_agrees, settle, wait_for, write_image
 
 BURST_SETTINGS = FAST.__class__(**{**FAST.__dict__, "batch_size": 64})
 
@@ -25,7 +24,7 @@ def png_bytes(count: int, seed: int) -> list[bytes]:
     return out
 
 
-def burst(tmp_path, watched, count: int) -> dict[str, float]:  # noqa: F811
+def burst(tmp_path, watched, count: int) -> dict[str, float]:
     photos = tmp_path / "photos"
     write_image(photos / "already.png", seed=1)
     pictures = png_bytes(count, seed=count)
@@ -48,6 +47,6 @@ def burst(tmp_path, watched, count: int) -> dict[str, float]:  # noqa: F811
 
 
 @pytest.mark.parametrize("count", [1000, pytest.param(5000, marks=pytest.mark.slow)])
-def test_a_burst_of_files_is_indexed_exactly_once(count, tmp_path, watched):  # noqa: F811
+def test_a_burst_of_files_is_indexed_exactly_once(count, tmp_path, watched):
     figures = burst(tmp_path, watched, count)
     print(f"{count}-file burst: {figures}")  # 5000: about 30 s on two busy cores

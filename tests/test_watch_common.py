@@ -18,8 +18,24 @@ from PIL import Image
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import CATALOG_FILE, Library
 from clipdesk.core.scanner import scan_tree
+from clipdesk.core.watch import LibraryWatcher, WatchSettings
 
 MODEL = "rand-watch"
+
+# Short delays, so the watcher tests do not wait on real-world debounce times.
+FAST = WatchSettings(
+    debounce_s=0.2,
+    max_delay_s=2.0,
+    settle_s=0.8,
+    root_check_s=0.5,
+    poll_interval_s=0.5,
+    workers=1,
+    batch_size=8,
+)
+
+
+def settle(watcher: LibraryWatcher) -> None:
+    assert watcher.wait_idle(60, quiet_s=0.5), watcher.status()
 
 
 def save_model(models_dir: Path) -> Path:

@@ -9,14 +9,13 @@ import shutil
 import time
 
 import pytest
-from test_watch import FAST, settle, shared_encoder, watched  # noqa: F401 - fixtures
-from test_watch_common import assert_agrees, wait_for, write_image
+from test_watch_common import FAST, assert_agrees, settle, wait_for, write_image
 from watchdog.observers import Observer
 
 from clipdesk.core.watch import WatchEventKind, WatchMode
 
 
-def test_polling_chosen_in_settings_follows_changes(tmp_path, watched):  # noqa: F811
+def test_polling_chosen_in_settings_follows_changes(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "a.png", seed=1)
     settings = FAST.__class__(**{**FAST.__dict__, "mode": WatchMode.POLL})
@@ -42,7 +41,7 @@ class LimitedObserver(Observer):
         raise OSError(errno.ENOSPC, "inotify watch limit reached")
 
 
-def test_the_inotify_limit_falls_back_to_polling_with_a_message(tmp_path, watched):  # noqa: F811
+def test_the_inotify_limit_falls_back_to_polling_with_a_message(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "a.png", seed=1)
     events = []
@@ -57,7 +56,7 @@ def test_the_inotify_limit_falls_back_to_polling_with_a_message(tmp_path, watche
     assert_agrees(library, photos)
 
 
-def test_lost_events_are_made_good_by_a_full_look_after_an_overflow(tmp_path, watched):  # noqa: F811
+def test_lost_events_are_made_good_by_a_full_look_after_an_overflow(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "a.png", seed=1)
     events = []
@@ -77,7 +76,7 @@ def test_lost_events_are_made_good_by_a_full_look_after_an_overflow(tmp_path, wa
     assert any("overflowed" in e.message for e in events if e.kind == WatchEventKind.MESSAGE)
 
 
-def test_a_periodic_full_look_finds_what_no_event_announced(tmp_path, watched):  # noqa: F811
+def test_a_periodic_full_look_finds_what_no_event_announced(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "a.png", seed=1)
     settings = FAST.__class__(**{**FAST.__dict__, "full_reconcile_s": 2.0})
@@ -91,7 +90,7 @@ def test_a_periodic_full_look_finds_what_no_event_announced(tmp_path, watched): 
     assert_agrees(library, photos)
 
 
-def test_a_deleted_root_is_offline_and_a_new_one_at_its_path_is_read(tmp_path, watched):  # noqa: F811
+def test_a_deleted_root_is_offline_and_a_new_one_at_its_path_is_read(tmp_path, watched):
     photos = tmp_path / "photos"
     for i in range(3):
         write_image(photos / f"p{i}.png", seed=i)
@@ -113,7 +112,7 @@ def test_a_deleted_root_is_offline_and_a_new_one_at_its_path_is_read(tmp_path, w
 
 
 @pytest.mark.parametrize("kind", ["settings", "detected"])
-def test_network_shares_are_polled(tmp_path, watched, monkeypatch, kind):  # noqa: F811
+def test_network_shares_are_polled(tmp_path, watched, monkeypatch, kind):
     from clipdesk.core.watch import following
 
     photos = tmp_path / "share"
