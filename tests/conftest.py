@@ -135,3 +135,23 @@ def watched(tmp_path: Path, shared_encoder, monkeypatch: pytest.MonkeyPatch):
         watcher.stop()
         assert not watcher.running
         library.close()
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    """A local model-file server (tests/file_server.py) that downloads are pointed at."""
+    import http.server
+    import threading
+
+    from file_server import FileServer
+
+    state = FileServer()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", state.url)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from file_server import REVISION, FileServer
 
 from clipdesk.core.models import (
     ChecksumError,
@@ -26,70 +23,7 @@ from clipdesk.core.models.manifest import read_manifest
 from clipdesk.core.preprocess import PreprocessConfig
 from clipdesk.core.progress import Cancelled, CancelToken
 
-REVISION = "0123456789abcdef0123456789abcdef01234567"
 FILENAME = "open_clip_model.safetensors"
-
-
-@dataclass
-class FileServer:
-    """Serves ``files`` under ``/<repo>/resolve/<rev>/<name>``, with byte ranges."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut_first_at: int | None = None  # drop the first full response after this many bytes
-    ignore_range: bool = False
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-    sent: int = 0
-    url: str = ""
-
-    def handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                rng = self.headers.get("Range")
-                server.requests.append((self.path, rng))
-                data = server.files.get(self.path)
-                if data is None:
-                    self.send_error(404)
-                    return
-                start = 0
-                if rng and not server.ignore_range:
-                    start = int(rng.removeprefix("bytes=").split("-")[0])
-                    if start >= len(data):
-                        self.send_error(416)
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.cut_first_at is not None and start == 0:
-                    body = body[: server.cut_first_at]
-                    server.cut_first_at = None
-                    self.close_connection = True
-                self.wfile.write(body)
-                server.sent += len(body)
-
-        return Handler
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
-    state = FileServer()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    monkeypatch.setenv("HF_ENDPOINT", state.url)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
 
 
 @pytest.fixture(autouse=True)

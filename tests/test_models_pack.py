@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from file_server import REVISION, FileServer
 from lite_env import LiteRunner
-from test_download import REVISION, FileServer, server  # noqa: F401 (a fixture)
 
 from clipdesk.core.encoder import load_encoder
 from clipdesk.core.errors import ChecksumError, ImportCheckpointError
@@ -135,7 +135,7 @@ def test_models_import_installs_a_pack_without_torch(small_pack: Path, tmp_path:
 
 def test_a_registry_pack_source_downloads_verified_and_runs(
     small_pack: Path,
-    server: FileServer,  # noqa: F811 (the fixture imported above)
+    server: FileServer,
 ) -> None:
     """``models download`` on a plain install: the pinned pack from the model's source."""
     data = small_pack.read_bytes()
