@@ -31,7 +31,7 @@ from clipdesk.core.watch import WatchEventKind
 
 
 def index_with(library, decode, timeout_s: float = 60.0):
-    library._remember_model()
+    library.remember_model()
     job = run_index(
         library.catalog,
         library.vectors,

@@ -1,0 +1,338 @@
+"""The Library facade: the one object the command line and the GUI hold.
+
+It owns a catalog (SQLite), one vector index for the model in use, and that model's
+encoder, all passed in or opened lazily, so that tests can hand in small real parts and
+``clipdesk status`` never has to load torch. The work itself lives beside it:
+:class:`ModelVectors` (encoder and index together), :class:`LibraryJobs` (the writing
+jobs), :class:`LibraryReader` (searches, status) and :mod:`.roots`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clipdesk.core import paths
+from clipdesk.core.catalog import Catalog, RootRecord
+from clipdesk.core.indexer import IndexReport
+from clipdesk.core.lane import WriterLane
+from clipdesk.core.library.jobs import LibraryJobs
+from clipdesk.core.library.model_vectors import ModelVectors
+from clipdesk.core.library.reading import LibraryReader, device_name
+from clipdesk.core.library.roots import add_root, folder_path, root_to_remove
+from clipdesk.core.model_slot import ModelSlot
+from clipdesk.core.progress import CancelToken, Progress
+from clipdesk.core.search import Filters, SearchQuery, SearchResults
+from clipdesk.core.write_lock import FileWriteGuard
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from clipdesk.core.decode_pool import DecodePool
+    from clipdesk.core.encoder import Encoder
+    from clipdesk.core.tags.retag import RetagOutcome
+    from clipdesk.core.tags.service import TagService
+    from clipdesk.core.vectors import VectorIndex
+    from clipdesk.core.watch.dirty import Scope
+    from clipdesk.core.watch.reconcile import ReconcileReport
+    from clipdesk.core.watch.stability import Stabilizer
+
+__all__ = ["CATALOG_FILE", "Library"]
+
+CATALOG_FILE = "catalog.db"
+
+
+class Library:
+    """A photo library: its roots, catalog, vectors and model.
+
+    Every change goes through :attr:`writer` (the library's :class:`WriterLane`), one
+    job at a time; reading methods run on the caller's thread and never wait for it.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        catalog: Catalog,
+        *,
+        model_name: str | None = None,
+        device: str = "auto",
+        encoder: Encoder | None = None,
+        writer: WriterLane | None = None,
+    ) -> None:
+        self.directory = directory
+        self.catalog = catalog
+        self.model = ModelSlot(catalog, requested=model_name, device=device, encoder=encoder)
+        guard = FileWriteGuard(directory)
+        self._vectors = ModelVectors(directory, catalog, self.model, guard)
+        self.writer = writer or WriterLane(guard=guard, on_guard_acquired=self._vectors.catch_up)
+        self._tags: TagService | None = None
+        self._tags_lock = threading.Lock()  # held while the tag service is built, no more
+        self.jobs = LibraryJobs(directory, catalog, self.model, self._vectors, self._tag_service)
+        self._reader = LibraryReader(catalog, self.model, self._vectors, self._tag_service)
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        read_only: bool = False,
+    ) -> Library:
+        """Open the library in ``directory``, creating it if it is new.
+
+        It is opened read-only when asked, or when clipdesk may not write there; refused
+        (CatalogError, FolderError) when it is not a clipdesk library or is damaged.
+        """
+        path = paths.ensure_folder(paths.library_dir(directory), "library folder")
+        catalog = Catalog.open(path / CATALOG_FILE, read_only=read_only)
+        return cls(path, catalog, model_name=model, device=device)
+
+    def close(self) -> None:
+        """Stop the writer (a running job is closed, keeping what it finished), save an
+        index repaired in memory if no other process is writing, close the catalog."""
+        self.writer.close()
+        self._vectors.close()
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- model --------------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """The model asked for, else the one the library was built with, else the default."""
+        return self.model.name
+
+    @property
+    def encoder(self) -> Encoder:
+        return self.model.get()
+
+    @property
+    def device(self) -> str:
+        return device_name(self.model)
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The index for the current model, checked against the database on first use."""
+        return self._vectors.index
+
+    def searchable(self) -> tuple[Encoder, VectorIndex]:
+        """The encoder and index of the model in use, taken together (a model switch
+        replaces both at once)."""
+        return self._vectors.searchable()
+
+    def open_index(
+        self, model_key: str, dim: int, *, repair: bool
+    ) -> tuple[VectorIndex, list[str]]:
+        """Open one model's index and compare it with the database (see
+        :meth:`ModelVectors.open_index`)."""
+        return self._vectors.open_index(model_key, dim, repair=repair)
+
+    def repair_index(self, model_key: str, dim: int) -> None:
+        """Rebuild one model's index from the database and save it (on the writer)."""
+        self.writer.call(
+            lambda: self._vectors.repair(model_key, dim), long=True, name="repair the index"
+        )
+
+    def remember_model(self) -> None:
+        """Record the model in use as the library's model (done by every indexing job)."""
+        self.jobs.remember_model()
+
+    @property
+    def tags(self) -> TagService:
+        """The library's tags: vocabulary, tags on photos, teaching, the tagging job."""
+        return self._tag_service()
+
+    def _tag_service(self) -> TagService:
+        with self._tags_lock:
+            if self._tags is None:
+                from clipdesk.core.tags.service import TagService
+                from clipdesk.core.tags.store import TagStore
+
+                store = TagStore(self.catalog.engine)
+                self._tags = TagService(store, self.catalog, self.model, self.writer)
+            return self._tags
+
+    # -- roots --------------------------------------------------------------------------
+
+    def roots(self) -> list[RootRecord]:
+        return self.catalog.roots()
+
+    def add_root(self, folder: str | os.PathLike[str]) -> RootRecord:
+        """Add a folder to watch (on the writer); one inside a root adds nothing new."""
+        path = folder_path(folder)
+        return self.writer.call(
+            lambda: add_root(self.catalog, path), long=True, name="add a folder"
+        )
+
+    def remove_root(self, folder: str | os.PathLike[str]) -> None:
+        root = root_to_remove(self.catalog, folder)
+        self.writer.call(
+            lambda: self.catalog.remove_root(root.id), long=True, name="remove a folder"
+        )
+
+    # -- writing jobs, run on the writer lane -------------------------------------------
+
+    def index(
+        self,
+        folders: Sequence[str | os.PathLike[str]] = (),
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        batch_size: int = 32,
+        retag: bool = False,
+    ) -> Generator[Progress, None, IndexReport]:
+        """Add ``folders`` as roots (if any) and index every root on the writer; yields
+        progress. With ``retag``, photos are tagged again if any came, changed or went."""
+        job = self.index_job(
+            folders, cancel=cancel, workers=workers, batch_size=batch_size, retag=retag
+        )
+        return self.writer.run(job, cancel=cancel, name="index")
+
+    def index_job(
+        self,
+        folders: Sequence[str | os.PathLike[str]] = (),
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        batch_size: int = 32,
+        retag: bool = False,
+    ) -> Generator[Progress, None, IndexReport]:
+        """The indexing job itself, to hand to :meth:`WriterLane.submit`."""
+        cancel = cancel or CancelToken()
+        return self.jobs.index(
+            folders, cancel=cancel, workers=workers, batch_size=batch_size, retag=retag
+        )
+
+    def retag(
+        self, *, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, RetagOutcome | None]:
+        """Tag the library again if photos came, changed or went since it was tagged
+        (or it never was); None when nothing had to be done."""
+        return self.writer.run(self.retag_job(cancel=cancel), cancel=cancel, name="tag")
+
+    def retag_job(
+        self, *, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, RetagOutcome | None]:
+        return self.jobs.retag(cancel or CancelToken())
+
+    def reconcile(
+        self,
+        scopes: Sequence[Scope | str | os.PathLike[str]] = (),
+        *,
+        stability: Stabilizer | None = None,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        batch_size: int = 32,
+        pool: DecodePool | None = None,
+        retag: bool = False,
+    ) -> Generator[Progress, None, ReconcileReport]:
+        """Compare some folders (default: every root) with the catalog, then embed.
+
+        Unlike :meth:`index` this looks only where it is told (the folder watcher passes
+        the folders events named; a plain folder means it and everything below it), still
+        recognising moves from anywhere; with ``stability`` a file is read only once it
+        has stopped changing. With ``retag``, photos are tagged again if any changed.
+        """
+        job = self.jobs.reconcile(
+            scopes,
+            stability=stability,
+            cancel=cancel or CancelToken(),
+            workers=workers,
+            batch_size=batch_size,
+            pool=pool,
+            retag=retag,
+        )
+        return self.writer.run(job, cancel=cancel, name="look at folders")
+
+    def switch_model(
+        self,
+        name: str,
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        retag: bool = False,
+    ) -> Generator[Progress, None, bool]:
+        """Re-embed the library with another model, then make it the library's model.
+
+        Until every photo has a vector for the new model, searches keep using the old
+        one: the two models' vectors live in separate indexes and are never mixed, and
+        the switch of encoder and index is one step. A cancelled switch keeps what it
+        embedded; running it again resumes. Returns True when the switch completed.
+        The new model is loaded on the caller's thread, not the writer's.
+        """
+        new_encoder = self.model.load_other(name)
+        job = self.switch_model_job(new_encoder, cancel=cancel, workers=workers, retag=retag)
+        return (yield from self.writer.run(job, cancel=cancel, name="switch model"))
+
+    def switch_model_job(
+        self,
+        new_encoder: Encoder,
+        *,
+        cancel: CancelToken | None = None,
+        workers: int | None = None,
+        retag: bool = False,
+    ) -> Generator[Progress, None, bool]:
+        """The switch itself, for :meth:`WriterLane.submit`, with the new model loaded."""
+        return self.jobs.switch_model(
+            new_encoder, cancel=cancel or CancelToken(), workers=workers, retag=retag
+        )
+
+    # -- reading, on the caller's thread ------------------------------------------------
+
+    def find(self, query: SearchQuery) -> SearchResults:
+        """The one search: text, image, negatives and filters in one query object.
+
+        Filters are an allowed set in SQL, so ``query.k`` results come back whenever
+        that many photos pass them. A query with only a tag lists the tag's photos.
+        """
+        return self._reader.find(query)
+
+    def search(
+        self,
+        text: str = "",
+        *,
+        image: str | os.PathLike[str] | None = None,
+        k: int = 20,
+        folder: str | os.PathLike[str] | None = None,
+        tag: str | None = None,
+        filters: Filters | None = None,
+    ) -> SearchResults:
+        """Photos matching a text, an image, or both; ``-word`` lowers matches of word.
+
+        With ``tag``, only photos carrying that tag; with no text or image, all of them.
+        ``filters`` adds dates, types and excluded folders (its folder and tag are
+        replaced by ``folder`` and ``tag`` when those are given).
+        """
+        return self._reader.search(text, image=image, k=k, folder=folder, tag=tag, filters=filters)
+
+    def similar(
+        self,
+        image: str | os.PathLike[str],
+        *,
+        k: int = 20,
+        folder: str | os.PathLike[str] | None = None,
+        filters: Filters | None = None,
+    ) -> SearchResults:
+        """Photos that look like ``image`` (in the library or not); itself first."""
+        results = self.search("", image=image, k=k, folder=folder, filters=filters)
+        results.query = os.fspath(image)
+        return results
+
+    def image_vector(
+        self, image: str | os.PathLike[str], *, encoder: Encoder | None = None
+    ) -> np.ndarray:
+        """The embedding of an image file: stored if the library has it, else computed."""
+        return self._reader.image_vector(image, encoder=encoder)
+
+    def status(self) -> dict[str, object]:
+        """Counts of files on disk by state, as ``clipdesk status --json`` prints them."""
+        return self._reader.status()
