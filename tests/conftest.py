@@ -62,6 +62,7 @@ class SampleLibrary:
     template: Path
     steps: list  # the Progress the first index yielded, in order
     report: object  # that index's IndexReport
+    tagged: object  # the tag run's TagReport
 
     def copy(self, target: Path) -> Path:
         shutil.copytree(self.template, target)
@@ -74,6 +75,7 @@ def sample_library(
 ) -> SampleLibrary:
     """Anki's template collection: the common sample library, built once, copied cheaply."""
     from clipdesk.core.library import Library
+    from clipdesk.core.progress import run_to_end
     from clipdesk.training.shapes import write_sample_library
 
     base = tmp_path_factory.mktemp("sample-library")
@@ -90,9 +92,8 @@ def sample_library(
                     steps.append(next(job))
             except StopIteration as stop:
                 report = stop.value
-            for _ in library.tags.run():  # zero-shot tags from the model's own vocabulary
-                pass
-    return SampleLibrary(photos, records, base / "lib", steps, report)
+            tagged = run_to_end(library.tags.run())  # zero-shot, the model's own vocabulary
+    return SampleLibrary(photos, records, base / "lib", steps, report, tagged)
 
 
 @pytest.fixture(scope="session")

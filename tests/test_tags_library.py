@@ -28,17 +28,11 @@ def encoder(tiny_shapes_encoder):
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory, encoder):
-    """``(library dir, records)`` of a library indexed and tagged once."""
-    photos = tmp_path_factory.mktemp("photos")
-    records = write_sample_library(photos, 48, seed=11)
-    directory = tmp_path_factory.mktemp("lib")
-    library = Library(directory, Catalog.open(directory / "catalog.db"), encoder=encoder)
-    run(library.index([photos], workers=1))
-    report = run(library.tags.run())
-    assert report.photos == 48 and report.tags == 13
-    library.close()
-    return directory, records
+def template(sample_library):
+    """``(library dir, records)`` of the sample library, indexed and tagged once per run."""
+    tagged = sample_library.tagged
+    assert tagged.photos == len(sample_library.records) and tagged.tags == 13
+    return sample_library.template, sample_library.records
 
 
 def open_copy(template, tmp_path, encoder) -> Library:
