@@ -99,7 +99,7 @@ def test_vocabulary_from_a_file(cli_env, tmp_path):
     env, _ = cli_env
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("# mine\ncircle\nstar | a star shape\n", encoding="utf-8")
-    clipdesk("tags", "vocab", "--file", str(vocab), env=env)
+    clipdesk("tags", "vocab", "--file", str(vocab), "--yes", env=env)  # it removes tags
     listed = clipdesk("tags", "vocab", env=env).stdout.splitlines()
     assert "circle" in listed and "star | a star shape" in listed
     assert "red" not in listed

@@ -8,9 +8,11 @@ imports (torch, open_clip, Qt) happen inside handlers so that ``clipdesk --help`
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from clipdesk import __version__
 from clipdesk.cli.errors import CliError
@@ -30,19 +32,32 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with bad usage reported as one line (exit 2) like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        from clipdesk.cli.output import one_line
+
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from clipdesk.cli.checks import non_empty
+
+    parser = _Parser(
         prog="clipdesk",
         description="Search your own photos by what is in them. Everything stays on this machine.",
     )
     parser.add_argument("--version", action="version", version=f"clipdesk {__version__}")
     parser.add_argument(
         "--library",
+        type=non_empty,
         metavar="DIR",
         help="library directory (default: $CLIPDESK_LIBRARY, else the user data dir)",
     )
     parser.add_argument(
         "--model",
+        type=non_empty,
         metavar="NAME",
         help="model name (default: $CLIPDESK_MODEL, else the library's model, else the default)",
     )
@@ -61,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _keep_file_names_printable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -76,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (CliError, CatalogError, FolderError) as exc:  # a library or folder refused
-        print(f"clipdesk: error: {exc}", file=sys.stderr)
+        from clipdesk.cli.output import one_line
+
+        print(f"clipdesk: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("clipdesk: interrupted", file=sys.stderr)
@@ -86,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("clipdesk: interrupted", file=sys.stderr)
         return 130
+
+
+def _keep_file_names_printable() -> None:
+    """A file name that is not valid UTF-8 prints as its own bytes, as ``ls`` does,
+    rather than failing under a strict UTF-8 locale."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="surrogateescape")
 
 
 def _has_display() -> bool:

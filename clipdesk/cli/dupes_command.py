@@ -11,12 +11,13 @@ if TYPE_CHECKING:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from clipdesk.cli.checks import similarity
     from clipdesk.core.dupes import DEFAULT_THRESHOLD
 
     p = subparsers.add_parser("dupes", help="find groups of near-duplicate photos")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=similarity,
         default=DEFAULT_THRESHOLD,
         metavar="T",
         help=f"cosine similarity from which photos count as copies (default {DEFAULT_THRESHOLD})",
@@ -26,13 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
-    from clipdesk.cli.errors import CliError
-    from clipdesk.cli.library_commands import print_json, with_library
+    from clipdesk.cli.library_commands import with_library
+    from clipdesk.cli.output import one_line, print_json
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core.dupes import find_duplicates
-
-    if not 0.0 < args.threshold <= 1.0:
-        raise CliError("--threshold must be above 0 and at most 1")
 
     def action(library: Library) -> int:
         report = run_job(find_duplicates(library, threshold=args.threshold))
@@ -54,7 +52,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
             for i, photo in enumerate(group.photos):
                 mark = "keep" if i == 0 else "    "
                 size = f"{photo.width}x{photo.height}" if photo.width else "?"
-                print(f"  {mark} {photo.similarity:.3f}  {size:>11}  {photo.path}")
+                print(f"  {mark} {photo.similarity:.3f}  {size:>11}  {one_line(photo.path)}")
         return 0
 
     return with_library(args, action)

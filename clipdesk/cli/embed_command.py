@@ -6,6 +6,9 @@ import argparse
 import os
 import sys
 
+from clipdesk.cli.checks import non_empty
+from clipdesk.cli.output import one_line, shown
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -17,9 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "chunks whose vectors are averaged, or cut with --long-text truncate."
         ),
     )
-    p.add_argument("images", nargs="*", metavar="IMG", help="image files")
+    p.add_argument("images", nargs="*", type=non_empty, metavar="IMG", help="image files")
     p.add_argument("--text", nargs="+", metavar="TEXT", help="embed these texts instead")
-    p.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the array")
+    p.add_argument(
+        "--out", required=True, type=non_empty, metavar="FILE.npy", help="where to write the array"
+    )
     p.add_argument(
         "--long-text",
         choices=("chunk", "truncate"),
@@ -40,6 +45,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     if bool(args.images) == bool(args.text):
         raise CliError("give image files or --text TEXT..., not both and not neither")
+    for i, text in enumerate(args.text or (), start=1):
+        if not text.strip():
+            raise CliError(f"text {i} is empty: give some words to embed")
+    out = _output_file(args.out)
     import numpy as np
 
     from clipdesk.core.encoder import load_encoder
@@ -59,13 +68,33 @@ def cmd_embed(args: argparse.Namespace) -> int:
         vectors = _embed_texts(encoder, args.text, args.long_text)
     else:
         vectors = encoder.encode_images(_read_images(args.images, encoder.preprocess_cfg.size))
-    out = args.out if args.out.endswith(".npy") else args.out + ".npy"
     try:
         np.save(out, np.ascontiguousarray(vectors, dtype=np.float32))
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    print(f"wrote {len(vectors)} x {encoder.dim} vectors ({encoder.model_key}) to {out}")
+        raise CliError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
+    print(f"wrote {len(vectors)} x {encoder.dim} vectors ({encoder.model_key}) to {one_line(out)}")
     return 0
+
+
+def _output_file(text: str) -> str:
+    """Where to write: ``--out`` with ``.npy`` added; never a folder, and never over a
+    file that is not a NumPy array (a photo passed by mistake stays as it was)."""
+    from clipdesk.cli.errors import CliError
+
+    if os.path.isdir(text):
+        raise CliError(f"--out is a folder: {shown(text)}; give a file name such as vectors.npy")
+    out = text if text.endswith(".npy") else text + ".npy"
+    if os.path.isdir(out):
+        raise CliError(f"--out is a folder: {shown(out)}")
+    if os.path.lexists(out):
+        try:
+            with open(out, "rb") as existing:
+                is_array = existing.read(6) == b"\x93NUMPY"
+        except OSError as exc:
+            raise CliError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
+        if not is_array:
+            raise CliError(f"{shown(out)} exists and is not a NumPy file; not overwriting it")
+    return out
 
 
 def _embed_texts(encoder: object, texts: list[str], long_text: str) -> object:
@@ -97,7 +126,7 @@ def _read_images(paths: list[str], size: int) -> list[object]:
         try:
             images.append(_read_one(path, size))
         except _ReadFailure as exc:
-            raise CliError(f"{path}: {exc}") from exc
+            raise CliError(f"{shown(path)}: {exc}") from exc
     return images
 
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clipdesk.cli.checks import (
+    check_search_folder,
+    containing_root,
+    existing_folders,
+    non_empty,
+    positive_int,
+    tag_name,
+)
+from clipdesk.cli.output import one_line, print_json
 
 if TYPE_CHECKING:
     from clipdesk.core.errors import CatalogError
@@ -17,9 +27,17 @@ if TYPE_CHECKING:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("index", help="add folders and index their photos")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add (default: all roots)")
-    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1, at least 2)")
-    p.add_argument("--batch-size", type=int, default=32, help="images per encoder batch")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=non_empty,
+        metavar="PATH",
+        help="folders to add (default: all roots)",
+    )
+    p.add_argument(
+        "--workers", type=positive_int, help="decode processes (default: cores - 1, at least 2)"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per encoder batch")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument(
         "--no-tags", action="store_true", help="do not tag new photos afterwards (`tags run` does)"
@@ -34,20 +52,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="TEXT",
         help='what to look for; "-word" lowers photos that match word',
     )
-    p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
-    p.add_argument("--image", metavar="IMG", help="also match this image")
-    p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    p.add_argument("-n", type=positive_int, default=20, metavar="N", help="number of results")
+    p.add_argument("--image", type=non_empty, metavar="IMG", help="also match this image")
+    p.add_argument("--folder", type=non_empty, metavar="DIR", help="only photos below this folder")
     p.add_argument(
-        "--tag", metavar="TAG", help="only photos with this tag (all of them if no TEXT)"
+        "--tag",
+        type=tag_name,
+        metavar="TAG",
+        help="only photos with this tag (all of them if no TEXT)",
     )
     _add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
     p = subparsers.add_parser("similar", help="find photos that look like an image")
-    p.add_argument("image", metavar="IMG")
-    p.add_argument("-n", type=int, default=20, metavar="N", help="number of results")
-    p.add_argument("--folder", metavar="DIR", help="only photos below this folder")
+    p.add_argument("image", type=non_empty, metavar="IMG")
+    p.add_argument("-n", type=positive_int, default=20, metavar="N", help="number of results")
+    p.add_argument("--folder", type=non_empty, metavar="DIR", help="only photos below this folder")
     _add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)
@@ -62,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_check)
 
     p = subparsers.add_parser("roots", help="list the library's folders, or remove one")
-    p.add_argument("--remove", metavar="PATH", help="stop indexing this folder")
+    p.add_argument("--remove", type=non_empty, metavar="PATH", help="stop indexing this folder")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_roots)
 
@@ -152,6 +173,7 @@ def with_library(
     from clipdesk.core.errors import CatalogError, LibraryError
     from clipdesk.core.library import Library
 
+    check_model_name(args.model)
     try:
         library = Library.open(args.library, model=args.model)
     except CatalogError as exc:
@@ -168,17 +190,39 @@ def with_library(
         library.close()
 
 
-def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+def check_model_name(name: str | None) -> None:
+    """``--model`` must name a model clipdesk knows, before any library records it."""
+    from clipdesk.cli.errors import CliError
+    from clipdesk.core.models import ModelError, get_model
+
+    if name is None:
+        return
+    try:
+        get_model(name)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from clipdesk.cli.errors import CliError
     from clipdesk.cli.progress_bar import run_job
 
+    folders = existing_folders(args.paths)
+
     def action(library: Library) -> int:
+        roots = library.roots()
+        if not folders and not roots:
+            raise CliError("nothing to index: give a folder, e.g. clipdesk index ~/Pictures")
+        for folder in folders:
+            inside = containing_root(folder, roots)
+            if inside is not None and os.fsencode(folder.resolve()) != inside:
+                print(
+                    f"note: {one_line(os.fspath(folder))} is inside "
+                    f"{one_line(os.fsdecode(inside))}, which the library already indexes",
+                    file=sys.stderr,
+                )
         job = library.index(
-            args.paths, workers=args.workers, batch_size=args.batch_size, retag=not args.no_tags
+            folders, workers=args.workers, batch_size=args.batch_size, retag=not args.no_tags
         )
         report = run_job(job)
         if not args.json:
@@ -225,14 +269,21 @@ def _print_results(results: SearchResults, as_json: bool) -> None:
     if not results.hits:
         print("no results", file=sys.stderr)
     for hit in results.hits:
-        print(f"{hit.score:.4f}  {hit.path}")
+        print(f"{hit.score:.4f}  {one_line(hit.path)}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from clipdesk.cli.errors import CliError
+
+    if not args.text.strip() and args.image is None and args.tag is None:
+        raise CliError("nothing to search for: give some text, --image IMG or --tag TAG")
+
     def run() -> int:
         filters = _filters(args)
 
         def action(library: Library) -> int:
+            if args.folder is not None:
+                check_search_folder(args.folder, library.roots())
             results = library.search(
                 args.text, image=args.image, k=args.n, tag=args.tag, filters=filters
             )
@@ -249,6 +300,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         filters = _filters(args)
 
         def action(library: Library) -> int:
+            if args.folder is not None:
+                check_search_folder(args.folder, library.roots())
             _print_results(library.similar(args.image, k=args.n, filters=filters), args.json)
             return 0
 
@@ -263,15 +316,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print_json(status)
             return 0
-        print(f"library: {library.directory}")
+        print(f"library: {one_line(os.fspath(library.directory))}")
         print(f"model:   {status['model']} on {status['device']}")
         for key in ("indexed", "pending", "skipped", "offline"):
             print(f"{key + ':':9}{status[key]}")
         for root in status["roots"]:  # type: ignore[union-attr]
             state = "" if root["online"] else "  (offline)"
-            print(f"root:    {root['path']}{state}")
+            print(f"root:    {one_line(root['path'])}{state}")
         for skipped in status["skipped_files"]:  # type: ignore[union-attr]
-            print(f"skipped: {skipped['path']}: {skipped['reason']}")
+            print(f"skipped: {one_line(skipped['path'])}: {one_line(skipped['reason'])}")
         return 0
 
     return with_library(args, action)
@@ -288,13 +341,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             print_json(report.to_json())
         else:
             for line in report.repaired:
-                print(f"repaired: {line}")
+                print(f"repaired: {one_line(line)}")
             for line in report.problems:
-                print(f"problem: {line}")
+                print(f"problem: {one_line(line)}")
             for line in report.cannot_repair:
-                print(f"cannot repair: {line}")
+                print(f"cannot repair: {one_line(line)}")
             for line in report.notes:
-                print(f"note: {line}")
+                print(f"note: {one_line(line)}")
             print("ok" if report.ok else "problems found")
         if not report.ok:
             hint = "" if args.repair else "; `clipdesk check --repair` fixes what it can"
@@ -309,14 +362,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_roots(args: argparse.Namespace) -> int:
     def action(library: Library) -> int:
-        if args.remove:
+        if args.remove is not None:
             library.remove_root(args.remove)
         roots = [{"path": r.fspath, "online": r.online} for r in library.roots()]
         if args.json:
             print_json(roots)
         else:
             for root in roots:
-                print(root["path"] + ("" if root["online"] else "  (offline)"))
+                print(one_line(root["path"]) + ("" if root["online"] else "  (offline)"))
         return 0
 
     return with_library(args, action)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +75,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     default = default_model_name()
     rows = [_describe(spec, default) for spec in list_models()]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        from clipdesk.cli.output import print_json
+
+        print_json(rows)
         return 0
     from rich.console import Console
     from rich.table import Table

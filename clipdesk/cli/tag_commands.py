@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from clipdesk.cli.checks import non_empty, tag_name, utf8_text
+from clipdesk.cli.output import one_line
+
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
 
@@ -21,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("show", help="the tags of one photo, with scores and sources")
-    p.add_argument("image", metavar="IMG")
+    p.add_argument("image", type=non_empty, metavar="IMG")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_show)
 
@@ -29,36 +32,56 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "teach",
         help="confirm or reject a tag on photos (a new name makes a custom tag) and re-tag",
     )
-    p.add_argument("tag", metavar="TAG")
-    p.add_argument("--yes", nargs="+", default=[], metavar="IMG", help="photos that carry it")
-    p.add_argument("--no", nargs="+", default=[], metavar="IMG", help="photos that do not")
-    p.add_argument("--prompt", help="describe the tag to the model in other words")
+    p.add_argument("tag", type=tag_name, metavar="TAG")
+    p.add_argument(
+        "--yes", nargs="+", type=non_empty, default=[], metavar="IMG", help="photos that carry it"
+    )
+    p.add_argument(
+        "--no", nargs="+", type=non_empty, default=[], metavar="IMG", help="photos that do not"
+    )
+    p.add_argument("--prompt", type=utf8_text, help="describe the tag to the model in other words")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("forget", help="undo a teach: let the models decide TAG on IMG again")
-    p.add_argument("tag", metavar="TAG")
-    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("tag", type=tag_name, metavar="TAG")
+    p.add_argument("images", nargs="+", type=non_empty, metavar="IMG")
     p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("vocab", help="show or edit the tag vocabulary")
-    p.add_argument("--file", metavar="FILE", help="replace it: one tag per line, 'tag | phrase'")
-    p.add_argument("--add", metavar="TAG", action="append", default=[], help="add a tag")
-    p.add_argument("--remove", metavar="TAG", action="append", default=[], help="remove a tag")
-    p.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a tag")
-    p.add_argument("--prompt", nargs=2, metavar=("TAG", "PHRASES"), help="set a tag's prompt")
+    p.add_argument(
+        "--file",
+        type=non_empty,
+        metavar="FILE",
+        help="replace it: one tag per line, 'tag | phrase'",
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="let --file remove tags (your yes and no on photos are kept for their return)",
+    )
+    p.add_argument(
+        "--add", type=tag_name, metavar="TAG", action="append", default=[], help="add a tag"
+    )
+    p.add_argument(
+        "--remove", type=tag_name, metavar="TAG", action="append", default=[], help="remove a tag"
+    )
+    p.add_argument("--rename", nargs=2, type=tag_name, metavar=("OLD", "NEW"), help="rename a tag")
+    p.add_argument(
+        "--prompt", nargs=2, type=utf8_text, metavar=("TAG", "PHRASES"), help="set a tag's prompt"
+    )
     p.add_argument("--no-run", action="store_true", help="do not re-tag after a change")
     p.set_defaults(func=cmd_vocab)
 
     p = sub.add_parser("run", help="(re)tag the library")
-    p.add_argument("tags", nargs="*", metavar="TAG", help="only these tags")
+    p.add_argument("tags", nargs="*", type=tag_name, metavar="TAG", help="only these tags")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
         "export-xmp", help="write tags to photo.jpg.xmp sidecars (originals are not touched)"
     )
-    p.add_argument("images", nargs="*", metavar="IMG", help="only these photos")
+    p.add_argument("images", nargs="*", type=non_empty, metavar="IMG", help="only these photos")
     p.add_argument(
         "--sources",
         default="manual,learned,zero-shot",
@@ -80,7 +103,7 @@ def _fmt(value: float | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from clipdesk.cli.library_commands import print_json
+    from clipdesk.cli.output import print_json
 
     def action(library: Library) -> int:
         tags = [t for t in library.tags.list_tags() if args.all or t.count]
@@ -91,14 +114,14 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("no tagged photos; run `clipdesk tags run`", file=sys.stderr)
         for t in tags:
             sources = ", ".join(f"{k} {v}" for k, v in t.sources.items())
-            print(f"{t.count:6d}  {t.name:<28} {sources}")
+            print(f"{t.count:6d}  {one_line(t.name):<28} {sources}")
         return 0
 
     return _with_library(args, action)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from clipdesk.cli.library_commands import print_json
+    from clipdesk.cli.output import print_json
 
     def action(library: Library) -> int:
         tags = library.tags.tags_of(args.image)
@@ -109,7 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("no tags", file=sys.stderr)
         for t in tags:
             state = "  (rejected)" if t.rejected else ""
-            print(f"{_fmt(t.confidence)} {_fmt(t.score)}  {t.name:<28} {t.source}{state}")
+            print(f"{_fmt(t.confidence)} {_fmt(t.score)}  {one_line(t.name):<28} {t.source}{state}")
         return 0
 
     return _with_library(args, action)
@@ -123,7 +146,7 @@ def _run_tags(library: Library, names: list[str] | None):  # type: ignore[no-unt
 
 def cmd_teach(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
-    from clipdesk.cli.library_commands import print_json
+    from clipdesk.cli.output import print_json
 
     if not args.yes and not args.no:
         raise CliError("give example photos with --yes IMG... and/or --no IMG...")
@@ -144,10 +167,15 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
+    from clipdesk.core.tags.vocabulary import quoted
+
     def action(library: Library) -> int:
         for image in args.images:
             if not library.tags.forget(args.tag, image):
-                print(f"no decision of yours about {args.tag!r} on {image}", file=sys.stderr)
+                print(
+                    f"no decision of yours about {quoted(args.tag)} on {one_line(image)}",
+                    file=sys.stderr,
+                )
         _run_tags(library, [args.tag])
         return 0
 
@@ -157,7 +185,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
 def cmd_vocab(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import VocabularyError
-    from clipdesk.core.tags.vocabulary import format_vocabulary, read_vocabulary
+    from clipdesk.core.tags.vocabulary import format_vocabulary, quoted, read_vocabulary
 
     def action(library: Library) -> int:
         service = library.tags
@@ -165,8 +193,18 @@ def cmd_vocab(args: argparse.Namespace) -> int:
         if args.file:
             try:
                 new = read_vocabulary(Path(args.file))
-            except (OSError, VocabularyError) as exc:
+            except OSError as exc:
+                raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+            except VocabularyError as exc:
                 raise CliError(str(exc)) from exc
+            lost = _tags_removed_by(service, new)
+            if lost and not args.yes:
+                names = ", ".join(quoted(n) for n in lost[:5]) + (", …" if len(lost) > 5 else "")
+                raise CliError(
+                    f"{args.file} would remove {len(lost)} of the "
+                    f"{len(service.vocabulary())} tags ({names}); "
+                    "add --yes to remove them"
+                )
             added, removed = service.set_vocabulary(new)
             print(f"vocabulary: {len(new)} tags ({added} new, {removed} removed)", file=sys.stderr)
             changed = True
@@ -190,12 +228,22 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     return _with_library(args, action)
 
 
+def _tags_removed_by(service: object, new: list) -> list[str]:  # type: ignore[type-arg]
+    """Names of the vocabulary's tags that ``new`` leaves out (custom tags always stay)."""
+    wanted = {t.name.casefold() for t in new}
+    return [
+        t.name
+        for t in service.list_tags()  # type: ignore[attr-defined]
+        if t.origin == "vocabulary" and t.name.casefold() not in wanted
+    ]
+
+
 def _library_is_indexed(library: Library) -> bool:
     return bool(library.status()["indexed"])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from clipdesk.cli.library_commands import print_json
+    from clipdesk.cli.output import print_json
 
     def action(library: Library) -> int:
         report = _run_tags(library, args.tags or None)
@@ -215,7 +263,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_export_xmp(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
-    from clipdesk.cli.library_commands import print_json
+    from clipdesk.cli.output import print_json
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core.tags.store import SOURCES
 

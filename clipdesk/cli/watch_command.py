@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from typing import TYPE_CHECKING
+
+from clipdesk.cli.checks import (
+    existing_folders,
+    non_empty,
+    non_negative_seconds,
+    positive_int,
+    positive_seconds,
+)
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
@@ -24,28 +31,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Ctrl+C or SIGTERM."
         ),
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add (default: all roots)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=non_empty,
+        metavar="PATH",
+        help="folders to add (default: all roots)",
+    )
     p.add_argument(
         "--poll",
         action="store_true",
         help="walk the folders every --interval seconds instead of using file system events",
     )
     p.add_argument(
-        "--interval", type=float, default=30.0, metavar="S", help="polling interval (30)"
+        "--interval", type=positive_seconds, default=30.0, metavar="S", help="polling interval (30)"
     )
     p.add_argument(
         "--settle",
-        type=float,
+        type=non_negative_seconds,
         default=2.0,
         metavar="S",
         help="read a new file once unchanged for this long (2)",
     )
-    p.add_argument("--workers", type=int, help="decode processes (default: cores - 1)")
+    p.add_argument("--workers", type=positive_int, help="decode processes (default: cores - 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
     p.set_defaults(func=cmd_watch)
 
 
 def _printer(as_json: bool):  # type: ignore[no-untyped-def]
+    from clipdesk.cli.output import print_json_line
     from clipdesk.core.watch import WatchEventKind
 
     lock = threading.Lock()
@@ -53,8 +67,7 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
     def show(event: WatchEvent) -> None:
         with lock:
             if as_json:
-                sys.stdout.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
+                print_json_line(event.to_json())
                 return
             if event.kind == WatchEventKind.PROGRESS:
                 return
@@ -83,13 +96,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from clipdesk.cli.library_commands import with_library
     from clipdesk.core.watch import LibraryWatcher, WatchMode, WatchSettings
 
+    folders = existing_folders(args.paths)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.set()
 
     def action(library: Library) -> int:
-        for folder in args.paths:
+        for folder in folders:
             library.add_root(folder)
         if not library.roots():
             raise CliError("nothing to watch: give a folder, e.g. clipdesk watch ~/Pictures")

@@ -51,10 +51,8 @@ def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
     vectors: list[np.ndarray] = []
     if texts:
         embedded = encoder.encode_texts(texts)
-        for phrase, truncated, tokens in zip(
-            texts, embedded.truncated, embedded.token_counts, strict=True
-        ):
-            if truncated:
+        for phrase, tokens in zip(texts, embedded.token_counts, strict=True):
+            if tokens > encoder.context_length:
                 results.notes.append(
                     f"{phrase[:40]!r}... is {tokens} tokens, longer than the model's "
                     f"{encoder.context_length}; it was embedded in parts and averaged"

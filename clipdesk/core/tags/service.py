@@ -34,6 +34,7 @@ from clipdesk.core.tags.vocabulary import (
     clean_name,
     clean_prompt,
     model_vocabulary_file,
+    quoted,
     vocabulary_for_model,
 )
 from clipdesk.core.tags.zeroshot import LabelFeatureCache
@@ -183,7 +184,7 @@ class TagService:
         self.ensure_vocabulary()
         record = self.store.tag(name)
         if record is None:
-            raise TagError(f"no tag called {name!r}; `clipdesk tags list` shows them")
+            raise TagError(f"no tag called {quoted(name)}; `clipdesk tags list` shows them")
         return record
 
     def add_tag(self, name: str, prompt: str | None = None, *, custom: bool = False) -> TagInfo:
@@ -202,7 +203,8 @@ class TagService:
         return TagInfo(record.name, record.prompt, record.origin, 0)
 
     def remove_tag(self, name: str) -> None:
-        """Forget a tag, its photos and its lessons."""
+        """Forget a tag, its photos and its lessons; the user's yes and no on photos are
+        kept aside, and honoured again if a tag of that name is added back."""
 
         def remove() -> None:
             self.store.remove_tag(self.tag(name).id)

@@ -85,6 +85,49 @@ def _tagged_key(model_key: str) -> str:
     return f"tags_photo_set:{model_key}"
 
 
+def _kept_key(name: str) -> str:
+    return f"kept_decisions:{name.casefold()}"
+
+
+def _delete_tag(conn, tag_id: int, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Delete a tag, keeping the user's yes and no on photos under its name.
+
+    Decisions are the one part of a tag that cannot be recomputed; a tag removed by
+    mistake (an empty vocabulary file) and added back later honours them again.
+    """
+    rows = conn.execute(
+        select(file_tags.c.fingerprint, file_tags.c.rejected).where(
+            file_tags.c.tag_id == tag_id, file_tags.c.source == "manual"
+        )
+    ).all()
+    key = _kept_key(name)
+    if rows:
+        old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        kept = json.loads(old) if old else {}
+        kept.update({fp: bool(rejected) for fp, rejected in rows})
+        conn.execute(delete(meta).where(meta.c.key == key))
+        conn.execute(insert(meta), {"key": key, "value": json.dumps(kept)})
+    conn.execute(delete(tags).where(tags.c.id == tag_id))
+
+
+def _restore_decisions(conn, tag_id: int, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Give a tag added under a removed tag's name that tag's kept decisions back."""
+    key = _kept_key(name)
+    old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+    if not old:
+        return
+    now = time.time()
+    rows = [
+        {"tag_id": tag_id, "fingerprint": fp, "source": "manual", "rejected": rejected,
+         "score": None, "confidence": 0.0 if rejected else 1.0, "model_key": None,
+         "updated_at": now}
+        for fp, rejected in json.loads(old).items()
+    ]  # fmt: skip
+    if rows:
+        conn.execute(insert(file_tags), rows)
+    conn.execute(delete(meta).where(meta.c.key == key))
+
+
 class TagStore:
     """Reads and writes of the tag tables."""
 
@@ -106,7 +149,7 @@ class TagStore:
 
     def add_tag(self, tag: TagDef, origin: str = "vocabulary") -> TagRecord:
         with self.engine.begin() as conn:
-            conn.execute(
+            result = conn.execute(
                 insert(tags),
                 {
                     "name": tag.name,
@@ -115,6 +158,7 @@ class TagStore:
                     "created_at": time.time(),
                 },
             )
+            _restore_decisions(conn, result.inserted_primary_key[0], tag.name)
         record = self.tag(tag.name)
         assert record is not None
         return record
@@ -131,13 +175,17 @@ class TagStore:
                 conn.execute(update(tags).where(tags.c.id == tag_id).values(**values))
 
     def remove_tag(self, tag_id: int) -> None:
+        """Delete a tag; the user's decisions about it are kept for a tag of its name."""
         with self.engine.begin() as conn:
-            conn.execute(delete(tags).where(tags.c.id == tag_id))
+            name = conn.execute(select(tags.c.name).where(tags.c.id == tag_id)).scalar()
+            if name is not None:
+                _delete_tag(conn, tag_id, name)
 
     def replace_vocabulary(self, new: Sequence[TagDef]) -> tuple[int, int]:
         """Make the vocabulary tags exactly ``new`` (custom tags stay); ``(added, removed)``.
 
-        A tag kept by name keeps its photos, decisions and probes.
+        A tag kept by name keeps its photos, decisions and probes; a removed tag's
+        decisions are kept aside, and come back if a tag of its name returns.
         """
         wanted = {t.name.casefold(): t for t in new}
         added = removed = 0
@@ -146,16 +194,17 @@ class TagStore:
             existing = {row.name.casefold(): row for row in conn.execute(select(*_TAG_COLUMNS))}
             for key, row in existing.items():
                 if key not in wanted and row.origin == "vocabulary":
-                    conn.execute(delete(tags).where(tags.c.id == row.id))
+                    _delete_tag(conn, row.id, row.name)
                     removed += 1
             for key, tag in wanted.items():
                 row = existing.get(key)
                 if row is None:
-                    conn.execute(
+                    result = conn.execute(
                         insert(tags),
                         {"name": tag.name, "prompt": tag.prompt, "origin": "vocabulary",
                          "created_at": now},
                     )  # fmt: skip
+                    _restore_decisions(conn, result.inserted_primary_key[0], tag.name)
                     added += 1
                 elif row.prompt != tag.prompt or row.name != tag.name:
                     conn.execute(

@@ -40,16 +40,34 @@ class TagDef:
         return f"{self.name} | {self.prompt}" if self.prompt else self.name
 
 
+def quoted(name: str, limit: int = 40) -> str:
+    """A tag name as a message shows it: quoted, and cut when very long."""
+    if len(name) <= limit:
+        return repr(name)
+    return f"{name[:limit]!r}… ({len(name):,} characters)"
+
+
 def clean_name(name: str) -> str:
     """A tag name with surrounding and repeated white space removed; errors if unusable."""
     cleaned = re.sub(r"\s+", " ", name).strip()
     if not cleaned:
         raise VocabularyError("a tag needs a name")
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise VocabularyError(f"tag name longer than {MAX_NAME_LENGTH} characters: {cleaned!r}")
+        raise VocabularyError(
+            f"tag name longer than {MAX_NAME_LENGTH} characters: {quoted(cleaned)}"
+        )
     if "|" in cleaned or ";" in cleaned:
-        raise VocabularyError(f"tag names cannot contain '|' or ';': {cleaned!r}")
+        raise VocabularyError(f"tag names cannot contain '|' or ';': {quoted(cleaned)}")
+    if _UNUSABLE.search(cleaned):
+        raise VocabularyError(
+            f"tag names must be text without control characters: {quoted(cleaned)}"
+        )
     return cleaned
+
+
+# Control characters, and lone surrogates (bytes that were not valid UTF-8 on the command
+# line), which a tag name could not be stored or shown with.
+_UNUSABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_prompt(prompt: str | None) -> str | None:
@@ -84,7 +102,17 @@ def format_vocabulary(tags: Iterable[TagDef]) -> str:
 
 
 def read_vocabulary(path: Path) -> list[TagDef]:
-    return parse_vocabulary(path.read_text(encoding="utf-8"), source=str(path))
+    """The tags of a vocabulary file, which must be UTF-8 text."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VocabularyError(
+            f"{path}: not a UTF-8 text file (byte {exc.start:,} cannot be read)"
+        ) from None
+    if "\x00" in text:
+        raise VocabularyError(f"{path}: not a text file (it holds NUL bytes)")
+    return parse_vocabulary(text, source=str(path))
 
 
 def vocabulary_dir() -> Path:
