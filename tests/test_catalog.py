@@ -280,3 +280,32 @@ def test_excluding_a_folder_takes_away_only_photos_with_no_visible_copy_elsewher
     everything = catalog.allowed_embeddings("m", [])
     assert sorted(allowed.tolist()) == sorted([ids["fb"], ids["fd"]])
     assert np.setdiff1d(everything, gone).tolist() == allowed.tolist()
+
+
+def test_revisions_read_without_alembic_agree_with_alembic():
+    """Opening a catalog names its revisions without importing Alembic: the names must be
+    Alembic's own, or an up-to-date library would be taken for an older one."""
+    from alembic.script import ScriptDirectory
+
+    from clipdesk.core.catalog.database import _alembic_config, revisions
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    known, head = revisions()
+    assert head == scripts.get_current_head()
+    assert list(known) == [s.revision for s in scripts.walk_revisions()][::-1]
+    assert len(known) >= 3 and known[0] == "0001"
+
+
+def test_opening_an_up_to_date_catalog_imports_no_alembic(tmp_path):
+    """A cold search opens a current catalog; Alembic is only for creating and migrating."""
+    import subprocess
+    import sys
+
+    Catalog.open(tmp_path / "catalog.db").close()
+    code = (
+        "import sys; from pathlib import Path; from clipdesk.core.catalog import Catalog;"
+        f"c = Catalog.open(Path({str(tmp_path / 'catalog.db')!r})); c.close();"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +97,23 @@ def test_does_not_import_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_cached_vocabulary_equals_the_parsed_one(tmp_path, monkeypatch) -> None:
+    """A cold search reads the parsed vocabulary from the cache; it must be the same
+    vocabulary, and a damaged copy must be replaced, not trusted."""
+    from clipdesk.core import clip_tokenizer
+
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path))
+    path = str(clip_tokenizer.default_vocab_path())
+    parsed = clip_tokenizer._parse_vocab(Path(path).read_bytes())
+    clip_tokenizer._load_vocab.cache_clear()
+    assert clip_tokenizer._load_vocab(path) == parsed  # parses and writes the copy
+    (copy,) = (tmp_path / "tokenizers").iterdir()
+    clip_tokenizer._load_vocab.cache_clear()
+    assert clip_tokenizer._load_vocab(path) == parsed  # from the copy
+    copy.write_bytes(b"not marshal data")
+    clip_tokenizer._load_vocab.cache_clear()
+    assert clip_tokenizer._load_vocab(path) == parsed
+    assert copy.read_bytes() != b"not marshal data"
+    clip_tokenizer._load_vocab.cache_clear()

@@ -224,6 +224,35 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
     assert (tmp_path / "manifest.json").stat().st_mtime_ns == mtime
 
 
+def test_changes_to_an_opened_index_never_write_into_its_saved_files(tmp_path: Path) -> None:
+    """An opened index maps its saved vectors copy-on-write instead of reading them.
+
+    Updating, removing (which moves rows) and growing it change only its own copy: the
+    saved generation stays as its manifest says until ``save`` writes the next one.
+    """
+    data = random_vectors(300, 16)
+    first = VectorIndex.open(tmp_path, 16, exact_limit=0)
+    first.add(np.arange(300), data)
+    first.save()
+    saved = (tmp_path / "vectors-1.npy").read_bytes()
+    index = VectorIndex.open(tmp_path, 16, exact_limit=0)
+    other = random_vectors(2000, 16, seed=5)
+    index.add([7, 8], other[:2])  # rewrites two rows in place
+    index.remove([0, 1, 2])  # moves tail rows into the holes
+    np.testing.assert_allclose(index.get_vectors([7, 8]), other[:2], atol=1e-6)
+    np.testing.assert_allclose(index.get_vectors([299]), data[299:], atol=1e-6)
+    assert (tmp_path / "vectors-1.npy").read_bytes() == saved
+    again = VectorIndex.open(tmp_path, 16, exact_limit=0)
+    assert again.problem is None and len(again) == 300
+    np.testing.assert_allclose(again.get_vectors([7, 0]), data[[7, 0]], atol=1e-6)
+    index.add(np.arange(1000, 3000), other)  # grows beyond the mapped rows
+    assert index.query(other[1500], 1)[0][0] == 2500
+    index.save()
+    reopened = VectorIndex.open(tmp_path, 16, exact_limit=0)
+    assert reopened.problem is None and len(reopened) == 2297
+    np.testing.assert_allclose(reopened.get_vectors([8, 2999]), other[[1, 1999]], atol=1e-6)
+
+
 def _saved(tmp_path: Path, n: int = 200) -> np.ndarray:
     data = random_vectors(n, 16)
     index = VectorIndex.open(tmp_path, 16)

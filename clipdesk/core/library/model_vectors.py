@@ -85,8 +85,10 @@ class ModelVectors:
             problems.append(f"index: {index.problem}")
         db_labels = self._catalog.embedding_ids(model_key)
         in_index = index.labels()
-        missing = np.setdiff1d(db_labels, in_index)
-        extra = np.setdiff1d(in_index, db_labels)
+        # Both hold each id once (a primary key; the index's labels): no sorting for
+        # duplicates, which a cold search would pay for at every start.
+        missing = np.setdiff1d(db_labels, in_index, assume_unique=True)
+        extra = np.setdiff1d(in_index, db_labels, assume_unique=True)
         if len(missing):
             problems.append(f"index: {len(missing)} vectors in the database are missing")
         if len(extra):

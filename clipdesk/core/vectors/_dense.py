@@ -1,6 +1,6 @@
 """The dense copy of the live vectors, and the checks every vector and label passes.
 
-hnswlib hands stored vectors back slowly (about 50 us each); this copy answers exact
+hnswlib hands stored vectors back slowly (about 50-170 us each); this copy answers exact
 searches and ``get_vectors`` at the cost of twice the memory.
 """
 

@@ -85,14 +85,18 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
         if file.stat().st_size != entry["size"] or _sha256(file) != entry["sha256"]:
             raise Invalid(f"{kind} file does not match the manifest")
         paths[kind] = file
-    vectors = np.load(paths["vectors"], allow_pickle=False)
+    # Mapped copy-on-write, not read: a search that stays on the graph never brings the
+    # dense copy into memory, and the pages it does read are the file cache's, which the
+    # system can drop, not the process's own. A change writes private pages.
+    vectors = np.load(paths["vectors"], mmap_mode="c", allow_pickle=False)
     labels = np.load(paths["labels"], allow_pickle=False)
     if vectors.dtype != np.float32 or vectors.shape != (count, dim):
         raise Invalid("vectors file has the wrong shape")
     if labels.dtype != np.int64 or labels.shape != (count,):
         raise Invalid("labels file has the wrong shape")
-    dense = Dense(dim, np.ascontiguousarray(vectors), labels.copy())
-    if len(np.unique(labels)) != count or (count and labels.min() < 0):
+    dense = Dense(dim, vectors.view(np.ndarray), labels.copy())
+    ordered = dense.sorted_labels
+    if np.any(ordered[1:] == ordered[:-1]) or (count and ordered[0] < 0):
         raise Invalid("labels file has duplicates or negative labels")
     if _labels_digest(dense.sorted_labels) != manifest.get("labels_digest"):
         raise Invalid("labels do not match the manifest")
