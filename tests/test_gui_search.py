@@ -226,22 +226,30 @@ def test_tags_panel_counts_tags_and_a_click_filters_by_one(qtbot, window, librar
     first = panel.list.item(0)
     name = first.data(Qt.ItemDataRole.UserRole + 1)
     assert first.text() == f"{name}  ({counts[name]:,})"
+
+    def click_tag() -> None:
+        # The panel is refilled whenever the library's tags change (a background look at
+        # the folders may finish at any time), so take the item afresh for every click.
+        items = [panel.list.item(i) for i in range(panel.list.count())]
+        item = next(i for i in items if i.data(Qt.ItemDataRole.UserRole + 1) == name)
+        panel.list.itemClicked.emit(item)
+
     assert counts[name] == max(counts.values())
     with qtbot.waitSignal(window.resultsShown, timeout=TIMEOUT_MS) as blocker:
-        panel.list.itemClicked.emit(first)
+        click_tag()
     assert blocker.args[0].request.tag == name
     tagged = {p.path for p in lib.tags.photos(name)}
     window.model.show_all()
     shown = {h.path for h in window.model.hits()}
     assert shown and shown <= tagged
     with qtbot.waitSignal(window.resultsShown, timeout=TIMEOUT_MS) as blocker:
-        panel.list.itemClicked.emit(first)  # a second click clears the filter
+        click_tag()  # a second click clears the filter
     assert blocker.args[0].request.tag is None
 
     # The detail view of a tagged photo lists its tags.
     window.search_bar.set_text("")
     with qtbot.waitSignal(window.resultsShown, timeout=TIMEOUT_MS):
-        panel.list.itemClicked.emit(first)
+        click_tag()
     window.show_detail(window.model.index(0))
     qtbot.waitUntil(lambda: bool(window.detail.tags), timeout=TIMEOUT_MS)
     assert name in dict(window.detail.tags)
