@@ -1,15 +1,13 @@
-"""The one object the window talks to: it owns the Library and answers with signals.
+"""The one object the window talks to: a thin adapter between its signals and the core.
 
 Reading (a search, the status, a preview) runs in a superqt worker on the global thread
 pool; every write (indexing, tagging, the user's word on a tag, vocabulary edits,
 removing a folder, a model switch) is a job on the library's writer lane, submitted by
 :class:`WriterJobs`. Every answer comes back as a signal on the GUI thread, so the
-window never waits on a lock, a disk or torch. Searches are coalesced: while one runs,
-only the newest request waits, and answers to outdated requests are dropped. While the
-library is open a folder watcher (:class:`clipdesk.core.watch.LibraryWatcher`, on its
-own thread) catches up with what changed while the app was closed, then follows new,
-changed, moved and deleted photos; the core tags them again, and its events come back
-as signals too. Choosing another model switches in the background: the old model
+window never waits on a lock, a disk or torch. The parts each have their own module:
+:class:`LibraryOpener` opens and closes the library, :class:`Searches` coalesces
+searches, :class:`FolderWatch` relays the folder watcher, :class:`DuplicateSearch` looks
+for near-duplicates. Choosing another model switches in the background: the old model
 answers every search until the new one has embedded every photo.
 """
 
@@ -19,12 +17,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
-from superqt.utils import FunctionWorker, GeneratorWorker
+from superqt.utils import FunctionWorker
 
-from clipdesk.core.progress import CancelToken
 from clipdesk.gui import jobs
+from clipdesk.gui.duplicates import DuplicateSearch
+from clipdesk.gui.folder_watch import FolderWatch
 from clipdesk.gui.jobs import SearchRequest
+from clipdesk.gui.library_opener import LibraryOpener
 from clipdesk.gui.searches import Searches
+from clipdesk.gui.worker_set import WorkerSet
 from clipdesk.gui.writer_jobs import WriterJobs
 
 if TYPE_CHECKING:
@@ -32,21 +33,6 @@ if TYPE_CHECKING:
 
     from clipdesk.core.library import Library
     from clipdesk.core.watch import LibraryWatcher
-    from clipdesk.core.watch.events import WatchEvent
-
-# A search, a status refresh, a model load and a preview may all run at once.
-MIN_POOL_THREADS = 8
-
-
-class _JobWorker(GeneratorWorker):
-    """A generator worker that closes its generator when aborted, so the job's own
-    clean-up runs in the worker thread."""
-
-    def work(self):  # type: ignore[no-untyped-def]
-        try:
-            return super().work()
-        finally:
-            self._gen.close()
 
 
 class LibraryService(QObject):
@@ -73,7 +59,6 @@ class LibraryService(QObject):
     dupesFinished = Signal(object)  # DupeReport, or None after an error or a cancel
     folderActivity = Signal(str)  # what the folder watcher is doing; "" when up to date
     libraryChanged = Signal(object)  # ReconcileReport: photos came, changed or went on disk
-    _watchEvent = Signal(object)  # WatchEvent, from the watcher's thread to this one
     message = Signal(str)  # a short note for the status bar
 
     def __init__(
@@ -88,29 +73,30 @@ class LibraryService(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.watch_folders = watch
-        self._watcher: LibraryWatcher | None = None
-        self._watchEvent.connect(self._on_watch_event)  # queued: emitted on another thread
-        self.directory = directory
-        self.model = model
-        self.device = device
+        self._closed = False
+        self._model_loading = False
+        self._workers = WorkerSet(self._report_error)
+        start = self._workers.start
+        # A library handed in belongs to the caller (tests share one); ours we close.
+        self.opener = LibraryOpener(
+            start, directory, model=model, device=device, library=library,
+            close_library=close_library, parent=self,
+        )  # fmt: skip
+        self.opener.opened.connect(self._after_open)
+        self.opener.failed.connect(self.openFailed)
         self.writes = WriterJobs(self)
         self._forward_writer_signals()
-        self._library = library
-        # A library handed in belongs to the caller (tests share one); ours we close.
-        self._close_library = library is None if close_library is None else close_library
-        self._opening = False
-        self._closed = False
-        self._workers: set[Any] = set()
-        self.searches = Searches(self._start, self)
+        self.searches = Searches(start, self)
         self.searches.searchStarted.connect(self.searchStarted)
         self.searches.searchFinished.connect(self.searchFinished)
-        self._model_loading = False
-        self._dupes_worker: _JobWorker | None = None
-        self._dupes_cancel: CancelToken | None = None
-        pool = QThreadPool.globalInstance()
-        if pool.maxThreadCount() < MIN_POOL_THREADS:
-            pool.setMaxThreadCount(MIN_POOL_THREADS)
+        self.folders = FolderWatch(watch, self)
+        self.folders.activity.connect(self.folderActivity)
+        self.folders.updated.connect(self._after_look)
+        self.folders.message.connect(self.message)
+        self.duplicates = DuplicateSearch(start, self)
+        self.duplicates.progress.connect(self.dupesProgress)
+        self.duplicates.finished.connect(self.dupesFinished)
+        self.duplicates.message.connect(self.message)
 
     def _forward_writer_signals(self) -> None:
         w = self.writes
@@ -126,11 +112,27 @@ class LibraryService(QObject):
 
     @property
     def library(self) -> Library | None:
-        return self._library
+        return self.opener.library
 
     @property
     def is_open(self) -> bool:
-        return self._library is not None
+        return self.opener.library is not None
+
+    @property
+    def directory(self) -> str | None:
+        return self.opener.directory
+
+    @property
+    def model(self) -> str | None:
+        return self.opener.model
+
+    @property
+    def device(self) -> str:
+        return self.opener.device
+
+    @property
+    def watch_folders(self) -> bool:
+        return self.folders.enabled
 
     @property
     def index_workers(self) -> int | None:
@@ -142,29 +144,13 @@ class LibraryService(QObject):
 
     def open(self) -> None:
         """Open the library (catalog and migrations) in the background."""
-        if self._library is not None:
-            self._after_open(self._library)
-            return
-        if self._opening:
-            return
-        self._opening = True
-        self._start(
-            FunctionWorker(jobs.open_library, self.directory, self.model, self.device),
-            self._after_open,
-            self._open_failed,
-        )
+        self.opener.open()
 
     def _after_open(self, library: Library) -> None:
-        if self._closed:  # the window closed while the library was opening
-            if self._close_library:
-                library.close()
-            return
-        self._opening = False
-        self._library = library
         self.writes.library = library
         self.refresh_state(emit_opened=True)
         self.load_model()
-        self._start_watching()
+        self.folders.start(library)
         self.searches.library = library
         self.searches.run_waiting()
         self.writes.start_waiting_index()
@@ -178,33 +164,18 @@ class LibraryService(QObject):
         every photo with it on the writer while the current model answers searches, then
         changes over in one step. Another device closes the library and opens it again.
         """
-        if self._library is not None and device == self.device and model:
+        if self.library is not None and device == self.device and model:
             self.switch_model(model)
             return
-        self.model, self.device = model, device
-        if self._library is None:
-            return
-        self.writes.stop()
-        library, self._library = self._library, None
-        self.writes.library = self.searches.library = None
-        if not self._close_library:
-            library = None  # not ours to close
-        self._close_library = True
-        self._opening = True
-        watcher, self._watcher = self._watcher, None
-
-        def close_and_open() -> Library:
-            if watcher is not None:
-                watcher.stop()
-            if library is not None:
-                library.close()
-            return jobs.open_library(self.directory, self.model, self.device)
-
-        self._start(FunctionWorker(close_and_open), self._after_open, self._open_failed)
+        if self.library is not None:
+            self.writes.stop()
+            self.writes.library = self.searches.library = None
+        stop_watching = self.folders.detach()
+        self.opener.reopen(model=model, device=device, before_close=stop_watching)
 
     def switch_model(self, name: str) -> None:
         """Load ``name`` off the GUI thread, then switch to it on the writer lane."""
-        library = self._library
+        library = self.library
         if library is None or self._closed:
             return
         if name == library.model_name and not self.writes.switching:
@@ -213,7 +184,7 @@ class LibraryService(QObject):
         def failed(exc: Exception) -> None:
             self.message.emit(f"Could not switch to {name}: {exc}")
 
-        self._start(
+        self._workers.start(
             FunctionWorker(library.model.load_other, name),
             lambda encoder: self.writes.switch_model(name, encoder),
             failed,
@@ -222,18 +193,14 @@ class LibraryService(QObject):
     def _after_switch(self, name: str, switched: bool) -> None:
         self.switchFinished.emit(name, switched)
         if switched and not self._closed:
-            self.model = name
+            self.opener.model = name
             self.message.emit(f"Now searching with {name}")
             self._model_loading = False
             self.load_model()
 
-    def _open_failed(self, exc: Exception) -> None:
-        self._opening = False
-        self.openFailed.emit(str(exc) or type(exc).__name__)
-
     def load_model(self) -> None:
         """Load the encoder in the background; the window shows it when ready."""
-        if self._library is None or self._model_loading:
+        if self.library is None or self._model_loading:
             return
         self._model_loading = True
 
@@ -245,23 +212,19 @@ class LibraryService(QObject):
             self._model_loading = False
             self.modelFailed.emit(str(exc))
 
-        self._start(FunctionWorker(jobs.warm_up, self._library), done, failed)
+        self._workers.start(FunctionWorker(jobs.warm_up, self.library), done, failed)
 
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop jobs, wait for every worker, close the library; True if all finished."""
-        self._closed = True
+        self._closed = self.opener.closed = True
         self.searches.closed = True
         self.searches.drop_waiting()
         self.writes.stop()
-        self.cancel_duplicates()
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop(msecs / 1000)
+        self.duplicates.cancel()
+        self.folders.stop(msecs / 1000)
         finished = QThreadPool.globalInstance().waitForDone(msecs)
-        if self._library is not None and finished:
-            if self._close_library:
-                self._library.close()  # ends the writer lane and its running job
-            self._library = None
+        if self.library is not None and finished:
+            self.opener.close()  # ends the writer lane and its running job, if ours
             self.writes.library = self.searches.library = None
         return finished
 
@@ -303,7 +266,7 @@ class LibraryService(QObject):
         if self._closed:
             return
         self.writes.index(folders)
-        if self._library is None:
+        if self.library is None:
             self.open()
 
     def pause_index(self) -> None:
@@ -353,64 +316,30 @@ class LibraryService(QObject):
 
     @property
     def watcher(self) -> LibraryWatcher | None:
-        return self._watcher
+        return self.folders.watcher
 
-    def _start_watching(self) -> None:
-        if not self.watch_folders or self._library is None or self._closed or self._watcher:
-            return
-        from clipdesk.core.watch import LibraryWatcher
-
-        self._watcher = LibraryWatcher(self._library, on_event=self._watchEvent.emit)
-        self._watcher.start()
-
-    def _on_watch_event(self, event: WatchEvent) -> None:
-        from clipdesk.core.watch.events import WatchEventKind as Kind
-
-        if self._closed:
-            return
-        if event.kind == Kind.PROGRESS and event.progress is not None:
-            self.folderActivity.emit(jobs.watch_activity(event.progress))
-        elif event.kind == Kind.IDLE:
-            self.folderActivity.emit("")
-        elif event.kind == Kind.UPDATED:
-            self.refresh_state()
-            self.libraryChanged.emit(event.report)
-            if event.report is not None:
-                self.writes.tagged_after_look(event.report.tagging)
-        elif event.kind in (Kind.OFFLINE, Kind.ONLINE, Kind.MESSAGE, Kind.ERROR):
-            self.message.emit(event.message)
-        elif event.kind == Kind.MODE and "poll" in event.message:
-            self.message.emit(event.message)  # why a folder is walked rather than followed
+    def _after_look(self, report: Any) -> None:
+        """The watcher brought changes in: new counts, and the tags the core re-ran."""
+        self.refresh_state()
+        self.libraryChanged.emit(report)
+        if report is not None:
+            self.writes.tagged_after_look(report.tagging)
 
     # -- near-duplicates ----------------------------------------------------------------
 
     def find_duplicates(self, threshold: float | None = None) -> None:
         """Look for groups of near-duplicate photos; ``dupesFinished`` brings them."""
-        if self._library is None or self._closed or self._dupes_worker is not None:
-            return
-        cancel = CancelToken()
-        worker = _JobWorker(jobs.duplicates_job, self._library, threshold, cancel)
-        worker.yielded.connect(self.dupesProgress)
-        self._dupes_worker, self._dupes_cancel = worker, cancel
-        self._start(worker, self._dupes_finished, self._dupes_failed)
+        if self.library is not None and not self._closed:
+            self.duplicates.find(self.library, threshold)
 
     def cancel_duplicates(self) -> None:
-        if self._dupes_cancel is not None:
-            self._dupes_cancel.cancel()
-
-    def _dupes_failed(self, exc: Exception) -> None:
-        self.message.emit(f"Could not look for duplicates: {exc}")
-        self._dupes_finished(None)
-
-    def _dupes_finished(self, report: object) -> None:
-        self._dupes_worker, self._dupes_cancel = None, None
-        self.dupesFinished.emit(None if getattr(report, "cancelled", False) else report)
+        self.duplicates.cancel()
 
     # -- state ------------------------------------------------------------------------
 
     def refresh_state(self, *, emit_opened: bool = False) -> None:
         """Re-read status and folders in the background; emits ``stateChanged``."""
-        if self._library is None or self._closed:
+        if self.library is None or self._closed:
             return
 
         def done(result: tuple[dict[str, object], list[jobs.RootInfo], list]) -> None:
@@ -426,7 +355,7 @@ class LibraryService(QObject):
             else:
                 self.message.emit(f"Could not read the library: {exc}")
 
-        self._start(FunctionWorker(jobs.library_state, self._library), done, failed)
+        self._workers.start(FunctionWorker(jobs.library_state, self.library), done, failed)
 
     def run_task(
         self,
@@ -436,22 +365,7 @@ class LibraryService(QObject):
         failed: Callable[[Exception], None] | None = None,
     ) -> None:
         """Run any small job (a preview, saving a pasted image) off the GUI thread."""
-        self._start(FunctionWorker(func, *args), done, failed)
-
-    # -- workers ------------------------------------------------------------------------
-
-    def _start(
-        self,
-        worker: Any,
-        done: Callable[[Any], None] | None,
-        failed: Callable[[Exception], None] | None,
-    ) -> None:
-        self._workers.add(worker)
-        if done is not None:
-            worker.returned.connect(done)
-        worker.errored.connect(failed or self._report_error)
-        worker.finished.connect(lambda: self._workers.discard(worker))
-        worker.start()
+        self._workers.start(FunctionWorker(func, *args), done, failed)
 
     def _report_error(self, exc: Exception) -> None:
         self.message.emit(str(exc) or type(exc).__name__)
@@ -459,4 +373,4 @@ class LibraryService(QObject):
     @property
     def busy(self) -> bool:
         """True while any background job of this service is still running."""
-        return bool(self._workers) or self.writes.busy
+        return self._workers.busy or self.writes.busy
