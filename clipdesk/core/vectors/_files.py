@@ -101,7 +101,10 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
     if _labels_digest(dense.sorted_labels) != manifest.get("labels_digest"):
         raise Invalid("labels do not match the manifest")
     graph = hnswlib.Index(space="ip", dim=dim)
-    graph.load_index(str(paths["graph"]), max_elements=0, allow_replace_deleted=True)
+    # Room for what is there, not the saved capacity (up to twice as many after growing by
+    # doubling): hnswlib keeps a lock and a level per slot, touched whether used or not.
+    # A graph that also holds deleted slots keeps its saved capacity.
+    graph.load_index(str(paths["graph"]), max_elements=max(count, 1024), allow_replace_deleted=True)
     if graph.dim != dim or not np.all(np.isin(labels, graph.get_ids_list())):
         raise Invalid("graph does not hold the saved labels")
     graph.set_ef(ef_search)
