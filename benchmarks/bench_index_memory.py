@@ -38,8 +38,10 @@ CHILD = r"""
 import json, sys
 from pathlib import Path
 import numpy as np
+assert "clipdesk" not in sys.modules
 sys.path.insert(0, sys.argv[3])
-import vectors_data as vd
+import vectors_data as vd  # puts the benchmarks' own checkout first on the path
+sys.path.insert(0, sys.argv[4])  # the code measured goes before it
 from clipdesk.core.vectors import VectorIndex
 
 def mem():
@@ -58,6 +60,7 @@ large = np.sort(rng.choice(np.arange(1, size + 1), size * 3 // 10, replace=False
 marks = {"before": mem()}
 index = VectorIndex.open(Path(sys.argv[1]), vd.DIM)
 assert not index.problem and len(index) == size, index.problem
+assert Path(sys.modules["clipdesk"].__file__).parents[1] == Path(sys.argv[4])
 marks["opened"] = mem()
 found = [[lab for lab, _ in index.query(q, 10)] for q in queries]
 marks["searched"] = mem()
@@ -101,7 +104,7 @@ def main() -> int:
                 ("this code", benchlib.ROOT),
             ):
                 out = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(path), str(size), here],
+                    [sys.executable, "-c", CHILD, str(path), str(size), here, str(root)],
                     capture_output=True, text=True, env={**env, "PYTHONPATH": str(root)},
                 )  # fmt: skip
                 if out.returncode:
