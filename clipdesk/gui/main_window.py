@@ -32,7 +32,7 @@ from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
 from clipdesk.gui.dupes_view import DuplicatesDialog
-from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_tags, tag_names
+from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_view import MoreBar, ResultsView
 from clipdesk.gui.search_bar import SearchBar
@@ -40,9 +40,8 @@ from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
 from clipdesk.gui.side_panel import SidePanel, progress_text
 from clipdesk.gui.status_bar import AppStatusBar
+from clipdesk.gui.tag_actions import ASK, TagActions
 from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
-
-ASK = object()  # edit_tag: ask the user
 
 
 class MainWindow(QMainWindow):
@@ -85,7 +84,13 @@ class MainWindow(QMainWindow):
         self._status: dict[str, object] = {}
         self._indexing_folders: list[str] = []
         self._model_ready = False
-        self._tag_names: list[str] = []  # the vocabulary, for completing a typed tag
+        self.tag_actions = TagActions(
+            self,
+            service,
+            selected_paths=self.view.selected_paths,
+            detail=lambda: self.detail,
+            show_message=self.status.showMessage,
+        )
         self._watch_text_shown = False
         self._last_stage, self._last_render = "", 0.0
         self._connect()
@@ -148,7 +153,7 @@ class MainWindow(QMainWindow):
         s.tagsChanged.connect(self.side.tags.set_tags)
         self.side.tags.editRequested.connect(self.edit_tag)
         self.side.tags.newRequested.connect(lambda: self.edit_tag("add"))
-        s.tagsChanged.connect(lambda _: self._refresh_tag_names())
+        s.tagsChanged.connect(lambda _: self.tag_actions.refresh_names())
         self.status.pauseToggled.connect(
             lambda pause: s.pause_index() if pause else s.resume_index()
         )
@@ -366,81 +371,15 @@ class MainWindow(QMainWindow):
             self.run_search()  # which photos carry the tag may have changed
 
     def _reload_detail_tags(self, path: str) -> None:
-        detail, library = self.detail, self.service.library
-        if detail is None or library is None or detail.hit is None or detail.hit.path != path:
-            return
-        self.service.run_task(
-            photo_tags, library, path, done=lambda result: detail.set_tags(*result)
-        )
-
-    def _refresh_tag_names(self) -> None:
-        library = self.service.library
-        if library is not None:
-            self.service.run_task(tag_names, library, done=self._set_tag_names)
-
-    def _set_tag_names(self, names: list[str]) -> None:
-        self._tag_names = names
-        if self.detail is not None:
-            self.detail.tag_editor.set_vocabulary(names)
+        self.tag_actions.reload_detail_tags(path)
 
     def tag_selected(self, name: str | None = None) -> None:
         """Teach a tag from the selected photos ("our dog Rex" from five of them)."""
-        paths = self.view.selected_paths()
-        if not paths:
-            return
-        if name is None:
-            name = self._ask_tag_name(len(paths))
-        if name:
-            self.service.teach_tag(name, paths)
-            self.status.showMessage(
-                f"Tagged {len(paths)} photo{'s' if len(paths) != 1 else ''} as {name}; "
-                "learning the tag for the rest of the library…",
-                8000,
-            )
-
-    def _ask_tag_name(self, count: int) -> str:
-        from PySide6.QtWidgets import QInputDialog
-
-        name, ok = QInputDialog.getItem(
-            self,
-            "Tag photos",
-            f"Tag for the {count} selected photo{'s' if count != 1 else ''} "
-            "(a new name makes a tag of your own):",
-            self._tag_names,
-            editable=True,
-        )
-        return name.strip() if ok else ""
+        self.tag_actions.teach_selected(name)
 
     def edit_tag(self, action: str, tag: str | None = None, value: object = ASK) -> None:
         """Add, rename, describe or remove a tag; the user is asked for what is missing."""
-        if value is ASK:
-            asked = self._ask_tag_edit(action, tag)
-            if asked is None:
-                return  # the user changed their mind
-            tag, value = asked
-        if tag:
-            self.service.edit_vocabulary(action, tag, value)  # type: ignore[arg-type]
-
-    def _ask_tag_edit(self, action: str, tag: str | None) -> tuple[str, str | None] | None:
-        from PySide6.QtWidgets import QInputDialog, QMessageBox
-
-        if action == "add":
-            name, ok = QInputDialog.getText(self, "New tag", "Name of the new tag:")
-            return (name.strip(), None) if ok and name.strip() else None
-        if tag is None:
-            return None
-        if action == "rename":
-            name, ok = QInputDialog.getText(self, "Rename tag", f"New name for {tag}:", text=tag)
-            return (tag, name.strip()) if ok and name.strip() and name.strip() != tag else None
-        if action == "describe":
-            words, ok = QInputDialog.getText(
-                self,
-                "Describe a tag",
-                f"How to describe {tag} to the model (phrases separated by ';'; empty: its name):",
-            )
-            return (tag, words.strip() or None) if ok else None
-        answer = QMessageBox.question(self, "Remove tag", f"Remove the tag {tag} from every photo?")
-        return (tag, None) if answer == QMessageBox.StandardButton.Yes else None
+        self.tag_actions.edit(action, tag, value)
 
     def show_duplicates(self) -> None:
         """The near-duplicates window; the search starts when it first opens."""
@@ -463,7 +402,7 @@ class MainWindow(QMainWindow):
             self.detail.findSimilar.connect(self.search_similar)
             self.detail.stepRequested.connect(self._step_detail)
             self.detail.tagDecided.connect(self.service.decide_tag)
-            self.detail.tag_editor.set_vocabulary(self._tag_names)
+            self.detail.tag_editor.set_vocabulary(self.tag_actions.names)
         self.detail.show_hit(hit)
         self.detail.show()
         self.detail.raise_()
