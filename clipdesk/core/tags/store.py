@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
@@ -26,43 +25,13 @@ from clipdesk.core.catalog.schema import (
     tag_models,
     tags,
 )
+from clipdesk.core.tags import photo_reads
+from clipdesk.core.tags.kept_decisions import delete_tag, restore_decisions
+from clipdesk.core.tags.records import SOURCES, Assignment, TagModel, TagRecord
 from clipdesk.core.tags.vocabulary import TagDef
 
-SOURCES = ("zero-shot", "learned", "manual")
-_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class TagRecord:
-    id: int
-    name: str
-    prompt: str | None
-    origin: str  # vocabulary | custom
-
-    @property
-    def definition(self) -> TagDef:
-        return TagDef(self.name, self.prompt)
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """One tag on one photo (by fingerprint), or the user's "no" to it."""
-
-    tag: TagRecord
-    fingerprint: str
-    source: str
-    score: float | None
-    confidence: float | None
-    rejected: bool = False
-
-
-@dataclass(frozen=True)
-class TagModel:
-    kind: str  # zero-shot | learned
-    threshold: float | None
-    probe: bytes | None
-    info: dict[str, object]
-
+# The records are named here too: callers import them with the store.
+__all__ = ["SOURCES", "Assignment", "TagModel", "TagRecord", "TagStore"]
 
 _TAG_COLUMNS = (tags.c.id, tags.c.name, tags.c.prompt, tags.c.origin)
 _ASSIGN_COLUMNS = (
@@ -74,58 +43,8 @@ _ASSIGN_COLUMNS = (
 )
 
 
-def _has_readable_file():  # type: ignore[no-untyped-def]
-    """An embedding that some readable file of the library still has."""
-    return exists().where(
-        and_(files.c.fingerprint == embeddings.c.fingerprint, files.c.status == "ok")
-    )
-
-
 def _tagged_key(model_key: str) -> str:
     return f"tags_photo_set:{model_key}"
-
-
-def _kept_key(name: str) -> str:
-    return f"kept_decisions:{name.casefold()}"
-
-
-def _delete_tag(conn, tag_id: int, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Delete a tag, keeping the user's yes and no on photos under its name.
-
-    Decisions are the one part of a tag that cannot be recomputed; a tag removed by
-    mistake (an empty vocabulary file) and added back later honours them again.
-    """
-    rows = conn.execute(
-        select(file_tags.c.fingerprint, file_tags.c.rejected).where(
-            file_tags.c.tag_id == tag_id, file_tags.c.source == "manual"
-        )
-    ).all()
-    key = _kept_key(name)
-    if rows:
-        old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
-        kept = json.loads(old) if old else {}
-        kept.update({fp: bool(rejected) for fp, rejected in rows})
-        conn.execute(delete(meta).where(meta.c.key == key))
-        conn.execute(insert(meta), {"key": key, "value": json.dumps(kept)})
-    conn.execute(delete(tags).where(tags.c.id == tag_id))
-
-
-def _restore_decisions(conn, tag_id: int, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Give a tag added under a removed tag's name that tag's kept decisions back."""
-    key = _kept_key(name)
-    old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
-    if not old:
-        return
-    now = time.time()
-    rows = [
-        {"tag_id": tag_id, "fingerprint": fp, "source": "manual", "rejected": rejected,
-         "score": None, "confidence": 0.0 if rejected else 1.0, "model_key": None,
-         "updated_at": now}
-        for fp, rejected in json.loads(old).items()
-    ]  # fmt: skip
-    if rows:
-        conn.execute(insert(file_tags), rows)
-    conn.execute(delete(meta).where(meta.c.key == key))
 
 
 class TagStore:
@@ -158,7 +77,7 @@ class TagStore:
                     "created_at": time.time(),
                 },
             )
-            _restore_decisions(conn, result.inserted_primary_key[0], tag.name)
+            restore_decisions(conn, result.inserted_primary_key[0], tag.name)
         record = self.tag(tag.name)
         assert record is not None
         return record
@@ -179,7 +98,7 @@ class TagStore:
         with self.engine.begin() as conn:
             name = conn.execute(select(tags.c.name).where(tags.c.id == tag_id)).scalar()
             if name is not None:
-                _delete_tag(conn, tag_id, name)
+                delete_tag(conn, tag_id, name)
 
     def replace_vocabulary(self, new: Sequence[TagDef]) -> tuple[int, int]:
         """Make the vocabulary tags exactly ``new`` (custom tags stay); ``(added, removed)``.
@@ -194,7 +113,7 @@ class TagStore:
             existing = {row.name.casefold(): row for row in conn.execute(select(*_TAG_COLUMNS))}
             for key, row in existing.items():
                 if key not in wanted and row.origin == "vocabulary":
-                    _delete_tag(conn, row.id, row.name)
+                    delete_tag(conn, row.id, row.name)
                     removed += 1
             for key, tag in wanted.items():
                 row = existing.get(key)
@@ -204,7 +123,7 @@ class TagStore:
                         {"name": tag.name, "prompt": tag.prompt, "origin": "vocabulary",
                          "created_at": now},
                     )  # fmt: skip
-                    _restore_decisions(conn, result.inserted_primary_key[0], tag.name)
+                    restore_decisions(conn, result.inserted_primary_key[0], tag.name)
                     added += 1
                 elif row.prompt != tag.prompt or row.name != tag.name:
                     conn.execute(
@@ -403,7 +322,7 @@ class TagStore:
         (ids only grow), a photo moved or renamed does not (its tags move with it).
         """
         query = select(func.count(), func.coalesce(func.sum(embeddings.c.id), 0)).where(
-            embeddings.c.model_key == model_key, _has_readable_file()
+            embeddings.c.model_key == model_key, photo_reads.has_readable_file()
         )
         with self.engine.connect() as conn:
             count, total = conn.execute(query).one()
@@ -421,79 +340,21 @@ class TagStore:
             conn.execute(delete(meta).where(meta.c.key == _tagged_key(model_key)))
             conn.execute(insert(meta).values(key=_tagged_key(model_key), value=digest))
 
-    # -- embeddings -----------------------------------------------------------------------
+    # -- the photos' vectors, files and keywords (see photo_reads) ---------------------
 
     def library_vectors(self, model_key: str) -> tuple[list[str], np.ndarray]:
         """``(fingerprints, vectors)`` of every readable photo embedded with ``model_key``."""
-        query = (
-            select(embeddings.c.fingerprint, embeddings.c.vector)
-            .where(embeddings.c.model_key == model_key, _has_readable_file())
-            .order_by(embeddings.c.id)
-        )
-        fps: list[str] = []
-        blobs: list[bytes] = []
-        with self.engine.connect() as conn:
-            for fp, blob in conn.execute(query):
-                fps.append(fp)
-                blobs.append(blob)
-        if not blobs:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        return fps, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+        return photo_reads.library_vectors(self.engine, model_key)
 
     def vectors_for(self, fingerprints: Sequence[str], model_key: str) -> dict[str, np.ndarray]:
-        fps = list(dict.fromkeys(fingerprints))
-        out: dict[str, np.ndarray] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(fps), _CHUNK):
-                rows = conn.execute(
-                    select(embeddings.c.fingerprint, embeddings.c.vector).where(
-                        embeddings.c.model_key == model_key,
-                        embeddings.c.fingerprint.in_(fps[start : start + _CHUNK]),
-                    )
-                )
-                out.update({fp: np.frombuffer(v, dtype=np.float32).copy() for fp, v in rows})
-        return out
+        return photo_reads.vectors_for(self.engine, fingerprints, model_key)
 
     def paths_for(self, fingerprints: Iterable[str]) -> dict[str, list[FileRecord]]:
         """Readable files with each fingerprint (a photo and its copies)."""
-        fps = list(dict.fromkeys(fingerprints))
-        out: dict[str, list[FileRecord]] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(fps), _CHUNK):
-                rows = conn.execute(
-                    select(*FILE_COLUMNS)
-                    .where(files.c.fingerprint.in_(fps[start : start + _CHUNK]))
-                    .where(files.c.status == "ok")
-                    .order_by(files.c.path)
-                )
-                for row in rows:
-                    record = file_record(row)
-                    out.setdefault(record.fingerprint or "", []).append(record)
-        return out
+        return photo_reads.paths_for(self.engine, fingerprints)
 
     def keywords_by_fingerprint(
         self, fingerprints: Sequence[str] | None, sources: Sequence[str]
     ) -> dict[str, list[str]]:
-        """Tag names on each photo from the given sources; every tagged photo if None.
-
-        Asked-for photos without tags map to an empty list (their sidecar may need
-        clipdesk's old keywords taken out).
-        """
-        query = (
-            select(file_tags.c.fingerprint, tags.c.name)
-            .join(tags, tags.c.id == file_tags.c.tag_id)
-            .where(file_tags.c.rejected.is_(False), file_tags.c.source.in_(list(sources)))
-        )
-        out: dict[str, list[str]] = {fp: [] for fp in fingerprints or ()}
-        with self.engine.connect() as conn:
-            if fingerprints is None:
-                rows = list(conn.execute(query))
-            else:
-                fps = list(dict.fromkeys(fingerprints))
-                rows = []
-                for start in range(0, len(fps), _CHUNK):
-                    chunk = fps[start : start + _CHUNK]
-                    rows.extend(conn.execute(query.where(file_tags.c.fingerprint.in_(chunk))))
-        for fp, name in rows:
-            out.setdefault(fp, []).append(name)
-        return out
+        """Tag names on each photo from the given sources; every tagged photo if None."""
+        return photo_reads.keywords_by_fingerprint(self.engine, fingerprints, sources)
