@@ -34,6 +34,7 @@ from clipdesk.gui.detail_view import DetailView, load_preview
 from clipdesk.gui.dupes_view import DuplicatesDialog
 from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest
 from clipdesk.gui.results_model import HitRole, ResultsModel
+from clipdesk.gui.results_pager import ResultsPager
 from clipdesk.gui.results_view import MoreBar, ResultsView
 from clipdesk.gui.search_bar import SearchBar
 from clipdesk.gui.service import LibraryService
@@ -77,9 +78,7 @@ class MainWindow(QMainWindow):
             service, self.search_similar, lambda text: self.status.showMessage(text, 3000)
         )
         self._build_layout()
-        self._k = self.settings.results_per_page
-        self._expand_next = False
-        self._last_outcome: SearchOutcome | None = None
+        self.pager = ResultsPager(self.model, self.more_bar, lambda: self.settings.results_per_page)
         self._roots: list[RootInfo] = []
         self._status: dict[str, object] = {}
         self._indexing_folders: list[str] = []
@@ -190,7 +189,7 @@ class MainWindow(QMainWindow):
         return SearchRequest(
             text=self.search_bar.text(),
             image=self.search_bar.image(),
-            k=self._k,
+            k=self.pager.k,
             excluded=tuple(self.settings.excluded_folders),
             tag=self.side.tags.selected(),
             **filters,  # type: ignore[arg-type]
@@ -198,8 +197,7 @@ class MainWindow(QMainWindow):
 
     def new_search(self) -> None:
         """The query or the filters changed: start again from the first page."""
-        self._k = self.settings.results_per_page
-        self._expand_next = False
+        self.pager.reset()
         self.run_search()
 
     def run_search(self) -> None:
@@ -213,18 +211,12 @@ class MainWindow(QMainWindow):
         self.search_bar.set_image(path)
 
     def show_more(self) -> None:
-        if self.model.hidden:
-            self.model.show_more()
-        else:  # everything fetched is shown: ask the library for more
-            self._k *= 2
-            self._expand_next = True
+        if self.pager.more():  # everything fetched is shown: ask the library for more
             self.run_search()
-        self._update_more_bar()
+        self.pager.update_bar()
 
     def _on_search_finished(self, outcome: SearchOutcome) -> None:
-        self._last_outcome = outcome
-        self.model.set_hits(outcome.hits, cutoff=not self._expand_next)
-        self._expand_next = False
+        self.pager.show(outcome)
         if outcome.error:
             self.view.set_empty_message("Search failed", outcome.error)
         elif outcome.request.empty:
@@ -243,24 +235,10 @@ class MainWindow(QMainWindow):
             )
         for note in outcome.notes:
             self.status.showMessage(note, 8000)
-        self._update_more_bar()
+        self.pager.update_bar()
         if self.model.rowCount():
             self.view.scrollToTop()
         self.resultsShown.emit(outcome)
-
-    def _update_more_bar(self) -> None:
-        outcome = self._last_outcome
-        shown, total = self.model.rowCount(), self.model.total
-        can_fetch = outcome is not None and outcome.fetched >= outcome.request.k
-        if not shown or (shown == total and not can_fetch):
-            self.more_bar.hide()
-            return
-        if shown < total:
-            text = f"Showing the {shown:,} best of {total:,}; the rest scored much lower."
-        else:
-            text = f"Showing {shown:,} results."
-        self.more_bar.label.setText(text)
-        self.more_bar.show()
 
     def _set_idle_message(self) -> None:
         indexed = int(self._status.get("indexed", 0) or 0)
