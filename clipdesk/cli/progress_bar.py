@@ -15,6 +15,7 @@ STAGE_LABELS = {
     "embed": "Indexing",
     "done": "Done",
     "tag": "Tagging",
+    "tag-prompts": "Embedding tag prompts",
     "wait": "Waiting",
 }
 
@@ -26,7 +27,8 @@ def _telling_waits(job: Generator[Progress, None, T]) -> Generator[Progress, Non
                 step = next(job)
             except StopIteration as stop:
                 return stop.value
-            if step.stage == "wait" and step.message:
+            said = step.stage == "wait" or (step.stage == "tag-prompts" and step.done == 0)
+            if said and step.message:
                 print(f"clipdesk: {step.message}", file=sys.stderr, flush=True)
             yield step
     finally:
@@ -37,7 +39,8 @@ def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T
     """Drive ``job`` to the end and return its result; a bar on a terminal only.
 
     Ctrl+C closes the generator, whose own clean-up keeps finished work. A job that
-    waits for another process writing to the library says so on one line.
+    waits for another process writing to the library says so on one line, and so does a
+    tag run that must first embed its tags' prompts (a model without shipped features).
     """
     show = sys.stderr.isatty() if show is None else show
     job = _telling_waits(job)

@@ -23,6 +23,9 @@ CONFIG_NAME = "open_clip_config.json"
 # A model folder's own checked ONNX towers (tiny-shapes ships them; a pack installs them):
 # an export's files with its ``meta.json``, used without torch.
 PACKED_DIR = "onnx"
+# The default vocabulary's tag features, computed when the pack was made (see
+# clipdesk.core.tags.zeroshot.write_shipped_features).
+LABEL_FEATURES = "label-features.npz"
 FORMAT = 1
 
 # The file names open_clip looks for in a ``local-dir:`` folder, in its own order.
@@ -140,3 +143,11 @@ def weights_digest(directory: Path) -> str:
             if record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns:
                 return str(record["sha256"])
     return sha256_file(weights)
+
+
+def shipped_label_features(directory: Path | None) -> Path | None:
+    """The tag features a model folder ships beside its ONNX towers, if any."""
+    if directory is None:
+        return None
+    path = directory / PACKED_DIR / LABEL_FEATURES
+    return path if path.is_file() else None

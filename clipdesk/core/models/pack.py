@@ -2,11 +2,14 @@
 
 A pack is a zip holding ``manifest.json`` (what the model is, and the SHA-256 and size of
 every other file) and, under ``onnx/``, a checked export: the image and text towers, the
-``meta.json`` that names them with the tokenizer and preprocessing settings, and CLIP's
-BPE vocabulary. Making one needs torch (:func:`write_pack`: the export is compared with
-the open_clip model on probe inputs, cosine >= ``MIN_COSINE`` per tower precision);
-installing one needs only ONNX Runtime (:func:`install_pack`, every file verified against
-the manifest while it is extracted, the model folder appearing in one rename).
+``meta.json`` that names them with the tokenizer and preprocessing settings, CLIP's
+BPE vocabulary, and the tag vocabulary's features (``label-features.npz``: every default
+tag through every prompt template, embedded by the packed text tower, so the first tag
+run with the model embeds none of them). Making one needs torch (:func:`write_pack`: the
+export is compared with the open_clip model on probe inputs, cosine >= ``MIN_COSINE`` per
+tower precision); installing one needs only ONNX Runtime (:func:`install_pack`, every
+file verified against the manifest while it is extracted, the model folder appearing in
+one rename).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from clipdesk.core.errors import (
 from clipdesk.core.files import atomic_path
 from clipdesk.core.models.install import fresh_staging, swap_into_place
 from clipdesk.core.models.manifest import (
+    LABEL_FEATURES,
     PACKED_DIR,
     Manifest,
     file_record,
@@ -78,8 +82,42 @@ def export_model(spec: ModelSpec, directory: Path, *, threads: int | None = None
     for path in directory.glob("*.onnx"):
         if path.name not in keep:
             path.unlink()
+    meta["label_features"] = _ship_label_features(spec, directory, meta, threads)
     write_json_atomic(directory / "meta.json", meta)
     return meta
+
+
+def _ship_label_features(
+    spec: ModelSpec, directory: Path, meta: dict[str, Any], threads: int | None
+) -> dict[str, Any]:
+    """Embed the model's vocabulary (every tag through every prompt template) with the
+    packed text tower, into the file the pack ships: features that depend only on the
+    model, which a first tag run would otherwise spend minutes on."""
+    from clipdesk.core.onnx_backend import OnnxEncoder
+    from clipdesk.core.tags.prompts import prompt_set_for_model
+    from clipdesk.core.tags.vocabulary import format_vocabulary, vocabulary_for_model
+    from clipdesk.core.tags.zeroshot import write_shipped_features
+
+    source, tags = vocabulary_for_model(spec.name, install_dir(spec))
+    prompts = prompt_set_for_model(spec.name)
+    packed = OnnxEncoder(spec, directory, meta, threads=threads)
+    count = write_shipped_features(
+        directory / LABEL_FEATURES,
+        str(meta["model_key"]),
+        lambda texts: packed.encode_texts(texts).vectors,
+        tags,
+        prompts,
+    )
+    text = format_vocabulary(tags).encode("utf-8")
+    return {
+        "file": LABEL_FEATURES,
+        "vocabulary": source,
+        "vocabulary_sha256": hashlib.sha256(text).hexdigest(),
+        "tags": len(tags),
+        "captions": count,
+        "templates": list(prompts.templates),
+        "neutral": list(prompts.neutral),
+    }
 
 
 def _choose_tower(
@@ -172,6 +210,7 @@ def write_pack(spec: ModelSpec, out: Path, *, threads: int | None = None) -> dic
             "licence": spec.licence,
             "languages": spec.languages,
             "checks": meta["pack_check"],
+            "label_features": meta.get("label_features"),
             "created_at": time.time(),
             "files": files,
         }

@@ -27,6 +27,7 @@ from clipdesk.core.tags.probe import MIN_EACH, Probe
 from clipdesk.core.tags.prompts import PromptSet
 from clipdesk.core.tags.refine import RefinedTags, Refiner
 from clipdesk.core.tags.store import TagModel, TagRecord, TagStore
+from clipdesk.core.tags.vocabulary import TagDef
 from clipdesk.core.tags.zeroshot import LabelFeatureCache, zero_shot_scores
 
 CHUNK = 16
@@ -47,6 +48,7 @@ class TagReport:
     learned: list[str] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
+    captions_embedded: int = 0  # tag captions this run had to embed (0: all were cached)
 
 
 def run_tagging(
@@ -77,6 +79,14 @@ def run_tagging(
     # Thresholds come from the whole vocabulary over the library, even when only a few
     # tags are redone, so a tag decides the same whichever run placed it.
     known = [r for r in vocabulary if r.origin != "custom"]
+    embedding = yield from _embed_new_captions(
+        cache, model_key, encode_texts, [r.definition for r in [*known, *records]], prompts, cancel
+    )
+    report.captions_embedded = embedding
+    if cancel.cancelled:
+        report.cancelled = True
+        report.elapsed_s = time.monotonic() - started
+        return report
     vectors: list[np.ndarray] = []
     neutral = np.zeros(images.shape[1], dtype=np.float32)
     for start in range(0, len(known), CHUNK):
@@ -85,11 +95,6 @@ def run_tagging(
         )
         vectors.append(features.vectors)
         neutral = features.neutral
-        yield Progress("tag-prompts", start + len(features.names), len(known), "reading captions")
-        if cancel.cancelled:
-            report.cancelled = True
-            report.elapsed_s = time.monotonic() - started
-            return report
     if not known:  # only custom tags: the neutral captions still give the reference
         neutral = cache.features(model_key, encode_texts, [records[0].definition], prompts).neutral
     known_vectors = np.concatenate(vectors) if vectors else np.zeros((0, images.shape[1]))
@@ -122,6 +127,32 @@ def run_tagging(
         store.set_tagged_photo_set(model_key, photo_set)
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def _embed_new_captions(
+    cache: LabelFeatureCache,
+    model_key: str,
+    encode_texts: Callable[[list[str]], np.ndarray],
+    tags: Sequence[TagDef],
+    prompts: PromptSet,
+    cancel: CancelToken,
+) -> Generator[Progress, None, int]:
+    """Embed the captions no cache holds yet, in large batches, saying so: with a model
+    that shipped its vocabulary's features this is only the user's own tags; with one
+    that did not, the first run embeds every tag's prompts once (minutes on a big model),
+    and the progress line shows it. Returns the number of captions embedded."""
+    groups = cache.missing(model_key, tags, prompts)
+    total = sum(len(g) for g in groups)
+    if not total:
+        return 0
+    message = f"embedding {total:,} tag prompts once for this model"
+    yield Progress("tag-prompts", 0, total, message)
+    done = 0
+    for done, _ in cache.fill(model_key, encode_texts, groups):
+        yield Progress("tag-prompts", done, total, message)
+        if cancel.cancelled:
+            break
+    return done
 
 
 def reference_vector(tag_vectors: np.ndarray, neutral: np.ndarray) -> np.ndarray:

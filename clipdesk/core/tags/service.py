@@ -23,6 +23,7 @@ import numpy as np
 from clipdesk.core import paths
 from clipdesk.core.catalog.catalog import path_bytes
 from clipdesk.core.errors import TagError
+from clipdesk.core.models.manifest import shipped_label_features
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.answers import PhotoTag, TaggedPhoto, TagInfo
 from clipdesk.core.tags.job import TagReport, run_tagging
@@ -310,6 +311,7 @@ class TagService:
         self._install_vocabulary()
         only = None if tags is None else [self.tag(name) for name in tags]
         encoder = self.encoders.get()
+        self.cache.seed(encoder.model_key, shipped_label_features(self._model_dir()))
 
         def encode(texts: list[str]) -> np.ndarray:
             return encoder.encode_texts(texts).vectors

@@ -3,14 +3,16 @@
 :func:`label_features` and :func:`zero_shot_scores` are pure functions of their inputs
 (vectors in, vectors out); :class:`LabelFeatureCache` keeps label features per model and
 per caption set on disk, so a vocabulary of hundreds of tags is embedded once, and
-adding one tag embeds only that tag.
+adding one tag embeds only that tag. A model pack ships its default vocabulary's
+features (:func:`write_shipped_features`); :meth:`LabelFeatureCache.seed` hands them to
+the cache, so the first tag run with a newly installed model embeds no vocabulary prompt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from clipdesk.core.tags.vocabulary import TagDef
 
 TextEncoder = Callable[[list[str]], np.ndarray]
 ENCODE_BATCH = 256
+FILL_BATCH = 1024  # captions embedded between two progress steps of a first tag run
+SHIPPED_MODEL_KEY = "__model_key__"  # the entry naming the model of a shipped features file
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -69,7 +73,8 @@ def zero_shot_scores(images: np.ndarray, features: LabelFeatures) -> tuple[np.nd
     return images @ features.vectors.T, images @ features.neutral
 
 
-def _digest(texts: Sequence[str]) -> str:
+def caption_key(texts: Sequence[str]) -> str:
+    """The cache key of one tag's captions: a changed phrase or template is a new key."""
     h = hashlib.sha256()
     for text in texts:
         h.update(text.encode("utf-8") + b"\0")
@@ -93,6 +98,7 @@ class LabelFeatureCache:
         self._memory: dict[str, dict[str, np.ndarray]] = _SHARED_MEMORY if shared else {}
         self._lock = _SHARED_LOCK if shared else threading.Lock()
         self._read: set[Path] = set()
+        self.embedded = 0  # caption groups this cache had to embed (its misses)
 
     def _file(self, model_key: str) -> Path | None:
         if self.directory is None:
@@ -129,12 +135,13 @@ class LabelFeatureCache:
     ) -> LabelFeatures:
         """Features for ``tags`` (in order) and the neutral prompt, embedding only new ones."""
         groups = [prompts.texts_for(tag) for tag in tags] + [prompts.neutral_texts()]
-        keys = [_digest(group) for group in groups]
+        keys = [caption_key(group) for group in groups]
         with self._lock:
             table = self._load(model_key)
             missing = [i for i, key in enumerate(keys) if key not in table]
             if missing:
                 new = label_features(encode, [groups[i] for i in missing])
+                self.embedded += len(missing)
                 for i, vector in zip(missing, new, strict=True):
                     table[keys[i]] = vector
             if missing or not self._saved_here(model_key):
@@ -146,3 +153,80 @@ class LabelFeatureCache:
             neutral=stacked[-1],
             model_key=model_key,
         )
+
+    def seed(self, model_key: str, path: Path | None) -> int:
+        """Add the features a model ships (``path``, see :func:`write_shipped_features`)
+        to the memory of ``model_key``; returns how many were new. A file made for another
+        model, or damaged, adds nothing: the features are then embedded as usual."""
+        if path is None or not path.is_file():
+            return 0
+        with self._lock:
+            if path in self._read:
+                return 0
+            self._read.add(path)
+            try:
+                with np.load(path) as data:
+                    if str(data[SHIPPED_MODEL_KEY]) != model_key:
+                        return 0
+                    shipped = {
+                        k: data[k].astype(np.float32) for k in data.files if k != SHIPPED_MODEL_KEY
+                    }
+            except (OSError, ValueError, EOFError, KeyError):
+                return 0
+            table = self._load(model_key)
+            new = [k for k in shipped if k not in table]
+            for key in new:
+                table[key] = shipped[key]
+            return len(new)
+
+    def missing(
+        self, model_key: str, tags: Sequence[TagDef], prompts: PromptSet
+    ) -> list[list[str]]:
+        """The caption groups of ``tags`` (and the neutral one) not yet embedded, once each."""
+        groups = [prompts.texts_for(tag) for tag in tags] + [prompts.neutral_texts()]
+        with self._lock:
+            table = self._load(model_key)
+            out: dict[str, list[str]] = {}
+            for group in groups:
+                key = caption_key(group)
+                if key not in table:
+                    out.setdefault(key, group)
+        return list(out.values())
+
+    def fill(
+        self, model_key: str, encode: TextEncoder, groups: Sequence[Sequence[str]]
+    ) -> Generator[tuple[int, int], None, None]:
+        """Embed ``groups`` in large batches, yielding ``(captions done, captions)`` after
+        each, so a first tag run with a model shows its progress and can stop between
+        batches (what is done stays cached). The lock is held only to store a batch."""
+        total = sum(len(g) for g in groups)
+        done = 0
+        batch: list[Sequence[str]] = []
+        for i, group in enumerate(groups):
+            batch.append(group)
+            if sum(len(g) for g in batch) < FILL_BATCH and i + 1 < len(groups):
+                continue
+            vectors = label_features(encode, batch)
+            with self._lock:
+                table = self._load(model_key)
+                for captions, vector in zip(batch, vectors, strict=True):
+                    table.setdefault(caption_key(captions), vector)
+                self.embedded += len(batch)
+                self._save(model_key, table)
+            done += sum(len(g) for g in batch)
+            batch = []
+            yield done, total
+
+
+def write_shipped_features(
+    path: Path, model_key: str, encode: TextEncoder, tags: Sequence[TagDef], prompts: PromptSet
+) -> int:
+    """Embed a vocabulary's captions for one model into ``path``, the file a model pack
+    ships; returns the number of caption groups. Keys are :func:`caption_key`, so a tag
+    whose words or templates changed since finds no entry and is embedded as usual."""
+    groups = [prompts.texts_for(tag) for tag in tags] + [prompts.neutral_texts()]
+    vectors = label_features(encode, groups)
+    table = {caption_key(g): v for g, v in zip(groups, vectors, strict=True)}
+    with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as out:
+        np.savez(out, **table, **{SHIPPED_MODEL_KEY: np.array(model_key)})
+    return len(table)
