@@ -142,7 +142,7 @@ def test_a_first_index_that_must_embed_prompts_says_so(tmp_path: Path) -> None:
     write_sample_library(photos, 6, seed=4)
     first = _index(tmp_path / "lib", photos)
     assert first.returncode == 0, first.stderr
-    assert "tag prompts once for this model" in first.stderr, first.stderr
+    assert "tag prompts for this model" in first.stderr, first.stderr
     assert "Tagged 6 photos" in first.stderr, first.stderr
     second = _index(tmp_path / "lib2", photos)
     assert second.returncode == 0, second.stderr

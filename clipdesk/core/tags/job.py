@@ -145,7 +145,7 @@ def _embed_new_captions(
     total = sum(len(g) for g in groups)
     if not total:
         return 0
-    message = f"embedding {total:,} tag prompts once for this model"
+    message = f"embedding {total:,} tag prompts for this model (once; they are then cached)"
     yield Progress("tag-prompts", 0, total, message)
     done = 0
     for done, _ in cache.fill(model_key, encode_texts, groups):
