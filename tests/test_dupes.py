@@ -170,7 +170,7 @@ def test_dupes_command_json(scene):
         [sys.executable, "-m", "clipdesk", "dupes", "--threshold", "1.5"],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
-    assert bad.returncode == 1 and "threshold" in bad.stderr
+    assert bad.returncode == 2 and "threshold" in bad.stderr  # bad usage, as argparse says it
 
 
 def test_a_lossless_original_is_kept_over_a_larger_jpeg_resave(tmp_path):
