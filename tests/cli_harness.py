@@ -89,6 +89,9 @@ def tree_digest(folder: Path) -> dict[str, str]:
             if os.path.islink(path):
                 digest[key] = "link:" + os.fsdecode(os.readlink(path))
                 continue
+            if not os.path.isfile(path):  # a fifo or socket: reading it would wait
+                digest[key] = f"special:{os.stat(path).st_mode:o}"
+                continue
             try:
                 with open(path, "rb") as f:
                     digest[key] = hashlib.sha256(f.read()).hexdigest()

@@ -69,6 +69,33 @@ def non_empty(text: str) -> str:
     return text
 
 
+def _kind(path: Path) -> str:
+    """ "dir", "file", "other" or "missing"; a path the system cannot even look at
+    (longer than PATH_MAX, below a file) counts as missing."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return "missing"
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def regular_file(text: str) -> Path:
+    """A file to read: it must exist and be a plain file (a fifo would wait forever)."""
+    from clipdesk.cli.errors import CliError
+
+    path = Path(text).expanduser()
+    kind = _kind(path)
+    if kind == "missing":
+        raise CliError(f"no such file: {shown(text)}")
+    if kind != "file":
+        raise CliError(f"not a plain file: {shown(text)}")
+    return path
+
+
 def existing_folders(paths: Sequence[str]) -> list[Path]:
     """Every one of ``paths`` as a folder, checked before any of them is added."""
     from clipdesk.cli.errors import CliError
@@ -76,9 +103,10 @@ def existing_folders(paths: Sequence[str]) -> list[Path]:
     folders = []
     for text in paths:
         path = Path(text).expanduser()
-        if not path.exists():
+        kind = _kind(path)
+        if kind == "missing":
             raise CliError(f"no such folder: {shown(text)}")
-        if not path.is_dir():
+        if kind != "dir":
             raise CliError(f"not a folder: {shown(text)}")
         if not os.access(path, os.R_OK | os.X_OK):
             raise CliError(f"cannot read folder: {shown(text)}")
@@ -89,7 +117,10 @@ def existing_folders(paths: Sequence[str]) -> list[Path]:
 def containing_root(folder: str | os.PathLike[str], roots: Sequence[RootRecord]) -> bytes | None:
     """The root ``folder`` is (or is inside), if any."""
     target = os.fsencode(os.path.abspath(Path(folder).expanduser()))
-    resolved = os.fsencode(Path(folder).expanduser().resolve())
+    try:
+        resolved = os.fsencode(Path(folder).expanduser().resolve())
+    except (OSError, RuntimeError):
+        resolved = target
     sep = os.sep.encode()
     for root in roots:
         base = root.path.rstrip(sep)
@@ -109,13 +140,13 @@ def check_search_folder(folder: str, roots: Sequence[RootRecord]) -> None:
         target = os.fsencode(os.path.abspath(path)).rstrip(os.sep.encode()) + os.sep.encode()
         if any(r.path.startswith(target) for r in roots):
             return  # a folder above some roots: their photos are below it
-        if not path.exists():
+        if _kind(path) == "missing":
             raise CliError(f"no such folder: {shown(folder)}")
         raise CliError(
             f"{shown(folder)} is not in this library; `clipdesk roots` lists its folders"
         )
     online = next(r.online for r in roots if r.path == root)
-    if online and not path.is_dir():
+    if online and _kind(path) != "dir":
         raise CliError(f"no such folder: {shown(folder)}")
 
 

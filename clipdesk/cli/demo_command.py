@@ -62,7 +62,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     base = Path(args.dir).expanduser() if args.dir else paths.data_dir() / "demo"
     photos = base / "photos"
     truth_file = base / "captions.json"
-    captions = _earlier_demo(base, photos, truth_file)
+    try:
+        captions = _earlier_demo(base, photos, truth_file)
+    except OSError as exc:  # a path the system cannot use: too long, below a file
+        raise CliError(f"cannot use {one_line(os.fspath(base))}: {exc.strerror or exc}") from exc
     if captions is None:
         print(f"Writing {args.count} sample pictures to {photos} ...", file=sys.stderr)
         try:

@@ -195,11 +195,16 @@ class _bar:
 def cmd_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from clipdesk.cli.checks import regular_file
     from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
     from clipdesk.core.models.pack import install_pack, is_pack
 
-    path = Path(args.file).expanduser()
+    try:
+        is_folder = Path(args.file).expanduser().is_dir()  # an unpacked pack
+    except OSError:
+        is_folder = False
+    path = Path(args.file).expanduser() if is_folder else regular_file(args.file)
     if is_pack(path):
         if args.arch:
             raise CliError(f"{path.name} is an ONNX pack: import it without --arch")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.cli.checks import non_empty, tag_name, utf8_text
+from clipdesk.cli.checks import non_empty, regular_file, tag_name, utf8_text
 from clipdesk.cli.output import one_line
 
 if TYPE_CHECKING:
@@ -192,7 +191,7 @@ def cmd_vocab(args: argparse.Namespace) -> int:
         changed = False
         if args.file:
             try:
-                new = read_vocabulary(Path(args.file))
+                new = read_vocabulary(regular_file(args.file))
             except OSError as exc:
                 raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
             except VocabularyError as exc:
