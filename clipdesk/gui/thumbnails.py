@@ -151,8 +151,8 @@ def _read(reader: QImageReader, fit: int | None) -> QImage:
 
 
 class _Signals(QObject):
-    ready = Signal(str, QImage)
-    failed = Signal(str, str)
+    ready = Signal(object, QImage)  # object: a str with surrogates survives
+    failed = Signal(object, str)
 
 
 class _Worker(QRunnable):
@@ -185,8 +185,8 @@ class ThumbnailLoader(QObject):
     scaled to ``display_size`` so the grid draws them without scaling.
     """
 
-    ready = Signal(str)
-    failed = Signal(str, str)
+    ready = Signal(object)  # the path, as the str it was asked for (any bytes)
+    failed = Signal(object, str)
 
     def __init__(
         self,
