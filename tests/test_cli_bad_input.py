@@ -307,3 +307,10 @@ def test_paths_given_keep_their_case_in_messages(lib, tmp_path):
     # --image of a folder: one line naming it, never a traceback from the decoder
     line = one_line_error(run_cli(["search", "red", "--image", str(tmp_path)]))
     assert str(tmp_path) in line or Path(tmp_path).name in line
+
+
+def test_a_hidden_model_name_is_refused_with_the_rule_it_breaks():
+    from clipdesk.core.models.registry import validate_name
+
+    with pytest.raises(ValueError, match="must start with a letter or digit"):
+        validate_name(".hidden")

@@ -311,6 +311,7 @@ def validate_name(name: str) -> str:
     """A model name usable as a folder name on every platform."""
     if not _NAME_RE.match(name):
         raise ValueError(
-            f"model name {name!r} may only use letters, digits, '.', '_' and '-' (80 at most)"
+            f"model name {name[:40]!r} must start with a letter or digit and may then use "
+            "letters, digits, '.', '_' and '-' (80 characters at most)"
         )
     return name
