@@ -169,13 +169,15 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from clipdesk.core.tags.vocabulary import quoted
 
     def action(library: Library) -> int:
-        for image in args.images:
-            if not library.tags.forget(args.tag, image):
-                print(
-                    f"no decision of yours about {quoted(args.tag)} on {one_line(image)}",
-                    file=sys.stderr,
-                )
+        # Notes wait until the re-tag succeeds: an error must stay the only line on stderr.
+        notes = [
+            f"no decision of yours about {quoted(args.tag)} on {one_line(image)}"
+            for image in args.images
+            if not library.tags.forget(args.tag, image)
+        ]
         _run_tags(library, [args.tag])
+        for note in notes:
+            print(note, file=sys.stderr)
         return 0
 
     return _with_library(args, action)
