@@ -82,6 +82,19 @@ def test_4_removing_tags_with_a_vocabulary_file_needs_yes_and_keeps_decisions(li
     assert restored and restored[0].get("rejected") and restored[0]["source"] == "manual"
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [["--add", "x" * 100], ["--remove", "nosuchtag"], ["--rename", "nosuchtag", "other"]],
+)
+def test_a_bad_vocab_edit_is_refused_before_the_file_is_applied(lib, tmp_path, edit):
+    smaller = tmp_path / "smaller.txt"
+    smaller.write_text("sunset\n")
+    before = run_cli(["tags", "list", "--all", "--json"]).out
+    argv = ["tags", "vocab", "--file", str(smaller), "--yes", "--no-run", *edit]
+    one_line_error(run_cli(argv))
+    assert run_cli(["tags", "list", "--all", "--json"]).out == before
+
+
 # -- one line instead of a traceback ----------------------------------------------------
 
 

@@ -44,8 +44,6 @@ WRITE_WHERE_TOLD = {("embed",), ("demo",), ("models", "export"), ("tags", "expor
 # Gaps the contract found that are not fixed yet: expected to fail, strictly.
 KNOWN_GAPS = {
     ("demo",): "a demo folder whose path is not UTF-8: the vector index cannot be saved there",
-    ("tags", "vocab"): "--file is applied before a bad --add/--remove/--rename is refused",
-    ("embed",): "the demo-model note is printed before a write error (two lines)",
 }
 TIME_LIMIT_S = 20.0
 WATCH_TIME_LIMIT_S = 1.5

@@ -58,20 +58,23 @@ def cmd_embed(args: argparse.Namespace) -> int:
         encoder = load_encoder(requested_model(args), device=args.device)
     except ModelError as exc:
         raise CliError(str(exc)) from exc
+    # Notes wait until the array is written: an error must stay the only line on stderr.
+    notes: list[str] = []
     if encoder.spec.is_demo:
-        print(
+        notes.append(
             f"clipdesk: note: using the demo model {encoder.spec.name}, which only knows "
-            "simple shapes; install a real one with: clipdesk models download NAME",
-            file=sys.stderr,
+            "simple shapes; install a real one with: clipdesk models download NAME"
         )
     if args.text:
-        vectors = _embed_texts(encoder, args.text, args.long_text)
+        vectors = _embed_texts(encoder, args.text, args.long_text, notes)
     else:
         vectors = encoder.encode_images(_read_images(args.images, encoder.preprocess_cfg.size))
     try:
         np.save(out, np.ascontiguousarray(vectors, dtype=np.float32))
     except OSError as exc:
         raise CliError(f"cannot write {shown(out)}: {exc.strerror or exc}") from exc
+    for note in notes:
+        print(note, file=sys.stderr)
     print(f"wrote {len(vectors)} x {encoder.dim} vectors ({encoder.model_key}) to {one_line(out)}")
     return 0
 
@@ -97,7 +100,8 @@ def _output_file(text: str) -> str:
     return out
 
 
-def _embed_texts(encoder: object, texts: list[str], long_text: str) -> object:
+def _embed_texts(encoder: object, texts: list[str], long_text: str, notes: list[str]) -> object:
+    """The texts' vectors; a warning joins ``notes`` for each text past the context."""
     result = encoder.encode_texts(texts, long_text=long_text)  # type: ignore[attr-defined]
     limit = encoder.context_length  # type: ignore[attr-defined]
     for i, (count, chunks, cut) in enumerate(
@@ -111,9 +115,8 @@ def _embed_texts(encoder: object, texts: list[str], long_text: str) -> object:
                 how += " (a chunk was still too long and lost its end)"
         else:
             how = f"cut to the first {limit} tokens; the rest was ignored"
-        print(
-            f"clipdesk: warning: text {i} has {count} tokens, more than the model's {limit}: {how}",
-            file=sys.stderr,
+        notes.append(
+            f"clipdesk: warning: text {i} has {count} tokens, more than the model's {limit}: {how}"
         )
     return result.vectors
 

@@ -185,12 +185,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 def cmd_vocab(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
+    from clipdesk.cli.vocab_edits import check_vocab_edits
     from clipdesk.core.errors import VocabularyError
     from clipdesk.core.tags.vocabulary import format_vocabulary, quoted, read_vocabulary
 
     def action(library: Library) -> int:
         service = library.tags
         changed = False
+        new = None
         if args.file:
             try:
                 new = read_vocabulary(regular_file(args.file))
@@ -206,8 +208,17 @@ def cmd_vocab(args: argparse.Namespace) -> int:
                     f"{len(service.vocabulary())} tags ({names}); "
                     "add --yes to remove them"
                 )
+        check_vocab_edits(
+            _names_after(service, new),
+            add=args.add,
+            remove=args.remove,
+            rename=args.rename,
+            prompt=args.prompt,
+        )
+        summary = None
+        if new is not None:
             added, removed = service.set_vocabulary(new)
-            print(f"vocabulary: {len(new)} tags ({added} new, {removed} removed)", file=sys.stderr)
+            summary = f"vocabulary: {len(new)} tags ({added} new, {removed} removed)"
             changed = True
         for name in args.add:
             name, _, prompt = name.partition("|")
@@ -224,6 +235,8 @@ def cmd_vocab(args: argparse.Namespace) -> int:
             _run_tags(library, None)
         elif not (changed or args.remove or args.rename):
             sys.stdout.write(format_vocabulary(service.vocabulary()))
+        if summary:
+            print(summary, file=sys.stderr)
         return 0
 
     return _with_library(args, action)
@@ -237,6 +250,14 @@ def _tags_removed_by(service: object, new: list) -> list[str]:  # type: ignore[t
         for t in service.list_tags()  # type: ignore[attr-defined]
         if t.origin == "vocabulary" and t.name.casefold() not in wanted
     ]
+
+
+def _names_after(service: object, new: list | None) -> list[str]:  # type: ignore[type-arg]
+    """The tag names once ``new`` (if any) has replaced the vocabulary; custom tags stay."""
+    tags = service.list_tags()  # type: ignore[attr-defined]
+    if new is None:
+        return [t.name for t in tags]
+    return [t.name for t in tags if t.origin != "vocabulary"] + [t.name for t in new]
 
 
 def _library_is_indexed(library: Library) -> bool:
