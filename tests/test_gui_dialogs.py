@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
+import shutil
+import socket
 import threading
 import time
 from pathlib import Path
@@ -32,10 +35,8 @@ def no_threads_left():
     assert pool.activeThreadCount() == 0
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    """Serves files in small chunks, a little slowly, so a download can be cancelled."""
-    files: dict[str, bytes] = {}
+def start_server(files: dict[str, bytes], port: int = 0) -> http.server.ThreadingHTTPServer:
+    """Serves ``files`` in small chunks, a little slowly, so a download can be cancelled."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -56,14 +57,19 @@ def server(monkeypatch: pytest.MonkeyPatch):
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    files: dict[str, bytes] = {}
+    httpd = start_server(files)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{httpd.server_address[1]}")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     yield files
     httpd.shutdown()
     httpd.server_close()
-    thread.join(timeout=5)
 
 
 def published_spec(files: dict[str, bytes], size: int) -> ModelSpec:
@@ -147,3 +153,72 @@ def test_download_dialog_cancel_leaves_nothing_behind(qtbot, server):
     folder = install_dir(spec)
     assert not folder.exists()
     assert not any(folder.parent.glob(f".{folder.name}*")) if folder.parent.exists() else True
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def offline_page(qtbot, monkeypatch: pytest.MonkeyPatch):
+    """The wizard's model page with a downloadable model whose server is not there."""
+    import clipdesk.core.models as models
+
+    port = _closed_port()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    files: dict[str, bytes] = {}
+    spec = published_spec(files, 256 * 1024)
+    listed = models.list_models()
+    monkeypatch.setattr(models, "list_models", lambda: [*listed, spec])
+    wizard = FirstRunDialog(spec.name)
+    qtbot.addWidget(wizard)
+    page = wizard.model_page
+    assert page.picker.name() == spec.name and not page.isComplete()
+    page.download_button.click()
+    qtbot.waitUntil(lambda: not page.retry_button.isHidden(), timeout=60_000)
+    yield page, spec, files, port
+    del wizard  # kept alive until the test is done
+
+
+def test_offline_download_offers_retry_and_retry_resumes(qtbot, offline_page):
+    page, spec, files, port = offline_page
+    note = page.note.text()
+    assert "Retry" in note and "import a model file" in note
+    assert "command" not in note, note
+    assert not page.import_button.isHidden() and page.import_button.isEnabled()
+    assert not page.isComplete()
+    httpd = start_server(files, port)  # the network is back
+    try:
+        page.retry_button.click()
+        assert page.retry_button.isHidden() and not page.download_button.isEnabled()
+        qtbot.waitUntil(page.isComplete, timeout=60_000)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert is_installed(spec) and page.isComplete()
+    assert page.retry_button.isHidden()
+
+
+def test_offline_download_then_import_of_a_pack_completes_the_page(
+    qtbot, offline_page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import clipdesk.gui.first_run as first_run
+    from clipdesk.core.models import get_model
+    from clipdesk.core.models.pack import write_pack
+    from clipdesk.core.models.testing import save_random_model, tiny_model_config
+
+    page, _spec, _files, _port = offline_page
+    models_dir = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    save_random_model(models_dir / "small", tiny_model_config(), name="small", seed=2)
+    pack = tmp_path / "small.clipdesk-pack"
+    write_pack(get_model("small"), pack)
+    shutil.rmtree(models_dir / "small")
+    monkeypatch.setattr(first_run.QFileDialog, "getOpenFileName", lambda *a, **k: (str(pack), ""))
+    with qtbot.waitSignal(page.completeChanged, timeout=60_000):
+        page.import_button.click()
+    qtbot.waitUntil(lambda: page.importer is None, timeout=60_000)
+    assert page.picker.name() == "small", page.note.text()
+    assert page.isComplete() and is_installed(get_model("small"))
+    assert page.note.text() == "Installed: ready to use."

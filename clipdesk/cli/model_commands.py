@@ -198,42 +198,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     from clipdesk.cli.checks import regular_file
     from clipdesk.cli.errors import CliError
     from clipdesk.core.errors import ModelError
-    from clipdesk.core.models.pack import install_pack, is_pack
+    from clipdesk.core.models.import_file import import_model_file
+    from clipdesk.core.models.pack import is_pack
 
     try:
         is_folder = Path(args.file).expanduser().is_dir()  # an unpacked pack
     except OSError:
         is_folder = False
     path = Path(args.file).expanduser() if is_folder else regular_file(args.file)
-    if is_pack(path):
-        if args.arch:
-            raise CliError(f"{path.name} is an ONNX pack: import it without --arch")
-        try:
-            spec = install_pack(path, name=args.name)
-        except ModelError as exc:
-            raise CliError(str(exc)) from exc
-        print(f"installed {spec.name} (ONNX pack); use it with: clipdesk --model {spec.name} ...")
-        return 0
-    if not args.arch:
-        raise CliError(
-            f"{path.name} is not an ONNX pack; to import an open_clip checkpoint give --arch"
-        )
-    from clipdesk.core.models.registry import torch_available
-
-    if not torch_available():
-        raise CliError(
-            "importing an open_clip checkpoint needs torch: pip install 'clipdesk[torch]' "
-            "(or import an ONNX pack of the model)"
-        )
-    from clipdesk.core.models.importing import import_checkpoint
-
     try:
-        spec = import_checkpoint(
-            Path(args.file), args.arch, name=args.name, pretrained=args.pretrained
+        spec = import_model_file(
+            path if is_folder else Path(args.file),
+            arch=args.arch,
+            name=args.name,
+            pretrained=args.pretrained,
         )
     except (ModelError, ValueError) as exc:
         raise CliError(str(exc)) from exc
-    print(f"installed {spec.name} ({spec.arch}); use it with: clipdesk --model {spec.name} ...")
+    if is_pack(path):
+        print(f"installed {spec.name} (ONNX pack); use it with: clipdesk --model {spec.name} ...")
+    else:
+        print(f"installed {spec.name} ({spec.arch}); use it with: clipdesk --model {spec.name} ...")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -99,6 +100,16 @@ class ModelPicker(QWidget):
             if self.list.item(row).data(NameRole) == name:
                 self.list.setCurrentRow(row)
 
+    def add_installed(self, spec: ModelSpec) -> None:
+        """Show a model installed since the list was made (an import) and choose it."""
+        if spec.name not in self._specs:
+            item = QListWidgetItem(spec.name)
+            item.setData(NameRole, spec.name)
+            self.list.addItem(item)
+        self._specs[spec.name] = spec
+        self.mark_installed(spec.name)
+        self.select(spec.name)
+
     def mark_installed(self, name: str) -> None:
         self._installed[name] = True
         for row in range(self.list.count()):
@@ -176,3 +187,38 @@ class DownloadDialog(QProgressDialog):
         else:
             self.failed.emit(error)
         self.hide()  # not close(): a progress dialog's close counts as pressing Cancel
+
+    def busy(self) -> bool:
+        """True while the download runs."""
+        return self.worker is not None
+
+
+class ImportWorker(QObject):
+    """Installs a model file (pack or checkpoint) in a worker, as ``models import`` does."""
+
+    imported = Signal(object)  # the installed ModelSpec
+    failed = Signal(str)
+
+    def __init__(self, path: Path, arch: str | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.arch = arch
+        self.worker: FunctionWorker | None = None
+
+    def start(self) -> None:
+        from clipdesk.core.models.import_file import import_model_file
+
+        self.worker = FunctionWorker(
+            import_model_file, self.path, arch=self.arch, pack_arch_refused=False
+        )
+        self.worker.returned.connect(self._returned)
+        self.worker.errored.connect(self._errored)
+        self.worker.start()
+
+    def _returned(self, spec: ModelSpec) -> None:
+        self.worker = None
+        self.imported.emit(spec)
+
+    def _errored(self, exc: Exception) -> None:
+        self.worker = None
+        self.failed.emit(str(exc) or type(exc).__name__)

@@ -155,7 +155,7 @@ def fetch_file(
             if failures > _RETRIES:
                 raise DownloadError(
                     f"download of {dest.name} failed after {_RETRIES} retries ({_reason(exc)}); "
-                    "run the same command again to resume"
+                    "what arrived is kept, so another attempt resumes from there"
                 ) from exc
             time.sleep(min(0.2 * 2**failures, 5.0))
     _verify(part, dest.name, sha256, size)
