@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -222,6 +223,18 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
     mtime = (tmp_path / "manifest.json").stat().st_mtime_ns
     loaded.save()  # nothing changed: nothing written
     assert (tmp_path / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def test_save_and_open_in_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    """hnswlib takes text paths as UTF-8; a folder named in other bytes must work too."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9-\xff")
+    data = random_vectors(300, 16)
+    index = VectorIndex.open(folder, 16, exact_limit=0)
+    index.add(np.arange(300), data)
+    index.save()
+    loaded = VectorIndex.open(folder, 16, exact_limit=0)
+    assert loaded.problem is None and len(loaded) == 300
+    assert loaded.query(data[7], 3) == index.query(data[7], 3)
 
 
 def test_changes_to_an_opened_index_never_write_into_its_saved_files(tmp_path: Path) -> None:

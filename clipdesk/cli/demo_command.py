@@ -54,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from clipdesk.cli.library_commands import check_model_name
     from clipdesk.cli.progress_bar import run_job
     from clipdesk.core import paths
-    from clipdesk.core.errors import LibraryError
+    from clipdesk.core.errors import FolderError, LibraryError
     from clipdesk.core.library import Library
     from clipdesk.training.shapes import write_sample_library
 
@@ -67,7 +67,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:  # a path the system cannot use: too long, below a file
         raise CliError(f"cannot use {one_line(os.fspath(base))}: {exc.strerror or exc}") from exc
     if captions is None:
-        print(f"Writing {args.count} sample pictures to {photos} ...", file=sys.stderr)
+        try:  # before the first line: a folder below a file is one error, alone
+            paths.ensure_folder(photos, "demo folder")
+        except FolderError as exc:
+            raise CliError(one_line(str(exc))) from exc
+        print(
+            f"Writing {args.count} sample pictures to {one_line(os.fspath(photos))} ...",
+            file=sys.stderr,
+        )
         try:
             records = write_sample_library(photos, args.count, seed=0)
         except OSError as exc:

@@ -55,6 +55,16 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(fh, array, allow_pickle=False)
 
 
+def _native(path: Path) -> str | bytes:
+    """``path`` as hnswlib can open it wherever it is.
+
+    hnswlib takes a ``str`` it encodes as UTF-8, so a folder whose name is not valid UTF-8
+    (bytes Python keeps as surrogates) cannot be passed as text; it also accepts the
+    path's own bytes, which POSIX opens as they are. Windows paths are text: kept as str.
+    """
+    return str(path) if os.name == "nt" else os.fsencode(path)
+
+
 def _labels_digest(sorted_labels: np.ndarray) -> str:
     return hashlib.blake2b(sorted_labels.astype("<i8").tobytes(), digest_size=16).hexdigest()
 
@@ -104,7 +114,9 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
     # Room for what is there, not the saved capacity (up to twice as many after growing by
     # doubling): hnswlib keeps a lock and a level per slot, touched whether used or not.
     # A graph that also holds deleted slots keeps its saved capacity.
-    graph.load_index(str(paths["graph"]), max_elements=max(count, 1024), allow_replace_deleted=True)
+    graph.load_index(
+        _native(paths["graph"]), max_elements=max(count, 1024), allow_replace_deleted=True
+    )
     if graph.dim != dim or not np.all(np.isin(labels, graph.get_ids_list())):
         raise Invalid("graph does not hold the saved labels")
     graph.set_ef(ef_search)
@@ -117,7 +129,7 @@ def save_generation(directory: Path, generation: Generation, params: dict[str, i
     gen, dense, graph = generation.number, generation.dense, generation.graph
     n = dense.n
     writers: dict[str, Callable[[Path], None]] = {
-        "graph": lambda p: graph.save_index(str(p)),
+        "graph": lambda p: graph.save_index(_native(p)),
         "vectors": lambda p: _save_npy(p, dense.vecs[:n]),
         "labels": lambda p: _save_npy(p, dense.row_label[:n]),
     }
