@@ -85,7 +85,7 @@ def test_import_wrapped_torch_state_dict(checkpoint: dict) -> None:
 
 
 def test_wrong_architecture_is_refused_cleanly(checkpoint: dict) -> None:
-    with pytest.raises(ImportCheckpointError, match="does not fit"):
+    with pytest.raises(ImportCheckpointError, match="is not a checkpoint of ViT-S-32"):
         import_checkpoint(checkpoint["dir"] / "weights.safetensors", "ViT-S-32", name="x")
     assert _models_dir_entries() == []
 
@@ -173,3 +173,36 @@ def test_cli_import(checkpoint: dict, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["models", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["cli-model"]["installed"] and rows["cli-model"]["facts"]["source"] == "imported"
+
+
+@pytest.mark.parametrize("kind", ["empty", "random bytes", "other architecture"])
+def test_cli_import_of_a_wrong_file_says_one_clear_line(
+    kind: str, checkpoint: dict, tmp_path: Path
+) -> None:
+    """open_clip's random-init notices and torch's weights_only advice stay out of it."""
+    import subprocess
+    import sys
+
+    if kind == "empty":
+        bad, expected = tmp_path / "empty.pt", "empty.pt is empty"
+        bad.write_bytes(b"")
+    elif kind == "random bytes":
+        bad, expected = tmp_path / "noise.pt", "noise.pt is not a checkpoint of ViT-S-32: "
+        bad.write_bytes(np.random.default_rng(1).bytes(4096))
+    else:  # a torch.save'd state dict of ARCH, imported as another architecture
+        bad, expected = checkpoint["dir"] / "weights.pt", "weights.pt is not a checkpoint of"
+    run = subprocess.run(
+        [sys.executable, "-m", "clipdesk", "models", "import", str(bad), "--arch", "ViT-S-32"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert run.returncode == 1
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert expected in lines[0], lines[0]
+    for noise in ("initialized randomly", "weights_only", "WARNING", "Traceback"):
+        assert noise not in run.stderr
+    assert _models_dir_entries() == []

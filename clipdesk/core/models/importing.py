@@ -30,6 +30,7 @@ from clipdesk.core.models.openclip_config import (
     uses_hf_text,
     write_open_clip_config,
 )
+from clipdesk.core.models.quiet import quiet_third_party
 from clipdesk.core.models.registry import (
     ModelSpec,
     get_model,
@@ -148,34 +149,47 @@ def _tag_config(arch: str, pretrained: str | None) -> dict[str, Any]:
 
 def _load_and_save(folder: Path, checkpoint: Path, arch: str) -> int:
     """Load ``checkpoint`` strictly into the folder's architecture, save it as
-    safetensors, and return the parameter count."""
+    safetensors, and return the parameter count.
+
+    open_clip and torch speak while this runs (a random-init notice, ``weights_only``
+    advice) about things the user did not do; they are kept quiet, and any failure
+    becomes one line that names the file and the architecture.
+    """
     import open_clip
     from open_clip.factory import load_state_dict
     from safetensors.torch import save_file
 
-    try:  # reading first, so that an unsafe or broken file is named as such
-        load_state_dict(str(checkpoint), weights_only=True)
-    except Exception as exc:  # unpickling refused, corrupt file, TorchScript archive...
-        raise ImportCheckpointError(_unreadable(checkpoint, exc)) from None
-    model = open_clip.create_model(f"local-dir:{folder}")  # config only: random init
-    try:
-        open_clip.load_checkpoint(model, str(checkpoint), strict=True, weights_only=True)
-    except Exception as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
-        raise ImportCheckpointError(
-            f"{checkpoint.name} does not fit architecture {arch}: {detail[:300]}"
-        ) from None
+    if checkpoint.stat().st_size == 0:
+        raise ImportCheckpointError(f"{checkpoint.name} is empty")
+    with quiet_third_party():
+        try:  # reading first, so that an unsafe or broken file is named as such
+            load_state_dict(str(checkpoint), weights_only=True)
+        except Exception:  # unpickling refused, corrupt file, TorchScript archive...
+            raise ImportCheckpointError(_unreadable(checkpoint, arch)) from None
+        model = open_clip.create_model(f"local-dir:{folder}")  # config only: random init
+        try:
+            open_clip.load_checkpoint(model, str(checkpoint), strict=True, weights_only=True)
+        except Exception as exc:
+            raise ImportCheckpointError(
+                f"{checkpoint.name} is not a checkpoint of {arch}: {_first_detail(exc)}"
+            ) from None
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_NAME))
     del model
     return sum(v.numel() for v in state.values() if v.is_floating_point())
 
 
-def _unreadable(checkpoint: Path, exc: BaseException) -> str:
+def _first_detail(exc: BaseException) -> str:
+    """The informative line of a load error (a strict load's first line is a header)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+    return detail[:300]
+
+
+def _unreadable(checkpoint: Path, arch: str) -> str:
     return (
-        f"cannot read {checkpoint.name} safely: only safetensors files and plain state "
-        f"dicts are accepted ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        f"{checkpoint.name} is not a checkpoint of {arch}: it cannot be read safely "
+        "(only safetensors files and plain state dicts are accepted)"
     )
 
 
