@@ -320,3 +320,14 @@ def test_a_long_index_run_moves_only_a_cpu_torch_model_to_onnx(
     assert worth_a_faster_encoder(torch_encoder, few)
     monkeypatch.setenv("CLIPDESK_BACKEND", "torch")
     assert not worth_a_faster_encoder(torch_encoder, many)
+
+
+def test_a_cache_folder_that_is_a_file_leaves_the_torch_encoder(
+    torch_encoder: TorchEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No export can be cached, nor its refusal remembered: indexing goes on with torch."""
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(blocker))
+    assert onnx_backend.upgrade(torch_encoder) is torch_encoder
+    assert blocker.read_text() == "x"

@@ -77,6 +77,20 @@ def test_features_are_embedded_once_per_model_and_captions(encoder, tmp_path):
     assert len(counting.texts) > 0
 
 
+def test_a_cache_folder_that_cannot_be_made_keeps_features_in_memory(encoder, tmp_path):
+    """Tagging goes on when the cache folder is a file; the features are embedded once."""
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("x")
+    counting = CountingEncoder(encoder)
+    cache = LabelFeatureCache(blocker / "tag-features", shared=False)
+    first = cache.features(encoder.model_key, counting, [TagDef("dog")], PROMPTS)
+    assert first.vectors.shape[0] == 1 and len(counting.texts) > 0
+    counting.texts.clear()
+    again = cache.features(encoder.model_key, counting, [TagDef("dog")], PROMPTS)
+    assert counting.texts == [] and np.array_equal(first.vectors, again.vectors)
+    assert blocker.read_text() == "x"
+
+
 def test_a_damaged_cache_file_is_rebuilt(encoder, tmp_path):
     cache = LabelFeatureCache(tmp_path, shared=False)
     cache.features(encoder.model_key, CountingEncoder(encoder), [TagDef("dog")], PROMPTS)

@@ -371,9 +371,12 @@ def _versions() -> dict[str, Any]:
 
 
 def write_refusal(encoder: TorchEncoder, reason: str) -> None:
-    """Remember that this model cannot be exported, so indexing does not retry each time."""
+    """Remember that this model cannot be exported, so indexing does not retry each time.
+
+    Only a cache: when its folder cannot be written (a file in the way, a read-only
+    disk) nothing is remembered and indexing goes on with torch.
+    """
     target = export_dir(encoder.model_key)
-    target.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": EXPORT_FORMAT,
         "model_key": encoder.model_key,
@@ -383,7 +386,9 @@ def write_refusal(encoder: TorchEncoder, reason: str) -> None:
         "versions": _versions(),
         "created_at": time.time(),
     }
-    write_json_atomic(target / META_NAME, meta)
+    with contextlib.suppress(OSError):
+        target.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(target / META_NAME, meta)
 
 
 def describe(meta: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clipdesk.core.errors import FolderError
 from clipdesk.core.files import atomic_path, safe_file_name
 from clipdesk.core.paths import ensure_folder
 from clipdesk.core.tags.prompts import PromptSet
@@ -98,6 +99,7 @@ class LabelFeatureCache:
         self._memory: dict[str, dict[str, np.ndarray]] = _SHARED_MEMORY if shared else {}
         self._lock = _SHARED_LOCK if shared else threading.Lock()
         self._read: set[Path] = set()
+        self._unwritable: set[Path] = set()
         self.embedded = 0  # caption groups this cache had to embed (its misses)
 
     def _file(self, model_key: str) -> Path | None:
@@ -120,15 +122,24 @@ class LabelFeatureCache:
 
     def _saved_here(self, model_key: str) -> bool:
         path = self._file(model_key)
-        return path is None or path.is_file()
+        return path is None or path in self._unwritable or path.is_file()
 
     def _save(self, model_key: str, table: dict[str, np.ndarray]) -> None:
+        """Write the table to disk if the cache folder allows it.
+
+        A cache that cannot be written (its folder is a file, the disk is full or
+        read-only) must not stop tagging: the features stay in memory, and this process
+        does not try that file again.
+        """
         path = self._file(model_key)
-        if path is None:
+        if path is None or path in self._unwritable:
             return
-        ensure_folder(path.parent, "cache folder")
-        with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as out:
-            np.savez(out, **table)
+        try:
+            ensure_folder(path.parent, "cache folder")
+            with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as out:
+                np.savez(out, **table)
+        except (FolderError, OSError):
+            self._unwritable.add(path)
 
     def features(
         self, model_key: str, encode: TextEncoder, tags: Sequence[TagDef], prompts: PromptSet
