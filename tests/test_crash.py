@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from test_watch_common import MODEL, save_model, write_image
+from test_watch_common import MODEL, save_model, wait_for, write_image
 from zygote import Zygote
 
 MAX_PHOTOS = 40
@@ -112,21 +112,25 @@ class CrashRun:
         delay = self.rng.uniform(0.0, 1.1) * self.full_run_s
         out = self.base / "killed.log"
         if real:
-            # A new interpreter imports torch before it indexes anything: how long that
-            # takes depends on the machine, so one complete real run is timed first.
+            # A new interpreter imports torch before it indexes anything, and how long that
+            # takes depends on the machine: so the kill waits until this process has the
+            # catalog open, then falls at a random moment within a zygote-timed run (the new
+            # process still has to import torch and load the model, so it cannot be done).
             argv = [sys.executable, "-m", "clipdesk", *self.index_argv()]
-            started = time.monotonic()
-            subprocess.run(argv, env={**os.environ, **self.env}, capture_output=True,
-                           check=True, timeout=600)  # fmt: skip
-            real_run_s = time.monotonic() - started
-            self.churn()  # and the timed run leaves the killed one something to do
             process = subprocess.Popen(
                 argv,
                 env={**os.environ, **self.env},
                 stdout=out.open("wb"),
                 stderr=subprocess.STDOUT,
             )
-            time.sleep(self.rng.uniform(0.3, 0.8) * real_run_s)
+            catalog = (self.base / "lib" / "catalog.db").resolve()
+
+            def opened() -> bool:
+                return _has_open(process.pid, catalog) or process.poll() is not None
+
+            assert wait_for(opened, timeout=300, every=0.02), "the catalog was never opened"
+            assert process.poll() is None, out.read_text(errors="replace")
+            time.sleep(self.rng.uniform(0.2, 1.0) * self.full_run_s)
             process.send_signal(signal.SIGKILL)
             killed = process.wait() == -signal.SIGKILL
             self.real_kills += killed
@@ -163,6 +167,21 @@ class CrashRun:
         self.restart()
         verify_after_restart(self)
         return killed
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (Linux ``/proc``; False once it is gone)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _open(run: CrashRun):
