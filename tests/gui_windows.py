@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QThreadPool
 
+from clipdesk.core.watch import WatchSettings
 from clipdesk.gui.main_window import MainWindow
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
@@ -15,10 +16,14 @@ MODEL = "tiny-shapes"
 TIMEOUT_MS = 120_000
 
 
-def open_window(qtbot, directory: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    """A shown window whose library is open and whose model is loaded."""
+def open_window(  # type: ignore[no-untyped-def]
+    qtbot, directory: Path, watch: WatchSettings | None = None
+) -> MainWindow:
+    """A shown window whose library is open and whose model is loaded; ``watch``: the
+    folder watcher's timings (None: the app's own)."""
     service = LibraryService(str(directory), model=MODEL)
     service.index_workers = 1
+    service.folders.settings = watch
     win = MainWindow(service, Settings())
     qtbot.addWidget(win)
     win.show()

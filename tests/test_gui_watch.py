@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 from gui_windows import TIMEOUT_MS, close_window, open_window
 
+from clipdesk.core.watch import WatchSettings
 from clipdesk.gui.main_window import MainWindow
 from clipdesk.training.shapes import write_sample_library
+
+# Short timings, so the tests do not wait on the app's real-world debounce and settle
+# times; the photos here arrive in one move, so they prove the same.
+FAST = WatchSettings(debounce_s=0.1, max_delay_s=2.0, settle_s=0.4)
 
 
 def indexed(win: MainWindow) -> int:
@@ -32,7 +37,7 @@ def photos(tmp_path) -> Path:
 
 
 def test_photos_copied_in_or_deleted_while_open_are_followed(qtbot, tmp_path, photos):
-    win = open_window(qtbot, tmp_path / "lib")
+    win = open_window(qtbot, tmp_path / "lib", FAST)
     try:
         service = win.service
         with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
@@ -58,7 +63,7 @@ def test_photos_copied_in_or_deleted_while_open_are_followed(qtbot, tmp_path, ph
 
 
 def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path, photos):
-    win = open_window(qtbot, tmp_path / "lib")
+    win = open_window(qtbot, tmp_path / "lib", FAST)
     try:
         with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
             win.side.folders.addRequested.emit(str(photos))
@@ -66,7 +71,7 @@ def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path
     finally:
         close_window(qtbot, win)
     write_sample_library(photos / "while-closed", 2, seed=41)
-    win = open_window(qtbot, tmp_path / "lib")
+    win = open_window(qtbot, tmp_path / "lib", FAST)
     try:
         qtbot.waitUntil(lambda: indexed(win) == 8, timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: not win.service.library.tags.stale(), timeout=TIMEOUT_MS)

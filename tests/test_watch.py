@@ -77,23 +77,25 @@ def test_every_change_is_followed_and_moves_cost_no_encoding(tmp_path, watched):
 def test_a_file_copied_in_slowly_is_read_once_when_complete(tmp_path, watched):
     photos = tmp_path / "photos"
     write_image(photos / "first.png", seed=1)
-    # The default settle time: a copy stalled that long on a busy machine is read early
-    # (then again once complete), which this test would take for a failure.
-    settings = FAST.__class__(**{**FAST.__dict__, "settle_s": 2.0})
+    # A copy stalled for the settle time on a busy machine is read early (then again once
+    # complete), which this test would take for a failure: so six times the write interval.
+    # The copy lasts longer than both the settle time and max_delay_s, so the folder is
+    # looked at while the file still grows.
+    settings = FAST.__class__(**{**FAST.__dict__, "settle_s": 1.2, "max_delay_s": 1.0})
     library, watcher, encoder = watched(photos, settings=settings)
     source = tmp_path / "big.jpg"
     source.write_bytes(image_samples.jpeg_bytes(image_samples.photo(800, 600, seed=3)))
     target = photos / "slow.jpg"
-    writer = subprocess.Popen(  # grows the file for about four seconds
+    writer = subprocess.Popen(  # grows the file for about 2.4 seconds
         [
             sys.executable,
             "-c",
             "import sys, time\n"
             "data = open(sys.argv[1], 'rb').read()\n"
-            "step = len(data) // 16 + 1\n"
+            "step = len(data) // 12 + 1\n"
             "with open(sys.argv[2], 'wb') as out:\n"
             "    for i in range(0, len(data), step):\n"
-            "        out.write(data[i:i + step]); out.flush(); time.sleep(0.25)\n",
+            "        out.write(data[i:i + step]); out.flush(); time.sleep(0.2)\n",
             str(source),
             str(target),
         ]

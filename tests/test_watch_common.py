@@ -22,11 +22,13 @@ from clipdesk.core.watch import LibraryWatcher, WatchSettings
 
 MODEL = "rand-watch"
 
-# Short delays, so the watcher tests do not wait on real-world debounce times.
+# Short delays, so the watcher tests do not wait on real-world debounce times. The files
+# these tests write appear in one write (or one rename), so a short settle proves the same;
+# the slow-copy test sets its own, longer one.
 FAST = WatchSettings(
-    debounce_s=0.2,
+    debounce_s=0.1,
     max_delay_s=2.0,
-    settle_s=0.8,
+    settle_s=0.4,
     root_check_s=0.5,
     poll_interval_s=0.5,
     workers=1,
@@ -35,7 +37,7 @@ FAST = WatchSettings(
 
 
 def settle(watcher: LibraryWatcher) -> None:
-    assert watcher.wait_idle(60, quiet_s=0.5), watcher.status()
+    assert watcher.wait_idle(60, quiet_s=0.3), watcher.status()
 
 
 def save_model(models_dir: Path) -> Path:

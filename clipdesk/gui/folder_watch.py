@@ -17,7 +17,7 @@ from clipdesk.gui import jobs
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
-    from clipdesk.core.watch import LibraryWatcher
+    from clipdesk.core.watch import LibraryWatcher, WatchSettings
     from clipdesk.core.watch.events import WatchEvent
 
 __all__ = ["FolderWatch"]
@@ -36,6 +36,9 @@ class FolderWatch(QObject):
         self.enabled = enabled
         self.closed = False
         self._watcher: LibraryWatcher | None = None
+        # The watcher's timings; None for the defaults (tests hand in short ones, so they
+        # do not wait on real-world debounce and settle times).
+        self.settings: WatchSettings | None = None
         self._event.connect(self._on_event)  # queued: emitted on another thread
 
     @property
@@ -48,7 +51,7 @@ class FolderWatch(QObject):
             return
         from clipdesk.core.watch import LibraryWatcher
 
-        self._watcher = LibraryWatcher(library, on_event=self._event.emit)
+        self._watcher = LibraryWatcher(library, self.settings, on_event=self._event.emit)
         self._watcher.start()
 
     def detach(self) -> Callable[[], None]:
