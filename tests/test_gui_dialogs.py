@@ -165,7 +165,10 @@ def _closed_port() -> int:
 def offline_page(qtbot, monkeypatch: pytest.MonkeyPatch):
     """The wizard's model page with a downloadable model whose server is not there."""
     import clipdesk.core.models as models
+    from clipdesk.core.models import download
 
+    # One retry shows the same failure as five, without waiting out their back-off.
+    monkeypatch.setattr(download, "RETRIES", 1)
     port = _closed_port()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     files: dict[str, bytes] = {}

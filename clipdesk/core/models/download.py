@@ -39,7 +39,7 @@ ProgressCallback = Callable[[int, int | None], None]
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 30.0
-_RETRIES = 5
+RETRIES = 5
 
 
 def download_model(
@@ -152,9 +152,9 @@ def fetch_file(
             raise
         except (OSError, urllib.error.URLError, _ShortRead) as exc:
             failures += 1
-            if failures > _RETRIES:
+            if failures > RETRIES:
                 raise DownloadError(
-                    f"download of {dest.name} failed after {_RETRIES} retries ({_reason(exc)}); "
+                    f"download of {dest.name} failed after {RETRIES} retries ({_reason(exc)}); "
                     "what arrived is kept, so another attempt resumes from there"
                 ) from exc
             time.sleep(min(0.2 * 2**failures, 5.0))
