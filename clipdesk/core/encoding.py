@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from clipdesk.core.models.text_chunks import split_to_fit
+from clipdesk.core.preprocess import preprocess_batch
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -126,3 +127,16 @@ def normalise(features: np.ndarray) -> np.ndarray:
     features = features.astype(np.float32, copy=False)
     norms = np.linalg.norm(features, axis=1, keepdims=True)
     return features / np.maximum(norms, 1e-12)
+
+
+def embed_images(encoder: Encoder, images: list[Image.Image]) -> np.ndarray:
+    """RGB PIL images -> ``(n, dim)`` vectors, preprocessed as open_clip would, a batch at
+    a time: the one way both backends' ``encode_images`` turn pictures into pixels."""
+    if not images:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    step = encoder.batch_size
+    parts = [
+        encoder.encode_image_batch(preprocess_batch(images[i : i + step], encoder.preprocess_cfg))
+        for i in range(0, len(images), step)
+    ]
+    return np.concatenate(parts)

@@ -29,6 +29,7 @@ from clipdesk.core.encoding import (
     LongText,
     TextEmbedding,
     check_pixels,
+    embed_images,
     embed_texts,
     normalise,
 )
@@ -42,7 +43,7 @@ from clipdesk.core.onnx_cache import (
     read_export,
     trim_tokens,
 )
-from clipdesk.core.preprocess import PreprocessConfig, preprocess_batch
+from clipdesk.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -164,14 +165,7 @@ class OnnxEncoder:
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """RGB PIL images -> ``(n, dim)`` vectors, preprocessing them as open_clip would."""
-        if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        step = self.batch_size
-        parts = [
-            self.encode_image_batch(preprocess_batch(images[i : i + step], self.preprocess_cfg))
-            for i in range(0, len(images), step)
-        ]
-        return np.concatenate(parts)
+        return embed_images(self, images)
 
     # --- texts ----------------------------------------------------------------------
 

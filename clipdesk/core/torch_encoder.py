@@ -22,13 +22,14 @@ from clipdesk.core.encoding import (
     LongText,
     TextEmbedding,
     check_pixels,
+    embed_images,
     embed_texts,
 )
 from clipdesk.core.errors import ModelError
 from clipdesk.core.models.manifest import weights_digest
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 from clipdesk.core.models.registry import ModelSpec, install_dir
-from clipdesk.core.preprocess import PreprocessConfig, preprocess_batch
+from clipdesk.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -109,14 +110,7 @@ class TorchEncoder:
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """RGB PIL images -> ``(n, dim)`` vectors, preprocessing them as open_clip would."""
-        if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        step = self.batch_size
-        parts = [
-            self.encode_image_batch(preprocess_batch(images[i : i + step], self.preprocess_cfg))
-            for i in range(0, len(images), step)
-        ]
-        return np.concatenate(parts)
+        return embed_images(self, images)
 
     # --- texts ----------------------------------------------------------------------
 
