@@ -39,12 +39,13 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
         read_file_bytes,
         read_image,
     )
+    from clipdesk.core.imageio.raw import is_raw_path
     from clipdesk.core.preprocess import preprocess
 
     try:
         data = read_file_bytes(job.path, MAX_FILE_BYTES)
         fingerprint = file_fingerprint(data)
-        decoded = read_image(data, target_size=job.config.size)
+        decoded = read_image(data, target_size=job.config.size, raw=is_raw_path(job.path))
         facts = DecodedFacts(
             fingerprint=fingerprint,
             width=decoded.width,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from sqlalchemy import ColumnElement, Engine, Select, and_, not_, or_, select
 
+from clipdesk.core.catalog.raw_pairs import hidden_raw_of_pair
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
 from clipdesk.core.catalog.schema import TAKEN, embeddings, file_tags, files, roots, tags
@@ -73,9 +74,10 @@ def tagged(name: str) -> Condition:
 
 
 def _visible(where: Sequence[Condition]) -> Condition:
-    """Readable files of online roots that pass every condition."""
+    """Readable files of online roots that pass every condition; the RAW of a RAW+JPEG
+    pair shows as its JPEG (``raw_pairs.py``)."""
     online = files.c.root_id.in_(select(roots.c.id).where(roots.c.online.is_(True)))
-    return and_(files.c.status == "ok", online, *where)
+    return and_(files.c.status == "ok", online, not_(hidden_raw_of_pair()), *where)
 
 
 def allowed_embeddings_query(model_key: str, where: Sequence[Condition]) -> Select[tuple[int]]:

@@ -19,6 +19,7 @@ from clipdesk.core.imageio.colour import convert_to_rgb
 from clipdesk.core.imageio.exif import TRANSPOSE, camera_name, orientation, taken_at_epoch
 from clipdesk.core.imageio.files import DEFAULT_MAX_FILE_BYTES, read_file_bytes
 from clipdesk.core.imageio.formats import FORMATS, ensure_openers
+from clipdesk.core.imageio.raw import is_raw_path, read_raw
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DecodedImage", "read_image"]
 
@@ -101,6 +102,7 @@ def read_image(
     target_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    raw: bool | None = None,
 ) -> DecodedImage:
     """Decode a photo from a path or its bytes into an upright RGB image.
 
@@ -108,11 +110,15 @@ def read_image(
     small that the short side falls below ``target_size``. Images over ``max_pixels``
     are refused before any pixel is decoded. Pillow refuses anything above twice its own
     ``MAX_IMAGE_PIXELS`` whatever ``max_pixels`` says. ``MemoryError`` is not about the
-    file and is left to the caller (``decode_pool`` replaces the worker).
+    file and is left to the caller (``decode_pool`` replaces the worker). ``raw`` reads
+    the bytes as a camera RAW file (``raw.py``); by default a path's extension decides.
     """
     data = source if isinstance(source, bytes) else read_file_bytes(source, max_bytes)
     if not data:
         raise ImageReadError("empty file")
+    if raw if raw is not None else not isinstance(source, bytes) and is_raw_path(source):
+        got = read_raw(data, target_size=target_size, max_pixels=max_pixels)
+        return DecodedImage(got.image, got.width, got.height, got.taken_at, got.camera, got.format)
     ensure_openers()
     with warnings.catch_warnings():
         # Pillow warns about damaged EXIF and about sizes between its warning level and

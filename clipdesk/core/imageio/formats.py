@@ -3,7 +3,8 @@
 Only formats that ordinary photo libraries contain are opened (no EPS, which would run
 Ghostscript, and none of Pillow's exotic plugins). HEIF comes from the optional
 ``pillow-heif`` plugin, registered once per process the first time a photo is read;
-AVIF is built into Pillow where Pillow was built with it.
+AVIF is built into Pillow where Pillow was built with it. Camera RAW files are photos
+too, read through LibRaw (``raw.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import threading
 
 from PIL import features
+
+from clipdesk.core.imageio.raw import RAW_EXTENSIONS
 
 __all__ = ["FORMATS", "IMAGE_EXTENSIONS", "ensure_openers", "is_image_path"]
 
@@ -33,6 +36,7 @@ _HAS_AVIF = bool(features.check_module("avif"))
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     _BASE_EXTENSIONS
+    + tuple(RAW_EXTENSIONS)
     + ((".heic", ".heif", ".hif") if _HAS_HEIF else ())
     + ((".avif",) if _HAS_AVIF else ())
 )

@@ -1,9 +1,8 @@
 """File types a search can be limited to, by file-name extension.
 
-``photo`` is every still-image format clipdesk reads; the single formats (``jpeg``,
-``png``, ...) narrow it. ``raw`` and ``video`` name camera raw files and videos: clipdesk
-does not index them yet, so today they match nothing, but the names are kept stable for
-when it does.
+``photo`` is every still-image format Pillow reads; the single formats (``jpeg``,
+``png``, ...) narrow it. ``raw`` names camera RAW files, and also the JPEG that stands
+for a RAW+JPEG pair (``catalog/raw_pairs.py``); ``video`` names videos.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from clipdesk.core.errors import FileTypeError
+from clipdesk.core.mediatypes import RAW_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = ["FILE_TYPES", "TYPE_NAMES", "FileTypeError", "extensions_of"]
 
@@ -27,15 +27,9 @@ _FORMATS: dict[str, tuple[str, ...]] = {
 FILE_TYPES: dict[str, tuple[str, ...]] = {
     "photo": tuple(ext for exts in _FORMATS.values() for ext in exts),
     **_FORMATS,
-    "raw": (
-        ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
-        ".raf", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".rwl", ".erf", ".kdc", ".mrw",
-    ),
-    "video": (
-        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".wmv",
-        ".mpg", ".mpeg",
-    ),
-}  # fmt: skip
+    "raw": RAW_EXTENSIONS,
+    "video": VIDEO_EXTENSIONS,
+}
 TYPE_NAMES: tuple[str, ...] = tuple(FILE_TYPES)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+from sqlalchemy import or_
+
 from clipdesk.core.catalog.allowed import (
     Condition,
     below,
@@ -14,6 +16,7 @@ from clipdesk.core.catalog.allowed import (
     taken_before,
     taken_from,
 )
+from clipdesk.core.catalog.raw_pairs import has_raw_companion
 from clipdesk.core.search.filetypes import extensions_of
 from clipdesk.core.search.query import Filters
 
@@ -36,7 +39,10 @@ def conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
     if filters.before is not None:
         out.append(taken_before(filters.before))
     if filters.types:
-        out.append(extension_in(extensions_of(filters.types)))
+        by_extension = extension_in(extensions_of(filters.types))
+        if any(name.strip().lower() == "raw" for name in filters.types):
+            by_extension = or_(by_extension, has_raw_companion())  # a RAW+JPEG pair
+        out.append(by_extension)
     if tag and filters.tag is not None:
         out.append(tagged(filters.tag))
     return out

@@ -1,0 +1,20 @@
+"""Which file-name extensions are camera RAW files, their JPEG companions, and videos.
+
+One list for the scanner, the readers, the catalog's RAW+JPEG pairs and the search's
+file types, in a module that imports nothing, so that each of them can use it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["JPEG_COMPANION_EXTENSIONS", "RAW_EXTENSIONS", "VIDEO_EXTENSIONS"]
+
+RAW_EXTENSIONS: tuple[str, ...] = (
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
+    ".raf", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".rwl", ".erf", ".kdc", ".mrw", ".mos",
+)  # fmt: skip
+# What a camera writes beside a RAW file when set to RAW+JPEG (or RAW+HEIF).
+JPEG_COMPANION_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif")
+VIDEO_EXTENSIONS: tuple[str, ...] = (
+    ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".wmv",
+    ".mpg", ".mpeg",
+)  # fmt: skip
