@@ -156,3 +156,23 @@ def server(monkeypatch: pytest.MonkeyPatch):
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server with pgvector (tests/pg_server.py), one per test process,
+    stopped (and its folder removed) when the run ends."""
+    from pg_server import PgServer
+
+    with PgServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, request: pytest.FixtureRequest) -> str:
+    """A new, empty database with pgvector on the test server: its library address."""
+    import re
+    import secrets
+
+    name = re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:40] + "_" + secrets.token_hex(3)
+    return pg_server.create_database(name)

@@ -75,11 +75,11 @@ def test_extension_follows_a_file_through_a_move(catalog):
 def test_migration_0003_fills_extensions_of_an_older_library(tmp_path):
     from alembic import command
 
-    from clipdesk.core.catalog.database import _alembic_config, create_sqlite_engine
+    from clipdesk.core.catalog.database import alembic_config, create_sqlite_engine
 
     path = tmp_path / "old.db"
     engine = create_sqlite_engine(path)
-    config = _alembic_config()
+    config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0002")
@@ -287,9 +287,9 @@ def test_revisions_read_without_alembic_agree_with_alembic():
     Alembic's own, or an up-to-date library would be taken for an older one."""
     from alembic.script import ScriptDirectory
 
-    from clipdesk.core.catalog.database import _alembic_config, revisions
+    from clipdesk.core.catalog.database import alembic_config, revisions
 
-    scripts = ScriptDirectory.from_config(_alembic_config())
+    scripts = ScriptDirectory.from_config(alembic_config())
     known, head = revisions()
     assert head == scripts.get_current_head()
     assert list(known) == [s.revision for s in scripts.walk_revisions()][::-1]

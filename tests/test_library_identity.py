@@ -60,11 +60,11 @@ def test_a_library_from_before_the_marker_is_accepted_and_stamped(tmp_path):
 def test_a_library_from_before_the_marker_at_an_older_schema_is_upgraded_and_stamped(tmp_path):
     from alembic import command
 
-    from clipdesk.core.catalog.database import _alembic_config, create_sqlite_engine
+    from clipdesk.core.catalog.database import alembic_config, create_sqlite_engine
 
     path = tmp_path / "catalog.db"
     engine = create_sqlite_engine(path)
-    config = _alembic_config()
+    config = alembic_config()
     with engine.begin() as connection:  # the first schema, as the first clipdesk made it
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")

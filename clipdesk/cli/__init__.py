@@ -53,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--library",
         type=non_empty,
         metavar="DIR",
-        help="library directory (default: $CLIPDESK_LIBRARY, else the user data dir)",
+        help=(
+            "library directory, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME for a "
+            "shared library (default: $CLIPDESK_LIBRARY, else the user data dir)"
+        ),
     )
     parser.add_argument(
         "--model",

@@ -185,7 +185,7 @@ def with_library(
     except (LibraryError, CatalogError) as exc:
         raise CliError(str(exc)) from exc
     except DBAPIError as exc:  # a damaged catalog, or a write to a read-only one
-        raise CliError(database_error_message(exc, library.directory)) from exc
+        raise CliError(database_error_message(exc, library.location)) from exc
     finally:
         library.close()
 
@@ -316,7 +316,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print_json(status)
             return 0
-        print(f"library: {one_line(os.fspath(library.directory))}")
+        print(f"library: {one_line(library.location)}")
         print(f"model:   {status['model']} on {status['device']}")
         for key in ("indexed", "pending", "skipped", "offline"):
             print(f"{key + ':':9}{status[key]}")

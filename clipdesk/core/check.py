@@ -121,7 +121,7 @@ def unopenable_report(reason: str, *, repair: bool) -> CheckReport:
 
 
 def _read_only(library: Library) -> str:
-    return f"nothing was repaired: the library {library.directory} is read-only"
+    return f"nothing was repaired: the library {library.location} is read-only"
 
 
 def _repair(library: Library) -> None:

@@ -56,6 +56,23 @@ def config_dir() -> Path:
     return _override("CLIPDESK_CONFIG_DIR") or Path(platformdirs.user_config_dir(APP_NAME, False))
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_database_url(location: object) -> bool:
+    """Whether a library location names a PostgreSQL database rather than a folder."""
+    return isinstance(location, str) and location.lower().startswith(DATABASE_SCHEMES)
+
+
+def library_location(explicit: str | os.PathLike[str] | None = None) -> str | Path:
+    """The library: a PostgreSQL address (kept as written) or a folder (resolved), from
+    ``--library``, else ``CLIPDESK_LIBRARY``, else the data dir's folder."""
+    chosen = explicit or os.environ.get("CLIPDESK_LIBRARY") or None
+    if is_database_url(chosen):
+        return str(chosen)
+    return library_dir(explicit)
+
+
 def library_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The library directory: ``--library``, else ``CLIPDESK_LIBRARY``, else the data dir."""
     if explicit:

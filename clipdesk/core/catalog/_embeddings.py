@@ -36,8 +36,9 @@ class EmbeddingTable:
         asks for all of them, and SQLAlchemy's result rows cost twice the query (0.09 s
         against 0.04 s at 100k photos).
         """
-        sql = "SELECT id FROM embeddings WHERE model_key = ?"
         with self.engine.connect() as conn:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            sql = f"SELECT id FROM embeddings WHERE model_key = {mark}"
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 rows = cursor.execute(sql, (model_key,))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
 
+from clipdesk.core.catalog.dialect import insert_ignore
 from clipdesk.core.catalog.records import (
     DecodedFacts,
     FileRecord,
@@ -135,7 +136,7 @@ class IndexingWrites:
             for fingerprint, vector in (new_vectors or {}).items():
                 vec = np.ascontiguousarray(vector, dtype=np.float32)
                 result = conn.execute(
-                    insert(embeddings).prefix_with("OR IGNORE"),
+                    insert_ignore(conn, embeddings),
                     {
                         "fingerprint": fingerprint,
                         "model_key": model_key,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, select
 
+from clipdesk.core.catalog.dialect import insert_ignore, insert_replace, statistics_present
 from clipdesk.core.catalog.schema import meta, models
 
 
@@ -21,10 +22,7 @@ class MetaTable:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"),
-                {"k": key, "v": value},
-            )
+            conn.execute(insert_replace(conn, meta, ["key"]), {"key": key, "value": value})
 
     def refresh_statistics(self) -> None:
         """Let SQLite's query planner see how big the tables are (``ANALYZE``).
@@ -42,16 +40,12 @@ class MetaTable:
     def has_statistics(self) -> bool:
         """Whether ``refresh_statistics`` ever ran on this catalog."""
         with self.engine.connect() as conn:
-            return bool(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
-                ).scalar()
-            )
+            return statistics_present(conn)
 
     def register_model(self, model_key: str, name: str, dim: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                insert(models).prefix_with("OR IGNORE"),
+                insert_ignore(conn, models),
                 {"model_key": model_key, "name": name, "dim": dim, "created_at": time.time()},
             )
 

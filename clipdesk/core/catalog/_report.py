@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, and_, exists, func, or_, select, text
+from sqlalchemy import Engine, and_, exists, func, or_, select
 
+from clipdesk.core.catalog.dialect import integrity_problems
 from clipdesk.core.catalog.records import (
     FileRecord,
     StatusCounts,
@@ -53,11 +54,5 @@ class Reports:
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own integrity and foreign-key checks, as readable lines."""
-        problems: list[str] = []
         with self.engine.connect() as conn:
-            for (line,) in conn.execute(text("PRAGMA integrity_check")):
-                if line != "ok":
-                    problems.append(f"database: {line}")
-            for row in conn.execute(text("PRAGMA foreign_key_check")):
-                problems.append(f"database: broken reference in {row[0]} row {row[1]}")
-        return problems
+            return integrity_problems(conn)

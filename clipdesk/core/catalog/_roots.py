@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, select, update
 
+from clipdesk.core.catalog.dialect import insert_ignore
 from clipdesk.core.catalog.records import (
     RootRecord,
 )
@@ -23,7 +24,7 @@ class RootTable:
         raw = path_bytes(path)
         with self.engine.begin() as conn:
             conn.execute(
-                insert(roots).prefix_with("OR IGNORE"),
+                insert_ignore(conn, roots),
                 {"path": raw, "added_at": time.time(), "online": True},
             )
         root = self.root_by_path(raw)

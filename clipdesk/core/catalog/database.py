@@ -60,7 +60,7 @@ class Database:
     read_only: bool
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     from alembic.config import Config
 
     config = Config()
@@ -187,7 +187,7 @@ def _migrate(path: Path) -> None:
 
     from alembic import command
 
-    config = _alembic_config()
+    config = alembic_config()
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection

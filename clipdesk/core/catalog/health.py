@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from clipdesk.core.catalog.dialect import broken_references, damage
 from clipdesk.core.catalog.schema import metadata
 
 # integrity_check lines that name an index, not a table: REINDEX rebuilds those.
@@ -46,27 +47,20 @@ def catalog_health(engine: Engine) -> Health:
     health = Health()
     try:
         with engine.connect() as conn:
-            lines = [line for (line,) in conn.exec_driver_sql("PRAGMA integrity_check")]
-            damage = [line for line in lines if line != "ok"]
-            health.problems.extend(f"database: {line}" for line in damage)
-            health.index_only = bool(damage) and all(
-                any(mark in line for mark in _INDEX_ONLY) for line in damage
+            found = damage(conn)
+            health.problems.extend(f"database: {line}" for line in found)
+            health.index_only = bool(found) and all(
+                any(mark in line for mark in _INDEX_ONLY) for line in found
             )
-            health.unreadable = bool(damage) and not health.index_only
+            health.unreadable = bool(found) and not health.index_only
             if health.unreadable:
                 return health
-            tables = {
-                name
-                for (name,) in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-            }
+            tables = set(inspect(conn).get_table_names())
             health.missing_tables = sorted(set(metadata.tables) - tables)
             health.problems.extend(
                 f"database: table {name} is missing" for name in health.missing_tables
             )
-            for row in conn.exec_driver_sql("PRAGMA foreign_key_check"):
-                health.problems.append(f"database: broken reference in {row[0]} row {row[1]}")
+            health.problems.extend(broken_references(conn))
     except DBAPIError as exc:
         health.unreadable = True
         health.problems.append(f"database: cannot be read ({exc.orig})")

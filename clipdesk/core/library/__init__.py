@@ -9,6 +9,6 @@ searches and the status on the caller's thread.
 
 from clipdesk.core.library.check_report import CheckReport
 from clipdesk.core.library.library import CATALOG_FILE, Library
-from clipdesk.core.library.model_vectors import index_dir_name
+from clipdesk.core.stores.folder import index_dir_name
 
 __all__ = ["CATALOG_FILE", "CheckReport", "Library", "index_dir_name"]

@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog.catalog import path_bytes
@@ -42,13 +41,13 @@ class LibraryJobs:
 
     def __init__(
         self,
-        directory: Path,
+        excluded: list[bytes],
         catalog: Catalog,
         model: ModelSlot,
         vectors: ModelVectors,
         tags: Callable[[], TagService],
     ) -> None:
-        self._directory = directory
+        self._excluded = excluded  # the library's own folder: never photos
         self._catalog = catalog
         self._model = model
         self._vectors = vectors
@@ -111,7 +110,7 @@ class LibraryJobs:
             s if isinstance(s, Scope) else Scope(path_bytes(os.path.abspath(s)), True)
             for s in scopes
         ] or [Scope(r.path, recursive=True) for r in self._catalog.roots()]
-        exclude = [os.fsencode(os.path.realpath(self._directory))]
+        exclude = list(self._excluded)
         done = yield from reconcile_scopes(
             self._catalog, wanted, report, stability=stability, exclude=exclude, cancel=cancel
         )

@@ -1,7 +1,8 @@
 """The Library facade: the one object the command line and the GUI hold.
 
-It owns a catalog (SQLite), one vector index for the model in use, and that model's
-encoder, all passed in or opened lazily, so that tests can hand in small real parts and
+It owns a store (a folder: SQLite and hnswlib; or a shared PostgreSQL database with
+pgvector, see :mod:`clipdesk.core.stores`), one vector store for the model in use, and
+that model's encoder, all passed in or opened lazily, so that tests can hand in small real parts and
 ``clipdesk status`` never has to load torch. The work itself lives beside it:
 :class:`ModelVectors` (encoder and index together), :class:`LibraryJobs` (the writing
 jobs), :class:`LibraryReader` (searches, status) and :mod:`.roots`.
@@ -15,7 +16,6 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import paths
 from clipdesk.core.catalog import Catalog, RootRecord
 from clipdesk.core.indexer import IndexReport
 from clipdesk.core.lane import WriterLane
@@ -26,7 +26,8 @@ from clipdesk.core.library.roots import add_root, folder_path, root_to_remove
 from clipdesk.core.model_slot import ModelSlot
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.search import Filters, SearchQuery, SearchResults
-from clipdesk.core.write_lock import FileWriteGuard
+from clipdesk.core.stores import LibraryStore, open_store
+from clipdesk.core.stores.folder import CATALOG_FILE, FolderStore
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CATALOG_FILE", "Library"]
 
-CATALOG_FILE = "catalog.db"
-
 
 class Library:
     """A photo library: its roots, catalog, vectors and model.
@@ -54,23 +53,33 @@ class Library:
 
     def __init__(
         self,
-        directory: Path,
-        catalog: Catalog,
+        store: LibraryStore | str | os.PathLike[str],
+        catalog: Catalog | None = None,
         *,
         model_name: str | None = None,
         device: str = "auto",
         encoder: Encoder | None = None,
         writer: WriterLane | None = None,
     ) -> None:
-        self.directory = directory
-        self.catalog = catalog
+        """``store`` is a :class:`LibraryStore`, or a folder whose open ``catalog`` is
+        handed in beside it (how tests build a folder library from parts)."""
+        if isinstance(store, str | os.PathLike):
+            if catalog is None:
+                raise TypeError("a library folder needs its open catalog")
+            store = FolderStore(Path(store), catalog)
+        self.store = store
+        self.catalog = catalog = store.catalog
+        self.location = store.location
         self.model = ModelSlot(catalog, requested=model_name, device=device, encoder=encoder)
-        guard = FileWriteGuard(directory)
-        self._vectors = ModelVectors(directory, catalog, self.model, guard)
-        self.writer = writer or WriterLane(guard=guard, on_guard_acquired=self._vectors.catch_up)
+        self._vectors = ModelVectors(store, self.model)
+        self.writer = writer or WriterLane(
+            guard=store.guard, on_guard_acquired=self._vectors.catch_up
+        )
         self._tags: TagService | None = None
         self._tags_lock = threading.Lock()  # held while the tag service is built, no more
-        self.jobs = LibraryJobs(directory, catalog, self.model, self._vectors, self._tag_service)
+        self.jobs = LibraryJobs(
+            store.excluded_folders(), catalog, self.model, self._vectors, self._tag_service
+        )
         self._reader = LibraryReader(catalog, self.model, self._vectors, self._tag_service)
 
     @classmethod
@@ -82,21 +91,26 @@ class Library:
         device: str = "auto",
         read_only: bool = False,
     ) -> Library:
-        """Open the library in ``directory``, creating it if it is new.
+        """Open the library in ``directory`` (a folder, or a ``postgresql://`` address),
+        creating it if it is new.
 
         It is opened read-only when asked, or when clipdesk may not write there; refused
-        (CatalogError, FolderError) when it is not a clipdesk library or is damaged.
+        (CatalogError, FolderError) when it is not a clipdesk library or is damaged, or
+        its database server cannot be used.
         """
-        path = paths.ensure_folder(paths.library_dir(directory), "library folder")
-        catalog = Catalog.open(path / CATALOG_FILE, read_only=read_only)
-        return cls(path, catalog, model_name=model, device=device)
+        return cls(open_store(directory, read_only=read_only), model_name=model, device=device)
+
+    @property
+    def directory(self) -> Path:
+        """The library's folder; LibraryError for a library in a database."""
+        return self.store.folder
 
     def close(self) -> None:
         """Stop the writer (a running job is closed, keeping what it finished), save an
         index repaired in memory if no other process is writing, close the catalog."""
         self.writer.close()
         self._vectors.close()
-        self.catalog.close()
+        self.store.close()
 
     def __enter__(self) -> Library:
         return self

@@ -12,39 +12,30 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clipdesk.core.errors import LibraryError
-from clipdesk.core.files import safe_file_name
+from clipdesk.core.stores.folder import index_dir_name
 
 if TYPE_CHECKING:
-    from clipdesk.core.catalog import Catalog
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.model_slot import ModelSlot
-    from clipdesk.core.vectors import VectorIndex
-    from clipdesk.core.write_lock import FileWriteGuard
+    from clipdesk.core.stores import LibraryStore
+    from clipdesk.core.vectors.store import VectorStore as VectorIndex
 
 __all__ = ["ModelVectors", "index_dir_name"]
-
-
-def index_dir_name(model_key: str) -> str:
-    """A file-system-safe folder name for one model's index."""
-    return safe_file_name(model_key)
 
 
 class ModelVectors:
     """The encoder and index of the model in use (see the module docstring)."""
 
-    def __init__(
-        self, directory: Path, catalog: Catalog, model: ModelSlot, guard: FileWriteGuard
-    ) -> None:
-        self._directory = directory
-        self._catalog = catalog
+    def __init__(self, store: LibraryStore, model: ModelSlot) -> None:
+        self._store = store
+        self._catalog = store.catalog
         self._model = model
-        self._guard = guard
+        self._guard = store.guard
         self._index: VectorIndex | None = None
         self._key: str | None = None
         # Guards lazy loading and the model switch's swap of encoder and index.
@@ -71,15 +62,12 @@ class ModelVectors:
     def open_index(
         self, model_key: str, dim: int, *, repair: bool
     ) -> tuple[VectorIndex, list[str]]:
-        """Open one model's index from disk and compare it with the database.
+        """Open one model's vector store and compare it with the database.
 
         With ``repair`` it is refilled from the database in memory; the caller saves it
         (never while another process writes the library: see :meth:`save_if_free`).
         """
-        from clipdesk.core.vectors import VectorIndex
-
-        directory = self._directory / "vectors" / index_dir_name(model_key)
-        index = VectorIndex.open(directory, dim)
+        index = self._store.open_vectors(model_key, dim)
         problems: list[str] = []
         if index.problem:
             problems.append(f"index: {index.problem}")

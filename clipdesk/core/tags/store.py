@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
+from clipdesk.core.catalog.dialect import insert_ignore, insert_replace
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
 from clipdesk.core.catalog.schema import (
@@ -63,7 +64,10 @@ class TagStore:
     def tag(self, name: str) -> TagRecord | None:
         """The tag called ``name``, ignoring case."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_TAG_COLUMNS).where(tags.c.name == name.strip())).first()
+            # lower() on both sides: PostgreSQL has no NOCASE collation (SQLite's lower()
+            # and NOCASE both fold ASCII only).
+            wanted = func.lower(tags.c.name) == name.strip().lower()
+            row = conn.execute(select(*_TAG_COLUMNS).where(wanted)).first()
         return TagRecord(*row) if row else None
 
     def add_tag(self, tag: TagDef, origin: str = "vocabulary") -> TagRecord:
@@ -266,7 +270,7 @@ class TagStore:
             )
             if rows:
                 conn.execute(
-                    insert(file_tags).prefix_with("OR IGNORE"),
+                    insert_ignore(conn, file_tags),
                     [
                         {"tag_id": tag_id, "fingerprint": fp, "source": source,
                          "rejected": False, "score": score, "confidence": conf,
@@ -281,7 +285,7 @@ class TagStore:
 
     def _save_model(self, conn, tag_id: int, model_key: str, model: TagModel, now: float) -> None:  # type: ignore[no-untyped-def]
         conn.execute(
-            insert(tag_models).prefix_with("OR REPLACE"),
+            insert_replace(conn, tag_models, ["tag_id", "model_key"]),
             {"tag_id": tag_id, "model_key": model_key, "kind": model.kind,
              "threshold": model.threshold, "probe": model.probe,
              "info": json.dumps(model.info), "updated_at": now},

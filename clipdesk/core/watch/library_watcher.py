@@ -73,7 +73,7 @@ class LibraryWatcher:
         self._stopping = threading.Event()
         self._dirty = DirtySet(s.debounce_s, s.max_delay_s, on_change=self._wake.set)
         self._stability = Stabilizer(s.settle_s)
-        exclude = [os.fsencode(os.path.realpath(library.directory))]
+        exclude = library.store.excluded_folders()
         folders = FolderWatcher(
             self._dirty.hint, self._trouble, exclude=exclude, observer_factory=observer_factory
         )

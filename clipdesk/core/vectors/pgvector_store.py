@@ -1,0 +1,232 @@
+"""One model's vectors in PostgreSQL: a pgvector table with an HNSW index (cosine).
+
+The catalog's ``embeddings.vector`` (float32 bytes) stays the truth, as in a folder
+library; this table is the search structure built from it, inside the same database, so
+every computer that opens the library searches the same graph and none keeps a copy.
+The graph holds ``halfvec`` (16-bit floats: half the memory and disk of ``vector``, and
+the largest dimension HNSW takes is 4,000 instead of 2,000); the candidates it finds are
+scored again from the float32 truth, so a search's scores are exactly those of the
+folder library and half precision can only cost recall (BENCHMARKS.md measures it).
+
+Filters arrive as an allowed set of ids. A small set is scored exactly (no graph); a
+large one is searched in the graph with pgvector's iterative scan, which keeps walking
+until enough allowed rows are found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from sqlalchemy import Engine, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+
+from clipdesk.core.vectors._dense import as_labels, as_vectors
+
+__all__ = ["EXACT_LIMIT", "PgVectorStore", "table_name"]
+
+# Allowed sets up to this size are scored exactly from the float32 vectors.
+EXACT_LIMIT = 20_000
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+MIN_EF_SEARCH = 100
+# The graph's candidates, rescored exactly: this many times k (and at least 40).
+OVERSAMPLE = 2
+_LOCK = 0x636C6970766563  # advisory lock for creating a model's table
+
+
+def table_name(model_key: str) -> str:
+    """A table name for one model's vectors (model keys hold characters SQL names do not)."""
+    return "vectors_" + hashlib.sha1(model_key.encode()).hexdigest()[:16]
+
+
+def _literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+_IDS = bindparam("ids", type_=ARRAY(BIGINT))
+
+
+class PgVectorStore:
+    """A :class:`clipdesk.core.vectors.store.VectorStore` over a pgvector table."""
+
+    def __init__(self, engine: Engine, model_key: str, dim: int) -> None:
+        self.engine = engine
+        self.model_key = model_key
+        self.dim = int(dim)
+        self.table = table_name(model_key)
+        self.problem: str | None = None
+
+    @classmethod
+    def open(cls, engine: Engine, model_key: str, dim: int) -> PgVectorStore:
+        """The model's table, made with its HNSW index the first time (one computer
+        makes it; the others wait on an advisory lock and find it made)."""
+        store = cls(engine, model_key, dim)
+        t = store.table
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {t} ("
+                    " id bigint PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,"
+                    f" v halfvec({store.dim}) NOT NULL)"
+                )
+            )
+            conn.execute(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS {t}_hnsw ON {t} USING hnsw "
+                    f"(v halfvec_cosine_ops) WITH (m = {HNSW_M}, "
+                    f"ef_construction = {HNSW_EF_CONSTRUCTION})"
+                )
+            )
+        return store
+
+    # -- changes ------------------------------------------------------------------------
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+        """Store vectors under their embedding ids; ids already there are left alone."""
+        labels = as_labels(labels)
+        vectors = as_vectors(vectors, len(labels), self.dim)
+        if not len(labels):
+            return
+        rows = [{"i": int(i), "v": _literal(v)} for i, v in zip(labels, vectors, strict=True)]
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.table} (id, v) VALUES (:i, CAST(:v AS halfvec)) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                rows,
+            )
+
+    def remove(self, labels: Iterable[int] | np.ndarray) -> int:
+        ids = [int(i) for i in as_labels(labels)]
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                text(f"DELETE FROM {self.table} WHERE id = ANY(:ids)").bindparams(_IDS),
+                {"ids": ids},
+            )
+        return int(result.rowcount or 0)
+
+    def sync(
+        self,
+        labels: Iterable[int] | np.ndarray,
+        fetch: Callable[[np.ndarray], np.ndarray],
+        *,
+        batch_size: int = 4096,
+    ) -> int:
+        """Make the table hold exactly ``labels`` (the catalog's ids for this model);
+        returns how many rows were added. Rows whose embedding went are gone already
+        (ON DELETE CASCADE); a process that died between committing an embedding and its
+        row here left one missing, which this adds."""
+        want = np.unique(as_labels(labels))
+        have = self.labels()
+        extra = np.setdiff1d(have, want, assume_unique=True)
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        if len(extra):
+            self.remove(extra)
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            self.add(chunk, fetch(chunk))
+        return len(missing)
+
+    def save(self) -> None:
+        """Nothing to do: every change is committed as it is made."""
+
+    # -- reading ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar() or 0)
+
+    def __contains__(self, label: object) -> bool:
+        if not isinstance(label, int | np.integer) or label < 0:
+            return False
+        with self.engine.connect() as conn:
+            sql = text(f"SELECT 1 FROM {self.table} WHERE id = :i")
+            return conn.execute(sql, {"i": int(label)}).first() is not None
+
+    def labels(self) -> np.ndarray:
+        """The stored ids, sorted."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(text(f"SELECT id FROM {self.table} ORDER BY id")).scalars()
+            return np.fromiter(ids, dtype=np.int64)
+
+    def get_vectors(self, labels: Iterable[int] | np.ndarray) -> np.ndarray:
+        """The float32 vectors (normalised) of these ids, from the catalog's truth."""
+        labels = as_labels(labels)
+        found = self._float_vectors(labels)
+        missing = [int(i) for i in labels if int(i) not in found]
+        if missing:
+            raise KeyError(f"labels not in the index: {missing[:5]}")
+        return (
+            np.stack([found[int(i)] for i in labels])
+            if len(labels)
+            else np.empty((0, self.dim), np.float32)
+        )
+
+    def _float_vectors(self, labels: np.ndarray) -> dict[int, np.ndarray]:
+        sql = text(
+            f"SELECT e.id, e.vector FROM embeddings e JOIN {self.table} t ON t.id = e.id "
+            "WHERE e.id = ANY(:ids)"
+        ).bindparams(_IDS)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, {"ids": [int(i) for i in labels]}).all()
+        out: dict[int, np.ndarray] = {}
+        for i, blob in rows:
+            v = np.frombuffer(blob, dtype=np.float32)
+            norm = float(np.linalg.norm(v))
+            out[int(i)] = v / norm if norm > 0 else v
+        return out
+
+    def query(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest ids with their cosine scores, best first."""
+        query = as_vectors(np.asarray(vector, np.float32).reshape(1, -1), 1, self.dim)[0]
+        if k <= 0:
+            return []
+        ids: list[int] | None = None
+        if allowed is not None:
+            ids = [int(i) for i in np.unique(as_labels(allowed))]
+            if not ids:
+                return []
+        if ids is not None and len(ids) <= max(EXACT_LIMIT, k):
+            candidates = np.array(ids, dtype=np.int64)  # scored exactly below
+        else:
+            candidates = self._graph_candidates(query, max(k * OVERSAMPLE, 40), ids)
+        return self._rescored(query, candidates, k)
+
+    def _graph_candidates(self, query: np.ndarray, n: int, ids: list[int] | None) -> np.ndarray:
+        where = "WHERE id = ANY(:ids)" if ids is not None else ""
+        sql = text(
+            f"SELECT id FROM {self.table} {where} ORDER BY v <=> CAST(:q AS halfvec) LIMIT :n"
+        )
+        params: dict[str, object] = {"q": _literal(query), "n": n}
+        if ids is not None:
+            sql = sql.bindparams(_IDS)
+            params["ids"] = ids
+        with self.engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, n)}"))
+            conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            return np.fromiter(conn.execute(sql, params).scalars(), dtype=np.int64)
+
+    def _rescored(
+        self, query: np.ndarray, candidates: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
+        if not len(candidates):
+            return []
+        found = self._float_vectors(candidates)
+        if not found:
+            return []
+        labels = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
+        scores = np.stack(list(found.values())) @ query
+        order = np.lexsort((labels, -scores))[:k]
+        return [(int(labels[i]), float(scores[i])) for i in order]

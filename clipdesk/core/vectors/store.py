@@ -1,0 +1,49 @@
+"""What the library asks of one model's vector store, whichever engine keeps it.
+
+Two implementations: :class:`VectorIndex` (hnswlib plus a dense copy, saved in the
+library folder beside the SQLite catalog) and :class:`PgVectorStore` (a pgvector table in
+the shared PostgreSQL library). The library's store picks one (``library/stores.py``);
+nothing else looks at which it got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import numpy as np
+
+__all__ = ["VectorStore"]
+
+
+class VectorStore(Protocol):
+    """One model's image vectors: the catalog holds the truth, this answers searches."""
+
+    dim: int
+    problem: str | None  # why a saved copy could not be used (then it is refilled)
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, labels: Iterable[int] | np.ndarray) -> int: ...
+
+    def sync(
+        self, labels: Iterable[int] | np.ndarray, fetch: Callable[[np.ndarray], np.ndarray]
+    ) -> Any: ...
+
+    def save(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, label: object) -> bool: ...
+
+    def labels(self) -> np.ndarray: ...
+
+    def get_vectors(self, labels: Iterable[int] | np.ndarray) -> np.ndarray: ...
+
+    def query(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+    ) -> list[tuple[int, float]]: ...
