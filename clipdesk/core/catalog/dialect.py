@@ -88,8 +88,11 @@ def integrity_problems(conn: Connection) -> list[str]:
 def _integer_is_64_bit(type_: Integer, compiler: Any, **kw: Any) -> str:
     """SQLite's INTEGER holds 64 bits (file sizes, nanosecond mtimes); PostgreSQL's holds
     32. Every plain Integer column is a BIGINT there, so the same migrations fit both.
-    (An autoincrement primary key stays SERIAL: its ids count rows.)"""
-    return "BIGINT"
+    (An autoincrement primary key stays SERIAL: its ids count rows.) Only columns are
+    widened: a bound parameter keeps INTEGER, which functions such as substr() take."""
+    if "type_expression" in kw:  # a column's type in CREATE TABLE / ADD COLUMN
+        return "BIGINT"
+    return compiler.visit_INTEGER(type_, **kw)
 
 
 def before_migrations(conn: Connection) -> None:

@@ -60,12 +60,20 @@ def parse_address(location: str) -> PostgresAddress:
 
 
 def create_postgres_engine(address: PostgresAddress, *, read_only: bool = False) -> Engine:
+    """An engine for the library's database. SQLAlchemy's psycopg dialect casts every
+    bound value to its column's SQL type (``%s::INTEGER``); the catalog's integers are
+    64-bit columns there (see ``dialect.py``), so the casts are left to PostgreSQL, which
+    infers each parameter's type from where it is used."""
+    from sqlalchemy.engine.interfaces import BindTyping
+
     options = "-c default_transaction_read_only=on" if read_only else ""
-    return create_engine(
+    engine = create_engine(
         address.url,
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": options},
     )
+    engine.dialect.bind_typing = BindTyping.NONE
+    return engine
 
 
 def refusal(address: PostgresAddress, exc: DBAPIError) -> CatalogError:
