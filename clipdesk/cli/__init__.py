@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "watch_command",
     "tag_commands",
     "dupes_command",
+    "people_commands",
     "model_commands",
     "embed_command",
     "demo_command",

@@ -42,6 +42,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-tags", action="store_true", help="do not tag new photos afterwards (`tags run` does)"
     )
+    faces = p.add_mutually_exclusive_group()
+    faces.add_argument(
+        "--no-faces",
+        dest="faces",
+        action="store_false",
+        default=None,
+        help="do not look for faces in this run",
+    )
+    faces.add_argument(
+        "--faces",
+        dest="faces",
+        action="store_true",
+        help="look for faces, and keep doing so (after `people forget-all` turned it off)",
+    )
     p.set_defaults(func=cmd_index)
 
     p = subparsers.add_parser("search", help="find photos by text (and optionally an image)")
@@ -113,6 +127,15 @@ def _add_filter_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="leave out photos below this folder (repeatable)",
     )
+    p.add_argument(
+        "--person",
+        dest="persons",
+        action="append",
+        default=[],
+        type=non_empty,
+        metavar="NAME",
+        help="only photos of this person (name, id or 'Person 3'; repeatable: all of them)",
+    )
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -131,6 +154,7 @@ def _filters(args: argparse.Namespace) -> Filters:
         after=_date("--after", args.after),
         before=_date("--before", args.before),
         types=types,
+        persons=tuple(args.persons),
     )
 
 
@@ -222,7 +246,11 @@ def cmd_index(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         job = library.index(
-            folders, workers=args.workers, batch_size=args.batch_size, retag=not args.no_tags
+            folders,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            retag=not args.no_tags,
+            faces=args.faces,
         )
         report = run_job(job)
         if not args.json:
@@ -260,7 +288,7 @@ def _say_tagged(outcome: RetagOutcome | None, *, quiet: bool) -> None:
         )
 
 
-def _print_results(results: SearchResults, as_json: bool) -> None:
+def print_results(results: SearchResults, as_json: bool) -> None:
     for note in results.notes:
         print(f"note: {note}", file=sys.stderr)
     if as_json:
@@ -275,8 +303,10 @@ def _print_results(results: SearchResults, as_json: bool) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
 
-    if not args.text.strip() and args.image is None and args.tag is None:
-        raise CliError("nothing to search for: give some text, --image IMG or --tag TAG")
+    if not args.text.strip() and args.image is None and args.tag is None and not args.persons:
+        raise CliError(
+            "nothing to search for: give some text, --image IMG, --tag TAG or --person NAME"
+        )
 
     def run() -> int:
         filters = _filters(args)
@@ -287,7 +317,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             results = library.search(
                 args.text, image=args.image, k=args.n, tag=args.tag, filters=filters
             )
-            _print_results(results, args.json)
+            print_results(results, args.json)
             return 0
 
         return with_library(args, action)
@@ -302,7 +332,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if args.folder is not None:
                 check_search_folder(args.folder, library.roots())
-            _print_results(library.similar(args.image, k=args.n, filters=filters), args.json)
+            print_results(library.similar(args.image, k=args.n, filters=filters), args.json)
             return 0
 
         return with_library(args, action)

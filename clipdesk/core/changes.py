@@ -44,6 +44,7 @@ class IndexReport(ChangeCounts):
     """What one indexing run (or one look by the watcher) did."""
 
     scanned: int = 0
+    faces: int = 0  # faces found in the photos read
     offline_roots: list[str] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0

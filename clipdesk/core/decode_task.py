@@ -7,13 +7,20 @@ hostile file takes down the worker, never the app. It imports neither torch nor 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clipdesk.core.catalog.records import DecodedFacts
 from clipdesk.core.preprocess import PreprocessConfig
 
+if TYPE_CHECKING:
+    from clipdesk.core.faces.detect import FoundFace
+
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# With faces wanted, JPEG draft decoding stops at a short side of at least this many
+# pixels: enough for the face detector's long side (``faces.detect.DETECT_SIDE``).
+FACE_DECODE_SIDE = 768
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +28,7 @@ class DecodeJob:
     file_id: int
     path: bytes
     config: PreprocessConfig
+    faces: bool = False  # look for faces in the same decoded image
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,7 @@ class DecodeOutput:
     facts: DecodedFacts | None = None
     pixels: np.ndarray | None = None  # (3, size, size) float32
     error: str | None = None
+    faces: tuple[FoundFace, ...] | None = None  # None: not looked for
 
 
 def decode_file(job: DecodeJob) -> DecodeOutput:
@@ -45,7 +54,8 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
     try:
         data = read_file_bytes(job.path, MAX_FILE_BYTES)
         fingerprint = file_fingerprint(data)
-        decoded = read_image(data, target_size=job.config.size, raw=is_raw_path(job.path))
+        size = max(job.config.size, FACE_DECODE_SIDE) if job.faces else job.config.size
+        decoded = read_image(data, target_size=size, raw=is_raw_path(job.path))
         facts = DecodedFacts(
             fingerprint=fingerprint,
             width=decoded.width,
@@ -53,7 +63,15 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
             taken_at=decoded.taken_at,
             camera=decoded.camera,
         )
-        return DecodeOutput(job.file_id, facts, preprocess(decoded.image, job.config))
+        found = _faces(decoded.image) if job.faces else None
+        return DecodeOutput(job.file_id, facts, preprocess(decoded.image, job.config), faces=found)
     except ImageReadError as exc:
         return DecodeOutput(job.file_id, error=exc.reason or "unreadable image")
     # MemoryError is left to the pool, which replaces the worker and reports the file.
+
+
+def _faces(image: object) -> tuple[FoundFace, ...]:
+    """The faces in the decoded image; the models load once per worker process."""
+    from clipdesk.core.faces.detect import face_finder
+
+    return tuple(face_finder().find(image))  # type: ignore[arg-type]

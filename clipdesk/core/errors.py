@@ -13,6 +13,7 @@ __all__ = [
     "DateError",
     "DownloadError",
     "ExportError",
+    "FaceModelError",
     "FileTypeError",
     "FolderError",
     "ImageReadError",
@@ -21,6 +22,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "ModelNotInstalledError",
+    "PeopleError",
     "SearchError",
     "TagError",
     "UnknownModelError",
@@ -46,6 +48,10 @@ class FolderError(Exception):
 
 class TagError(LibraryError):
     """A tag request that cannot be carried out; the message is meant for the user."""
+
+
+class PeopleError(LibraryError):
+    """A people request that cannot be carried out (an unknown person, a face not there)."""
 
 
 class VocabularyError(ValueError):
@@ -80,6 +86,10 @@ class ImageReadError(Exception):
 
 
 # --- models and encoders ---------------------------------------------------------------
+
+
+class FaceModelError(Exception):
+    """dlib's face models cannot be found or loaded."""
 
 
 class ModelError(Exception):

@@ -28,6 +28,8 @@ from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
 if TYPE_CHECKING:
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
+    from clipdesk.core.faces import FaceSink
+    from clipdesk.core.faces.detect import FoundFace
     from clipdesk.core.vectors import VectorIndex
 
 SAVE_INTERVAL_S = 30.0
@@ -89,6 +91,7 @@ class _Batch:
     facts: list[tuple[int, DecodedFacts]]
     skipped: list[tuple[int, str]]
     new_fps: list[str]
+    faces: list[tuple[str, tuple[FoundFace, ...]]]
     encoded: Future[np.ndarray] | np.ndarray | None = None
 
 
@@ -109,8 +112,10 @@ class _BatchWriter:
         encoder: Encoder,
         report: IndexReport,
         batch_size: int,
+        faces: FaceSink | None = None,
     ) -> None:
         self.catalog = catalog
+        self.faces = faces
         self.vectors = vectors
         self.encoder = encoder
         self.report = report
@@ -142,15 +147,18 @@ class _BatchWriter:
         key = self.encoder.model_key
         facts: list[tuple[int, DecodedFacts]] = []
         pixels_by_fp: dict[str, np.ndarray] = {}
+        found: dict[str, tuple[FoundFace, ...]] = {}
         for out in self.decoded:
             assert out.facts is not None
             facts.append((out.file_id, out.facts))
+            if out.faces is not None:
+                found.setdefault(out.facts.fingerprint, out.faces)
             if out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
         # After the commit above, so a photo seen in the previous batch counts as known.
         known = self.catalog.embedding_ids_for(pixels_by_fp, key)
         new_fps = [fp for fp in pixels_by_fp if fp not in known]
-        batch = _Batch(facts, list(self.skipped), new_fps)
+        batch = _Batch(facts, list(self.skipped), new_fps, list(found.items()))
         if new_fps:
             pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32, copy=False)
             if self._executor is None:
@@ -189,6 +197,9 @@ class _BatchWriter:
         if created:
             ids = np.array([i for i, _ in created], dtype=np.int64)
             self.vectors.add(ids, np.stack([v for _, v in created]))
+        if self.faces is not None and batch.faces:
+            # After the files are recorded: a run stopped in between looks again.
+            self.report.faces += self.faces.record(batch.faces)
         self.report.decoded += len(batch.facts)
         self.report.encoded += len(created)
         self.report.reused += len(batch.facts) - len(created)
@@ -215,6 +226,7 @@ def embed_pending(
     decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
     pool: DecodePool | None = None,
     prepare: Prepare | None = None,
+    faces: FaceSink | None = None,
 ) -> Generator[Progress, None, None]:
     """Read, embed and store every file still pending for the encoder's model.
 
@@ -223,18 +235,29 @@ def embed_pending(
     watcher may pass its own ``pool`` (running ``decode``) to avoid starting workers for
     every small change; it is left open. ``prepare(count)``, once the number of files
     to embed is known, may swap in a faster encoder of the same model (see ``Prepare``).
+    With ``faces``, photos not yet looked at for faces are pending too, and the workers
+    look for faces in the image they decoded for the encoder.
     """
     from clipdesk.core.decode_pool import DecodePool, TaskFailure
 
-    pending = catalog.pending_files(encoder.model_key)
+    pending = catalog.pending_files(encoder.model_key, faces=faces is not None)
+    scanned = faces.scanned() if faces is not None else set()
     total = len(pending)
     yield Progress("embed", 0, total)
     if not pending or cancel.cancelled:
         return
     if prepare is not None:
         encoder = yield from prepare(total)
-    writer = _BatchWriter(catalog, vectors, encoder, report, batch_size)
-    jobs: Iterable[DecodeJob] = (DecodeJob(f.id, f.path, encoder.preprocess_cfg) for f in pending)
+    writer = _BatchWriter(catalog, vectors, encoder, report, batch_size, faces)
+    jobs: Iterable[DecodeJob] = (
+        DecodeJob(
+            f.id,
+            f.path,
+            encoder.preprocess_cfg,
+            faces=faces is not None and f.fingerprint not in scanned,
+        )
+        for f in pending
+    )
     started = time.monotonic()
     done = 0
     try:
@@ -281,6 +304,7 @@ def run_index(
     decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
     decode_timeout_s: float = 60.0,
     prepare: Prepare | None = None,
+    faces: FaceSink | None = None,
 ) -> Generator[Progress, None, IndexReport]:
     """Bring the catalog and the index up to date with the roots on disk."""
     cancel = cancel or CancelToken()
@@ -301,6 +325,7 @@ def run_index(
             decode=decode,
             decode_timeout_s=decode_timeout_s,
             prepare=prepare,
+            faces=faces,
         )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know

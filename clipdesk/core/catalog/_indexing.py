@@ -16,7 +16,7 @@ from clipdesk.core.catalog.records import (
     StatEntry,
 )
 from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record
-from clipdesk.core.catalog.schema import embeddings, files, roots
+from clipdesk.core.catalog.schema import embeddings, face_scans, files, roots
 
 
 class IndexingWrites:
@@ -99,18 +99,25 @@ class IndexingWrites:
                     ],
                 )
 
-    def pending_files(self, model_key: str, limit: int | None = None) -> list[FileRecord]:
-        """Online files that still need reading, or an embedding for ``model_key``."""
+    def pending_files(
+        self, model_key: str, limit: int | None = None, *, faces: bool = False
+    ) -> list[FileRecord]:
+        """Online files that still need reading, or an embedding for ``model_key``, or
+        (with ``faces``) a look for faces."""
         has_embedding = exists().where(
             and_(
                 embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key
             )
         )
+        wanting = has_embedding
+        if faces:
+            scanned = exists().where(face_scans.c.fingerprint == files.c.fingerprint)
+            wanting = and_(has_embedding, scanned)
         query = (
             select(*FILE_COLUMNS)
             .join(roots, roots.c.id == files.c.root_id)
             .where(roots.c.online.is_(True))
-            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", ~has_embedding)))
+            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", ~wanting)))
             .order_by(files.c.id)
         )
         if limit is not None:

@@ -13,12 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Select, and_, not_, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, not_, or_, select
 
 from clipdesk.core.catalog.raw_pairs import hidden_raw_of_pair
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
-from clipdesk.core.catalog.schema import TAKEN, embeddings, file_tags, files, roots, tags
+from clipdesk.core.catalog.schema import (
+    TAKEN,
+    embeddings,
+    faces,
+    file_tags,
+    files,
+    persons,
+    roots,
+    tags,
+)
 
 Condition = ColumnElement[bool]
 
@@ -32,6 +41,7 @@ __all__ = [
     "tagged",
     "taken_before",
     "taken_from",
+    "with_person",
 ]
 
 
@@ -71,6 +81,19 @@ def tagged(name: str) -> Condition:
             file_tags.c.tag_id == tag_id, file_tags.c.rejected.is_(False)
         )
     )
+
+
+def with_person(ref: str) -> Condition:
+    """Files in which the person ``ref`` (a name in any case, an id, or "Person <id>")
+    has a face. An IN list over the faces' fingerprint index, like a tag's."""
+    key = " ".join(ref.split()).casefold()
+    by_name = select(persons.c.id).where(persons.c.name_key == key).scalar_subquery()
+    digits = key.removeprefix("person").strip()
+    person = by_name
+    if digits.isdigit():
+        by_id = select(persons.c.id).where(persons.c.id == int(digits)).scalar_subquery()
+        person = func.coalesce(by_name, by_id)
+    return files.c.fingerprint.in_(select(faces.c.fingerprint).where(faces.c.person_id == person))
 
 
 def _visible(where: Sequence[Condition]) -> Condition:
@@ -185,3 +208,14 @@ class AllowedSets:
                 (file_record(row[1:]), float(row[0]) if row[0] is not None else 0.0)
                 for row in conn.execute(query)
             ]
+
+    def newest_files(
+        self, where: Sequence[Condition] = (), *, limit: int | None = None
+    ) -> list[FileRecord]:
+        """Visible files that pass ``where``, newest (taken, else modified) first: a
+        search by person with nothing to rank by lists these."""
+        query = select(*FILE_COLUMNS).where(_visible(where)).order_by(TAKEN.desc(), files.c.path)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [file_record(row) for row in conn.execute(query)]

@@ -145,3 +145,58 @@ tag_models = Table(
     Column("info", String),  # JSON: calibration, example counts
     Column("updated_at", Float, nullable=False),
 )
+
+# -- people (migration 0004) -------------------------------------------------------------
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String),  # None until the user names the person ("Person 3")
+    # The name folded to lower case: unique, and what a search by name matches on any
+    # database (SQLite's NOCASE has no PostgreSQL twin).
+    Column("name_key", String, unique=True),
+    Column("hidden", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+faces = Table(
+    "faces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Keyed by content fingerprint, so a moved or copied photo keeps its faces.
+    Column("fingerprint", String(32), nullable=False),
+    # The box as fractions of the photo's upright width and height.
+    Column("left", Float, nullable=False),
+    Column("top", Float, nullable=False),
+    Column("right", Float, nullable=False),
+    Column("bottom", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),  # 128 float32
+    Column("person_id", Integer, ForeignKey("persons.id", ondelete="SET NULL")),
+    # auto: put there by clustering; user: the user's word, never moved by clustering.
+    Column("assigned_by", String(8), nullable=False, server_default="auto"),
+    Index("ix_faces_fingerprint", "fingerprint"),
+    Index("ix_faces_person", "person_id"),
+    sqlite_autoincrement=True,
+)
+
+# Which photos were looked at for faces (with how many were found), so a photo without
+# a face is looked at once, not at every index.
+face_scans = Table(
+    "face_scans",
+    metadata,
+    Column("fingerprint", String(32), primary_key=True),
+    Column("faces", Integer, nullable=False),
+    Column("detector", String(16), nullable=False),
+    Column("scanned_at", Float, nullable=False),
+)
+
+# "Not this person": the face is kept out of the person whatever clustering finds.
+face_rejections = Table(
+    "face_rejections",
+    metadata,
+    Column("face_id", Integer, ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True),
+)

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from clipdesk.core.catalog import Catalog
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
+    from clipdesk.core.faces import FaceSink
     from clipdesk.core.library.model_vectors import ModelVectors
     from clipdesk.core.model_slot import ModelSlot
+    from clipdesk.core.people.service import PeopleService
     from clipdesk.core.tags.retag import RetagOutcome
     from clipdesk.core.tags.service import TagService
     from clipdesk.core.watch.dirty import Scope
@@ -46,12 +48,14 @@ class LibraryJobs:
         model: ModelSlot,
         vectors: ModelVectors,
         tags: Callable[[], TagService],
+        people: Callable[[], PeopleService],
     ) -> None:
         self._excluded = excluded  # the library's own folder: never photos
         self._catalog = catalog
         self._model = model
         self._vectors = vectors
         self._tags = tags  # the tag service is built on first use
+        self._people = people  # so is the people service
 
     def remember_model(self) -> None:
         """Record the model in use as the library's model, before vectors are written."""
@@ -69,11 +73,14 @@ class LibraryJobs:
         workers: int | None,
         batch_size: int,
         retag: bool,
+        faces: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
-        """Add ``folders`` as roots, then index every root."""
+        """Add ``folders`` as roots, then index every root (looking for faces as
+        ``face_sink`` decides)."""
         for folder in folders:
             add_root(self._catalog, folder)
         self.remember_model()
+        sink = self.face_sink(faces)
         report = yield from run_index(
             self._catalog,
             self._vectors.index,
@@ -83,10 +90,29 @@ class LibraryJobs:
             workers=workers,
             batch_size=batch_size,
             prepare=self.faster_encoder,
+            faces=sink,
         )
         if retag and not report.cancelled:
             report.tagging = yield from self.retag(cancel)
         return report
+
+    def face_sink(self, faces: bool | None) -> FaceSink | None:
+        """Where a run's faces go, or None when it looks for none: as asked (``True``
+        also turns the library's own setting back on), else the library's setting (off
+        after ``people forget-all``), else the default (on; ``CLIPDESK_FACES=0`` turns
+        it off)."""
+        from clipdesk.core.faces import faces_wanted
+        from clipdesk.core.faces.models import check_models
+        from clipdesk.core.people.service import FACES_SETTING
+
+        people = self._people()
+        setting = people.faces_on()
+        if faces and setting is False:
+            self._catalog.set_meta(FACES_SETTING, "on")
+        if not faces_wanted(faces if faces is not None else setting):
+            return None
+        check_models()
+        return people
 
     def reconcile(
         self,
@@ -125,6 +151,7 @@ class LibraryJobs:
                 workers=workers,
                 pool=pool,
                 prepare=self.faster_encoder,  # a big burst is worth the ONNX export
+                faces=self.face_sink(None),
             )
         report.cancelled = cancel.cancelled
         if retag and not report.cancelled:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
+    from clipdesk.core.people.service import PeopleService
     from clipdesk.core.tags.retag import RetagOutcome
     from clipdesk.core.tags.service import TagService
     from clipdesk.core.vectors import VectorIndex
@@ -77,10 +78,18 @@ class Library:
         )
         self._tags: TagService | None = None
         self._tags_lock = threading.Lock()  # held while the tag service is built, no more
+        self._people: PeopleService | None = None
         self.jobs = LibraryJobs(
-            store.excluded_folders(), catalog, self.model, self._vectors, self._tag_service
+            store.excluded_folders(),
+            catalog,
+            self.model,
+            self._vectors,
+            self._tag_service,
+            self._people_service,
         )
-        self._reader = LibraryReader(catalog, self.model, self._vectors, self._tag_service)
+        self._reader = LibraryReader(
+            catalog, self.model, self._vectors, self._tag_service, self._people_service
+        )
 
     @classmethod
     def open(
@@ -175,6 +184,21 @@ class Library:
                 self._tags = TagService(store, self.catalog, self.model, self.writer)
             return self._tags
 
+    @property
+    def people(self) -> PeopleService:
+        """The library's people: faces found by indexing, grouped, and the user's word."""
+        return self._people_service()
+
+    def _people_service(self) -> PeopleService:
+        with self._tags_lock:
+            if self._people is None:
+                from clipdesk.core.people.service import PeopleService
+                from clipdesk.core.people.store import PeopleStore
+
+                store = PeopleStore(self.catalog.engine)
+                self._people = PeopleService(store, self.catalog, self.writer)
+            return self._people
+
     # -- roots --------------------------------------------------------------------------
 
     def roots(self) -> list[RootRecord]:
@@ -203,11 +227,18 @@ class Library:
         workers: int | None = None,
         batch_size: int = 32,
         retag: bool = False,
+        faces: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Add ``folders`` as roots (if any) and index every root on the writer; yields
-        progress. With ``retag``, photos are tagged again if any came, changed or went."""
+        progress. With ``retag``, photos are tagged again if any came, changed or went.
+        ``faces`` (default: the library's setting) looks for faces in the photos read."""
         job = self.index_job(
-            folders, cancel=cancel, workers=workers, batch_size=batch_size, retag=retag
+            folders,
+            cancel=cancel,
+            workers=workers,
+            batch_size=batch_size,
+            retag=retag,
+            faces=faces,
         )
         return self.writer.run(job, cancel=cancel, name="index")
 
@@ -219,11 +250,17 @@ class Library:
         workers: int | None = None,
         batch_size: int = 32,
         retag: bool = False,
+        faces: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """The indexing job itself, to hand to :meth:`WriterLane.submit`."""
         cancel = cancel or CancelToken()
         return self.jobs.index(
-            folders, cancel=cancel, workers=workers, batch_size=batch_size, retag=retag
+            folders,
+            cancel=cancel,
+            workers=workers,
+            batch_size=batch_size,
+            retag=retag,
+            faces=faces,
         )
 
     def retag(

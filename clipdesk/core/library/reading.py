@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.library.model_vectors import ModelVectors
     from clipdesk.core.model_slot import ModelSlot
+    from clipdesk.core.people.service import PeopleService
     from clipdesk.core.tags.service import TagService
     from clipdesk.core.vectors import VectorIndex
 
@@ -55,11 +56,13 @@ class LibraryReader:
         model: ModelSlot,
         vectors: ModelVectors,
         tags: Callable[[], TagService],
+        people: Callable[[], PeopleService],
     ) -> None:
         self._catalog = catalog
         self._model = model
         self._vectors = vectors
         self._tags = tags  # the tag service is built on first use
+        self._people = people  # so is the people service
 
     def _check_searchable(self, encoder: Encoder, vectors: VectorIndex) -> None:
         if len(vectors) == 0:
@@ -78,6 +81,8 @@ class LibraryReader:
         """
         if query.filters.tag is not None:
             self._tags().tag(query.filters.tag)  # an unknown tag is an error, not "none"
+        for person in query.filters.persons:
+            self._people().person(person)  # so is an unknown person
         taken: list[tuple[Encoder, VectorIndex]] = []
 
         def current() -> tuple[Encoder, VectorIndex]:

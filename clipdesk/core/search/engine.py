@@ -39,11 +39,13 @@ class SearchParts:
 
 
 def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
-    """Photos for ``query``: ranked by its vector, or, with only a tag, listed."""
+    """Photos for ``query``: ranked by its vector, or, with only a tag or people, listed."""
     if not query.has_vector:
-        if query.filters.tag is None:
-            raise SearchError("nothing to search for: give some text or an image")
-        return _list_tagged(query, parts, query.filters.tag)
+        if query.filters.tag is not None:
+            return _list_tagged(query, parts, query.filters.tag)
+        if query.filters.persons:
+            return _list_newest(query, parts)
+        raise SearchError("nothing to search for: give some text or an image")
     where = conditions(query.filters)
     encoder = parts.encoder()
     results = SearchResults(query=query.text, model=encoder.spec.name)
@@ -97,4 +99,12 @@ def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResu
     rows = parts.catalog.tagged_files(tag, others, limit=max(query.k, 0))
     results = SearchResults(query=query.text, model=parts.model_name)
     results.hits = [SearchHit(f.fspath, score, f) for f, score in rows]
+    return results
+
+
+def _list_newest(query: SearchQuery, parts: SearchParts) -> SearchResults:
+    """Photos passing the filters (people among them), newest first; no score to show."""
+    records = parts.catalog.newest_files(conditions(query.filters), limit=max(query.k, 0))
+    results = SearchResults(query=query.text, model=parts.model_name)
+    results.hits = [SearchHit(f.fspath, 1.0, f) for f in records]
     return results

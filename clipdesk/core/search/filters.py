@@ -15,6 +15,7 @@ from clipdesk.core.catalog.allowed import (
     tagged,
     taken_before,
     taken_from,
+    with_person,
 )
 from clipdesk.core.catalog.raw_pairs import has_raw_companion
 from clipdesk.core.search.filetypes import extensions_of
@@ -45,6 +46,7 @@ def conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
         out.append(by_extension)
     if tag and filters.tag is not None:
         out.append(tagged(filters.tag))
+    out.extend(with_person(person) for person in filters.persons)
     return out
 
 

@@ -53,6 +53,8 @@ class Filters:
     before: float | None = None
     types: tuple[str, ...] = ()
     tag: str | None = None
+    # People, by name (any case), id or "Person <id>": every one must be in the photo.
+    persons: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -63,6 +65,7 @@ class Filters:
             or self.before is not None
             or self.types
             or self.tag is not None
+            or bool(self.persons)
         )
 
 
@@ -71,7 +74,8 @@ class SearchQuery:
     """A text, an image or both, lowered by negative terms, within filters.
 
     With neither text nor image, a query with a tag lists that tag's photos, most
-    confident first; any other such query has nothing to search for.
+    confident first; one with people lists their photos, newest first; any other such
+    query has nothing to search for.
     """
 
     text: str = ""
