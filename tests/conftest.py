@@ -13,6 +13,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # 40 ms instead of 2 ms, and the few-shot probe tests 30 s instead of 3 s. Torch and ONNX
 # Runtime keep their own thread pools.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Looking for faces is on by default, and costs dlib 0.1-0.3 s per photo: the generated
+# pictures of shapes the other tests index have no face to find. The people tests ask for
+# faces themselves (``index(faces=True)``, ``index --faces``); test_people checks the
+# default without this variable.
+os.environ.setdefault("CLIPDESK_FACES", "0")
 
 import pytest
 

@@ -91,6 +91,11 @@ def test_every_command_is_found():
         "tags vocab",
         "tags export-xmp",
         "models import",
+        "people name",
+        "people merge",
+        "people forget-face",
+        "people show",
+        "people forget-all",
     ):
         assert expected in names
 
@@ -250,6 +255,12 @@ def good_base(command: tuple[str, ...], world: World, tmp: Path) -> list[str]:
         ("tags", "run"): ["circle"],
         ("tags", "export-xmp"): ["--dry-run"],
         ("dupes",): [],
+        ("people", "name"): ["1", "Ann"],
+        ("people", "merge"): ["1", "2"],
+        ("people", "forget-face"): [photo, "--person", "1"],
+        ("people", "hide"): ["1"],
+        ("people", "show"): ["1"],
+        ("people", "forget-all"): [],
         ("models", "list"): [],
         ("models", "download"): ["tiny-shapes"],
         ("models", "import"): [str(world.docs / "garbage.pt"), "--arch", "ViT-B-32"],

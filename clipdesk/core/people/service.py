@@ -41,6 +41,18 @@ FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds no
 DETECTOR = "hog"
 
 
+def clean_name(name: str) -> str:
+    """A person's name as stored: spaces collapsed; refused when empty or not text."""
+    clean = " ".join(name.split())
+    if not clean:
+        raise PeopleError("a person's name cannot be empty")
+    try:
+        clean.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PeopleError(f"{clean!r} is not a name that can be stored as text") from None
+    return clean
+
+
 class PeopleService:
     """Faces, people and the user's word on them, for one library."""
 
@@ -166,9 +178,7 @@ class PeopleService:
 
     def name(self, ref: str | int, name: str) -> PersonInfo:
         """Name a person; their faces so far become the user's word."""
-        clean = " ".join(name.split())
-        if not clean:
-            raise PeopleError("a person's name cannot be empty")
+        clean = clean_name(name)
         person_id = self._resolve(ref)
         if self.store.name_taken(clean, person_id):
             raise PeopleError(
@@ -199,9 +209,7 @@ class PeopleService:
     def set_face(self, face_id: int, name: str) -> int:
         """The window's word on one face: it is ``name`` (a person made if new); returns
         the person's id. A face moved from another person is kept out of that one."""
-        clean = " ".join(name.split())
-        if not clean:
-            raise PeopleError("a person's name cannot be empty")
+        clean = clean_name(name)
 
         def run() -> int:
             target = self.store.find_person(clean)

@@ -29,6 +29,14 @@ def _visible_fps() -> object:
     return select(files.c.fingerprint).where(files.c.status == "ok", online)
 
 
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class PeopleStore:
     """Reads and writes of the people tables."""
 
@@ -146,7 +154,9 @@ class PeopleStore:
 
     def find_person(self, ref: str) -> int | None:
         """A person by name (any case), by id, or by "Person <id>"."""
-        key = ref.strip().casefold()
+        key = " ".join(ref.split()).casefold()
+        if not _storable(key):
+            return None  # a name no person can have (lone surrogates from a file name)
         with self.engine.connect() as conn:
             found = conn.execute(select(persons.c.id).where(persons.c.name_key == key)).first()
             if found is not None:
@@ -317,6 +327,11 @@ class PeopleStore:
                 update(faces)
                 .where(faces.c.id.in_(list(face_ids)), faces.c.person_id == person_id)
                 .values(person_id=None, assigned_by="user")
+            )
+            # The user looked at this person: the faces left in it are their word too, so
+            # grouping again keeps the person (and with it the "not").
+            conn.execute(
+                update(faces).where(faces.c.person_id == person_id).values(assigned_by="user")
             )
 
     def accept(self, face_id: int, person_id: int) -> None:

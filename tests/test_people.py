@@ -1,0 +1,203 @@
+"""People on real face photos: found while indexing, grouped, named, searched for.
+
+The photos are dlib's public example photos and variants derived from them
+(``face_photos.py``): crops, scales, mirror images and light of the same face stand for
+one person photographed several times; faces from different photos are different people.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from face_photos import FacePhoto, pairwise, source, write_people
+
+from clipdesk.cli import main
+from clipdesk.core.errors import PeopleError
+from clipdesk.core.library import Library
+from clipdesk.core.progress import run_to_end
+from clipdesk.core.search import Filters, SearchQuery
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, tiny_shapes_installed):
+    """Sixteen photos of four people indexed once with faces; copied per test."""
+    base = tmp_path_factory.mktemp("people")
+    photos = write_people(base / "photos")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLIPDESK_CACHE_DIR", str(base / "cache"))
+        with Library.open(base / "lib", model=tiny_shapes_installed) as library:
+            report = run_to_end(library.index([base / "photos"], workers=1, faces=True))
+    return base, photos, report
+
+
+@pytest.fixture
+def library(indexed, tmp_path, tiny_shapes_installed):
+    base, photos, _ = indexed
+    shutil.copytree(base / "photos", tmp_path / "photos")
+    shutil.copytree(base / "lib", tmp_path / "lib")
+    lib = Library.open(tmp_path / "lib", model=tiny_shapes_installed)
+    # Its own copy of the photos: the faces follow their content, not their paths.
+    lib.remove_root(base / "photos")
+    run_to_end(lib.index([tmp_path / "photos"], workers=1))
+    yield lib, [FacePhoto(tmp_path / "photos" / p.path.name, p.person) for p in photos]
+    lib.close()
+
+
+def subject(library: Library, path: Path):
+    """The face nearest the middle of a photo: the person the photo was made of."""
+    faces = library.people.faces_in(path)
+    return min(faces, key=lambda f: abs(f.box[0] + f.box[2] - 1) + abs(f.box[1] + f.box[3] - 1))
+
+
+def test_same_person_groups_together_and_different_people_stay_apart(indexed, library):
+    _, _, report = indexed
+    lib, photos = library
+    assert report.faces >= len(photos)  # some crops hold a neighbour's face too
+    truth = [p.person for p in photos]
+    found = [subject(lib, p.path).person_id for p in photos]
+    precision, recall = pairwise(truth, found)
+    print(f"pairwise same-person decisions: precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.9 and recall >= 0.9
+    people = lib.people.people()
+    assert len({p.id for p in people}) == len(people)
+    assert all(p.name is None and p.label == f"Person {p.id}" for p in people)
+    assert all(p.cover_path is not None and p.cover_box is not None for p in people)
+
+
+def test_search_by_person_combines_with_text_and_lists_newest_first(library):
+    lib, photos = library
+    left = subject(lib, photos[0].path).person_id
+    lib.people.name(left, "Ann")
+    ann = {os.fspath(p.path) for p in photos if subject(lib, p.path).person_id == left}
+    everyone_with_ann = {
+        os.fspath(p.path)
+        for p in photos
+        if any(f.person_id == left for f in lib.people.faces_in(p.path))
+    }
+    # No text: Ann's photos, newest first.
+    for age, path in enumerate(sorted(everyone_with_ann)):
+        os.utime(path, (1_600_000_000 - age * 86400,) * 2)
+    assert run_to_end(lib.index()).changed == len(everyone_with_ann)  # same faces: same content
+    listed = lib.find(SearchQuery(k=50, filters=Filters(persons=("ann",))))
+    assert [h.path for h in listed.hits] == sorted(everyone_with_ann)
+    # Text and a person: only Ann's photos, ranked by the text.
+    hits = lib.search("a photo", k=50, filters=Filters(persons=("Ann",))).hits
+    assert {h.path for h in hits} == everyone_with_ann and ann <= everyone_with_ann
+    assert len(lib.search("a photo", k=50).hits) == len(photos)
+    # Two people: only photos with both in them.
+    middle = subject(lib, photos[4].path).person_id
+    both = lib.search("a photo", k=50, filters=Filters(persons=("Ann", f"Person {middle}"))).hits
+    assert both and {h.path for h in both} < everyone_with_ann
+    with pytest.raises(PeopleError):
+        lib.search("a photo", filters=Filters(persons=("Nobody",)))
+
+
+def test_names_merges_and_not_this_person_survive_reindexing_and_moves(library, tmp_path):
+    lib, photos = library
+    left = subject(lib, photos[0].path).person_id
+    right = subject(lib, photos[8].path).person_id
+    lib.people.name(left, "Ann")
+    # Split the right person in two by "not this person", then merge back via the name.
+    lib.people.forget_face(photos[9].path, right)
+    loose = subject(lib, photos[9].path)
+    assert loose.person_id is None
+    lib.people.set_face(loose.id, "Ann")  # the user's word: this face is Ann
+    assert subject(lib, photos[9].path).person_name == "Ann"
+    lib.people.forget_face(photos[9].path, "Ann")
+    assert subject(lib, photos[9].path).person_id is None
+    # Move a photo of Ann and index again: no face is looked for twice, nothing is undone.
+    moved = tmp_path / "photos" / "moved-ann.jpg"
+    os.rename(photos[1].path, moved)
+    report = run_to_end(lib.index(faces=True))
+    assert report.moved == 1 and report.faces == 0 and report.decoded == 0
+    lib.people.recluster()  # grouping everything again from scratch keeps the user's word
+    assert subject(lib, moved).person_name == "Ann"
+    assert subject(lib, photos[9].path).person_id is None
+    assert subject(lib, photos[9].path).id == loose.id
+    # Merge: one person, Ann's name.
+    middle = subject(lib, photos[4].path).person_id
+    merged = lib.people.merge("Ann", middle)
+    assert merged.name == "Ann" and merged.id == left
+    assert subject(lib, photos[4].path).person_name == "Ann"
+    # Hidden people leave the list but can still be searched for.
+    lib.people.hide("Ann")
+    assert "Ann" not in [p.name for p in lib.people.people()]
+    assert lib.find(SearchQuery(k=5, filters=Filters(persons=("Ann",)))).hits
+
+
+def test_no_face_huge_photo_and_a_face_at_the_edge_are_recorded_once(tmp_path, tiny_shapes_installed):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(source("dogs.jpg"), photos / "dogs.jpg")
+    face = Image.open(source("2009_004587.jpg")).convert("RGB")
+    # The face cut through by the photo's left edge.
+    face.crop((180, 30, 400, 250)).save(photos / "edge.jpg")
+    # 60 megapixels; the faces a tenth of its width (detection sees it 1024 pixels wide).
+    huge = Image.new("RGB", (9000, 6750), (90, 110, 80))
+    huge.paste(face.resize((4000, 5000)), (4900, 1700))
+    huge.save(photos / "huge.jpg", quality=80)
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as lib:
+        first = run_to_end(lib.index([photos], workers=1, faces=True))
+        assert first.decoded == 3 and first.skipped == 0
+        assert lib.people.faces_in(photos / "dogs.jpg") == []
+        edge = lib.people.faces_in(photos / "edge.jpg")
+        assert edge and min(f.box[0] for f in edge) == 0.0
+        assert lib.people.faces_in(photos / "huge.jpg")
+        again = run_to_end(lib.index(faces=True))
+        assert again.decoded == 0 and again.faces == 0
+
+
+def test_faces_are_on_by_default_and_off_with_no_faces(tmp_path, monkeypatch, tiny_shapes_installed):
+    monkeypatch.delenv("CLIPDESK_FACES", raising=False)
+    photos = tmp_path / "photos"
+    write_people(photos, variants=((2.2, 400, False, 1.0),))
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as lib:
+        off = run_to_end(lib.index([photos], workers=1, faces=False))
+        assert off.decoded == 4 and off.faces == 0
+        on = run_to_end(lib.index(workers=1))  # the default: the photos are read for faces
+        assert on.decoded == 4 and on.encoded == 0 and on.faces >= 4
+
+
+def cli(*argv: str, capsys) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_people_command_line(library, capsys):
+    lib, photos = library
+    where = ["--library", os.fspath(lib.directory), "--model", "tiny-shapes"]
+    lib.close()
+    code, out = cli(*where, "people", "--json", capsys=capsys)
+    listed = json.loads(out)["people"]
+    assert code == 0 and listed
+    assert all(set(p) == {"id", "name", "photos", "faces"} for p in listed)
+    first = listed[0]
+    code, out = cli(*where, "people", "name", str(first["id"]), "Ann", "--json", capsys=capsys)
+    assert json.loads(out) == {**first, "name": "Ann"}
+    code, out = cli(*where, "people", "show", "ann", "--json", capsys=capsys)
+    shown = json.loads(out)
+    assert set(shown) >= {"query", "model", "results"} and len(shown["results"]) == first["photos"]
+    code, out = cli(*where, "search", "a photo", "--person", "Ann", "--json", capsys=capsys)
+    assert {r["path"] for r in json.loads(out)["results"]} == {
+        r["path"] for r in shown["results"]
+    }
+    second = listed[1]
+    code, out = cli(*where, "people", "merge", "Ann", str(second["id"]), "--json", capsys=capsys)
+    assert json.loads(out)["photos"] >= first["photos"]
+    target = shown["results"][0]["path"]
+    assert cli(*where, "people", "forget-face", target, "--person", "Ann", capsys=capsys)[0] == 0
+    assert main([*where, "people", "show", "Nobody"]) == 1
+    assert cli(*where, "people", "forget-all", capsys=capsys)[0] == 0
+    code, out = cli(*where, "people", "--json", capsys=capsys)
+    assert json.loads(out) == {"people": []}
+    # Forgotten means forgotten: the next index finds no face until asked to.
+    with Library.open(lib.directory, model="tiny-shapes") as again:
+        assert again.people.faces_on() is False
+        assert run_to_end(again.index()).faces == 0
+        assert again.people.faces_in(target) == []
