@@ -129,7 +129,7 @@ def test_names_merges_and_not_this_person_survive_reindexing_and_moves(library, 
     assert lib.find(SearchQuery(k=5, filters=Filters(persons=("Ann",)))).hits
 
 
-def test_no_face_huge_photo_and_a_face_at_the_edge_are_recorded_once(tmp_path, tiny_shapes_installed):
+def test_no_face_huge_photo_and_edge_face_are_recorded_once(tmp_path, tiny_shapes_installed):
     from PIL import Image
 
     photos = tmp_path / "photos"
@@ -153,7 +153,7 @@ def test_no_face_huge_photo_and_a_face_at_the_edge_are_recorded_once(tmp_path, t
         assert again.decoded == 0 and again.faces == 0
 
 
-def test_faces_are_on_by_default_and_off_with_no_faces(tmp_path, monkeypatch, tiny_shapes_installed):
+def test_faces_on_by_default_off_with_no_faces(tmp_path, monkeypatch, tiny_shapes_installed):
     monkeypatch.delenv("CLIPDESK_FACES", raising=False)
     photos = tmp_path / "photos"
     write_people(photos, variants=((2.2, 400, False, 1.0),))
@@ -170,7 +170,7 @@ def cli(*argv: str, capsys) -> tuple[int, str]:
 
 
 def test_people_command_line(library, capsys):
-    lib, photos = library
+    lib, _ = library
     where = ["--library", os.fspath(lib.directory), "--model", "tiny-shapes"]
     lib.close()
     code, out = cli(*where, "people", "--json", capsys=capsys)
@@ -184,9 +184,7 @@ def test_people_command_line(library, capsys):
     shown = json.loads(out)
     assert set(shown) >= {"query", "model", "results"} and len(shown["results"]) == first["photos"]
     code, out = cli(*where, "search", "a photo", "--person", "Ann", "--json", capsys=capsys)
-    assert {r["path"] for r in json.loads(out)["results"]} == {
-        r["path"] for r in shown["results"]
-    }
+    assert {r["path"] for r in json.loads(out)["results"]} == {r["path"] for r in shown["results"]}
     second = listed[1]
     code, out = cli(*where, "people", "merge", "Ann", str(second["id"]), "--json", capsys=capsys)
     assert json.loads(out)["photos"] >= first["photos"]
