@@ -38,10 +38,11 @@ class SearchRequest:
     types: tuple[str, ...] = ()  # file types by name, as core.search.FILE_TYPES has them
     excluded: tuple[str, ...] = ()  # folders whose photos are hidden
     tag: str | None = None  # only photos carrying this tag
+    person: str | None = None  # only photos of this person (an id, a name)
 
     @property
     def empty(self) -> bool:
-        return not self.text.strip() and self.image is None and self.tag is None
+        return not self.text.strip() and self.image is None and self.tag is None and not self.person
 
     def to_query(self) -> SearchQuery:
         """The core's query: every filter is applied by the one search, in SQL."""
@@ -54,6 +55,7 @@ class SearchRequest:
             before=self.date_to,
             types=self.types,
             tag=self.tag,
+            persons=(self.person,) if self.person else (),
         )
         return SearchQuery.from_text(self.text, image=self.image, k=self.k, filters=filters)
 
@@ -197,10 +199,21 @@ def duplicates_job(
     return (yield from _closing(find_duplicates(library, threshold=limit, cancel=cancel)))
 
 
+def library_people(library: Library) -> list:
+    """The people panel's entries, cover faces cut out; none when reading them fails."""
+    from clipdesk.gui.people_panel import cover_faces
+
+    try:
+        return cover_faces(library.people.people())
+    except Exception:  # people are an extra: a problem there must not hide the library
+        return []
+
+
 def library_state(
     library: Library,
-) -> tuple[dict[str, object], list[RootInfo], list[tuple[str, int]]]:
-    """The status dict, the watched folders with their photo counts, and the tags."""
+) -> tuple[dict[str, object], list[RootInfo], list[tuple[str, int]], list]:
+    """The status dict, the watched folders with their photo counts, the tags and the
+    people."""
     try:
         status = library.status()
     except Exception as exc:  # no model installed yet: the counts are still worth showing
@@ -219,7 +232,7 @@ def library_state(
         RootInfo(r.fspath, r.online, len(library.catalog.files_of_root(r.id)), r.last_scan_at)
         for r in library.roots()
     ]
-    return status, roots, library_tags(library)
+    return status, roots, library_tags(library), library_people(library)
 
 
 def watch_activity(progress: Progress) -> str:

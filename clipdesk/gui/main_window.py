@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         self.side.folders.removeRequested.connect(s.remove_folder)
         self.side.filters.changed.connect(self.new_search)
         self.side.tags.changed.connect(self.new_search)
+        self.side.people.changed.connect(self.new_search)
+        s.peopleChanged.connect(self.side.people.set_people)
         s.tagsChanged.connect(self.side.tags.set_tags)
         self.side.tags.editRequested.connect(self.edit_tag)
         self.side.tags.newRequested.connect(lambda: self.edit_tag("add"))
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
             k=self.pager.k,
             excluded=tuple(self.settings.excluded_folders),
             tag=self.side.tags.selected(),
+            person=self.side.people.selected(),
             **filters,  # type: ignore[arg-type]
         )
 

@@ -44,6 +44,7 @@ class LibraryService(QObject):
     modelFailed = Signal(str)
     stateChanged = Signal(object, object)  # status dict, list[RootInfo]
     tagsChanged = Signal(object)  # list of (tag, photo count), most used first
+    peopleChanged = Signal(object)  # list of people_panel.PersonEntry
     searchStarted = Signal(object)  # SearchRequest
     searchFinished = Signal(object)  # SearchOutcome
     indexStarted = Signal(object)  # list of folders being added
@@ -342,12 +343,13 @@ class LibraryService(QObject):
         if self.library is None or self._closed:
             return
 
-        def done(result: tuple[dict[str, object], list[jobs.RootInfo], list]) -> None:
-            status, roots, tags = result
+        def done(result: tuple[dict[str, object], list[jobs.RootInfo], list, list]) -> None:
+            status, roots, tags, people = result
             if emit_opened:
                 self.opened.emit(status)
             self.stateChanged.emit(status, roots)
             self.tagsChanged.emit(tags)
+            self.peopleChanged.emit(people)
 
         def failed(exc: Exception) -> None:
             if emit_opened:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from clipdesk.core.progress import Progress
 from clipdesk.gui.jobs import RootInfo
+from clipdesk.gui.people_panel import PeoplePanel
 
 # Labels of the file-type filter and the core's type names (core.search.FILE_TYPES).
 FILE_TYPES: dict[str, tuple[str, ...]] = {
@@ -313,7 +314,7 @@ class FiltersPanel(QWidget):
 
 
 class SidePanel(QWidget):
-    """Folders, tags and filters stacked in one column."""
+    """Folders, people, tags and filters stacked in one column."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -322,9 +323,11 @@ class SidePanel(QWidget):
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(14)
         self.folders = FoldersPanel()
+        self.people = PeoplePanel()
         self.tags = TagsPanel()
         self.filters = FiltersPanel()
         layout.addWidget(self.folders, 3)
+        layout.addWidget(self.people, 2)
         layout.addWidget(self.tags, 2)
         layout.addWidget(self.filters, 0)
 
