@@ -40,7 +40,13 @@ LONG_RUNNING = {("watch",)}
 # Commands that show a window: run as real processes below, not in this one.
 OUT_OF_PROCESS = {("gui",)}
 # Commands that write new files where they are told (never over the user's files).
-WRITE_WHERE_TOLD = {("embed",), ("demo",), ("models", "export"), ("tags", "export-xmp")}
+WRITE_WHERE_TOLD = {
+    ("embed",),
+    ("demo",),
+    ("models", "export"),
+    ("tags", "export-xmp"),
+    ("library", "copy"),
+}
 # Gaps the contract found that are not fixed yet: expected to fail, strictly.
 KNOWN_GAPS: dict[tuple[str, ...], str] = {}
 TIME_LIMIT_S = 20.0
@@ -268,6 +274,7 @@ def good_base(command: tuple[str, ...], world: World, tmp: Path) -> list[str]:
         ("demo",): [str(tmp / "demo"), "--count", "2", "-n", "1"],
         ("gui",): ["--screenshot", str(tmp / "shot.png")],
         ("models", "export"): ["no-such-model", "--out", str(tmp / "x.pack")],
+        ("library", "copy"): [str(world.template), str(tmp / "copy")],
     }[command]
 
 

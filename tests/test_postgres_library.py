@@ -151,3 +151,39 @@ def test_a_newer_schema_or_foreign_tables_are_refused(pg_url: str, pg_server) ->
     with pytest.raises(CatalogError, match="not a clipdesk library"):
         Library.open(other)
     assert _tables(other) == {"accounts"}
+
+
+def test_library_copy_both_ways_keeps_vectors_and_tags(
+    pg_url: str, sample_library, tmp_path: Path
+) -> None:
+    """Folder -> PostgreSQL -> folder: the same search results, tags and vectors, and
+    nothing embedded again (the copy never loads a model)."""
+    source = sample_library.copy(tmp_path / "lib")
+    there = run_cli(["library", "copy", os.fspath(source), pg_url, "--json"])
+    assert there.code == 0, there
+    assert '"vectors": 40' in there.out
+    back = tmp_path / "back"
+    again = run_cli(["library", "copy", pg_url, os.fspath(back)])
+    assert again.code == 0, again
+    assert "copied 40 files and 40 vectors" in again.out
+    refused = run_cli(["library", "copy", os.fspath(source), pg_url])
+    assert refused.code == 1 and "already holds a library" in refused.err
+    libraries = [Library.open(p, model="tiny-shapes") for p in (source, pg_url, back)]
+    try:
+        for query in ("a red circle", "a yellow triangle"):
+            tops = [_top(library, query) for library in libraries]
+            assert tops[0] == tops[1] == tops[2], query
+        tagged = [
+            sorted(t.name for t in library.tags.list_tags() if t.count) for library in libraries
+        ]
+        assert tagged[0] and tagged[0] == tagged[1] == tagged[2]
+        key = libraries[0].catalog.get_meta("model_key")
+        assert key is not None
+        ids = libraries[0].catalog.embedding_ids(key)
+        dim = libraries[0].catalog.model_dims()[key]
+        for other in libraries[1:]:
+            assert (other.catalog.embedding_ids(key) == ids).all()
+            assert (other.catalog.vectors(ids, dim) == libraries[0].catalog.vectors(ids, dim)).all()
+    finally:
+        for library in libraries:
+            library.close()

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "people_commands",
     "model_commands",
     "embed_command",
+    "copy_command",
     "demo_command",
     "gui_command",
 )
