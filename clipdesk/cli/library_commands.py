@@ -64,7 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         nargs="?",
         default="",
         metavar="TEXT",
-        help='what to look for; "-word" lowers photos that match word',
+        help='what to look for; "-word" lowers photos that match word; operators '
+        'text:WORD text:"some words" place:NAME after:DATE before:DATE camera:WORD '
+        "tag:NAME folder:DIR type:TYPE narrow it (alone, they list photos newest first)",
     )
     p.add_argument("-n", type=positive_int, default=20, metavar="N", help="number of results")
     p.add_argument("--image", type=non_empty, metavar="IMG", help="also match this image")
@@ -76,6 +78,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="only photos with this tag (all of them if no TEXT)",
     )
     _add_filter_arguments(p)
+    p.add_argument(
+        "--sort",
+        choices=("relevance", "date"),
+        default="relevance",
+        help="order of the results: best match first, or newest first (taken-at time)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -309,14 +317,24 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
 
     def run() -> int:
-        filters = _filters(args)
+        from dataclasses import replace
+
+        from clipdesk.core.errors import QueryError
+        from clipdesk.core.search import SearchQuery
+
+        filters = replace(_filters(args), tag=args.tag)
+        try:  # the query language is read before the library opens
+            query = SearchQuery.from_text(
+                args.text, image=args.image, k=args.n, filters=filters, sort=args.sort
+            )
+        except QueryError as exc:
+            raise UsageError(str(exc)) from exc
 
         def action(library: Library) -> int:
-            if args.folder is not None:
-                check_search_folder(args.folder, library.roots())
-            results = library.search(
-                args.text, image=args.image, k=args.n, tag=args.tag, filters=filters
-            )
+            if query.filters.folder is not None:
+                check_search_folder(query.filters.folder, library.roots())
+            results = library.find(query)
+            results.query = args.text
             print_results(results, args.json)
             return 0
 

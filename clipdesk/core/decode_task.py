@@ -62,6 +62,9 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
             height=decoded.height,
             taken_at=decoded.taken_at,
             camera=decoded.camera,
+            taken_offset=decoded.taken_offset,
+            latitude=decoded.position[0] if decoded.position else None,
+            longitude=decoded.position[1] if decoded.position else None,
         )
         found = _faces(decoded.image) if job.faces else None
         return DecodeOutput(job.file_id, facts, preprocess(decoded.image, job.config), faces=found)

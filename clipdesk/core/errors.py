@@ -23,6 +23,7 @@ __all__ = [
     "ModelError",
     "ModelNotInstalledError",
     "PeopleError",
+    "QueryError",
     "SearchError",
     "TagError",
     "UnknownModelError",
@@ -71,6 +72,11 @@ class DateError(SearchError, ValueError):
 
 class FileTypeError(SearchError, ValueError):
     """A file type that clipdesk does not know."""
+
+
+class QueryError(SearchError, ValueError):
+    """A query the search box or ``clipdesk search`` cannot read: an unknown operator, an
+    operator without a value, an unclosed quote or an empty quoted phrase."""
 
 
 # --- photos ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
 from clipdesk.core.changes import IndexReport, record_scan
 from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
+from clipdesk.core.places import GeoNamesPlaces, PlaceNamer, named_places
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
 
@@ -112,9 +113,11 @@ class _BatchWriter:
         encoder: Encoder,
         report: IndexReport,
         batch_size: int,
+        places: PlaceNamer,
         faces: FaceSink | None = None,
     ) -> None:
         self.catalog = catalog
+        self.places = places
         self.faces = faces
         self.vectors = vectors
         self.encoder = encoder
@@ -155,6 +158,7 @@ class _BatchWriter:
                 found.setdefault(out.facts.fingerprint, out.faces)
             if out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
+        facts = named_places(facts, self.places)
         # After the commit above, so a photo seen in the previous batch counts as known.
         known = self.catalog.embedding_ids_for(pixels_by_fp, key)
         new_fps = [fp for fp in pixels_by_fp if fp not in known]
@@ -227,6 +231,7 @@ def embed_pending(
     pool: DecodePool | None = None,
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
+    places: PlaceNamer | None = None,
 ) -> Generator[Progress, None, None]:
     """Read, embed and store every file still pending for the encoder's model.
 
@@ -248,7 +253,9 @@ def embed_pending(
         return
     if prepare is not None:
         encoder = yield from prepare(total)
-    writer = _BatchWriter(catalog, vectors, encoder, report, batch_size, faces)
+    writer = _BatchWriter(
+        catalog, vectors, encoder, report, batch_size, places or GeoNamesPlaces(), faces
+    )
     jobs: Iterable[DecodeJob] = (
         DecodeJob(
             f.id,

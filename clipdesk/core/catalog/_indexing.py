@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
 
+from clipdesk.core.catalog._photo_text import store_text
 from clipdesk.core.catalog.dialect import insert_ignore
 from clipdesk.core.catalog.records import (
     DecodedFacts,
@@ -163,11 +164,18 @@ class IndexingWrites:
                         height=facts.height,
                         taken_at=facts.taken_at,
                         camera=facts.camera,
+                        taken_offset=facts.taken_offset,
+                        latitude=facts.latitude,
+                        longitude=facts.longitude,
+                        place=facts.place,
+                        place_key=facts.place_key,
                         status="ok",
                         skip_reason=None,
                         updated_at=now,
                     )
                 )
+                if facts.text is not None:
+                    store_text(conn, facts.fingerprint, facts.text, now)
             for file_id, reason in skipped:
                 conn.execute(
                     update(files)

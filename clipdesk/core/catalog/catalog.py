@@ -19,6 +19,7 @@ from clipdesk.core.catalog._embeddings import EmbeddingTable
 from clipdesk.core.catalog._files import FileTable
 from clipdesk.core.catalog._indexing import IndexingWrites
 from clipdesk.core.catalog._meta import MetaTable
+from clipdesk.core.catalog._photo_text import PhotoTexts
 from clipdesk.core.catalog._report import Reports
 from clipdesk.core.catalog._roots import RootTable
 from clipdesk.core.catalog.allowed import AllowedSets
@@ -29,7 +30,14 @@ __all__ = ["Catalog", "folder_range", "path_bytes"]
 
 
 class Catalog(
-    MetaTable, RootTable, FileTable, IndexingWrites, EmbeddingTable, AllowedSets, Reports
+    MetaTable,
+    RootTable,
+    FileTable,
+    IndexingWrites,
+    EmbeddingTable,
+    AllowedSets,
+    PhotoTexts,
+    Reports,
 ):
     """Roots, files and embeddings of one library."""
 

@@ -34,10 +34,40 @@ class FileRecord:
     height: int | None = None
     taken_at: float | None = None
     camera: str | None = None
+    taken_offset: int | None = None  # minutes east of UTC, when EXIF gave one
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str | None = None  # "City, Region, Country", named offline from GPS
 
     @property
     def fspath(self) -> str:
         return os.fsdecode(self.path)
+
+    @property
+    def taken(self) -> float:
+        """When the photo was taken: EXIF's time, else the file's modification time (what
+        date filters and the date order use)."""
+        return self.taken_at if self.taken_at is not None else self.mtime_ns / 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """A line of text read in a photo: the text, how sure OCR is, and its four corners
+    (x, y) in the pixels of the upright photo."""
+
+    text: str
+    confidence: float
+    box: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoText:
+    """What OCR read in one photo; no lines when it found none (the photo is still
+    marked as read)."""
+
+    lines: tuple[TextLine, ...]
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +89,12 @@ class DecodedFacts:
     height: int
     taken_at: float | None = None
     camera: str | None = None
+    taken_offset: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str | None = None  # filled in by the indexer (``core/places.py``), not workers
+    place_key: str | None = None
+    text: PhotoText | None = None  # None: OCR did not run (switched off, or failed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,10 @@ FILE_COLUMNS = (
     files.c.height,
     files.c.taken_at,
     files.c.camera,
+    files.c.taken_offset,
+    files.c.latitude,
+    files.c.longitude,
+    files.c.place,
 )
 
 

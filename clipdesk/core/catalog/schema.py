@@ -20,8 +20,10 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    column,
     func,
     literal_column,
+    table,
 )
 
 metadata = MetaData()
@@ -57,6 +59,15 @@ files = Table(
     # The name's extension, lower-case with its dot (".jpg"; "" when none or not ASCII):
     # what a file-type filter selects on (migration 0003).
     Column("ext", String(16), nullable=False, server_default=""),
+    # Minutes east of UTC of ``taken_at`` when EXIF says (OffsetTimeOriginal); None when
+    # it does not (the time was read as local time) or there is no EXIF time (0005).
+    Column("taken_offset", Integer),
+    # GPS position from EXIF and the place it names offline ("Lisbon, Lisbon, Portugal");
+    # ``place_key`` holds the same names normalised, "|lisbon|portugal|" (0005).
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("place", String),
+    Column("place_key", String),
     Column("added_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_files_dir", "dir"),
@@ -200,3 +211,26 @@ face_rejections = Table(
     Column("face_id", Integer, ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True),
     Column("person_id", Integer, ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True),
 )
+# -- text in photos (migration 0005) -----------------------------------------------------
+
+photo_text = Table(
+    "photo_text",
+    metadata,
+    # Keyed by content fingerprint: what a photo says follows it through moves and copies.
+    Column("fingerprint", String(32), primary_key=True),
+    # JSON: [[text, confidence, [[x, y] x 4]], ...] in the pixels of the upright photo.
+    Column("lines", String, nullable=False),
+    # Every word, normalised (``words.normalise``): what the full-text index holds.
+    Column("words", String, nullable=False),
+    Column("width", Integer, nullable=False),  # the size the boxes are measured in
+    Column("height", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# The full-text index over ``photo_text.words``: on SQLite an FTS5 table (a virtual table
+# the migration creates, so it is not in ``metadata``); on PostgreSQL a generated tsvector
+# column ``photo_text.tsv`` with a GIN index. ``photo_text_fts`` names it for queries.
+photo_text_fts = table("photo_text_fts", column("fingerprint"), column("words"))
+# SQLite's virtual tables (and FTS5's own shadow tables, named after them), outside
+# ``metadata``: the schema test leaves them to SQLite.
+VIRTUAL_TABLES = ("photo_text_fts", "photo_text_vocab")

@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from clipdesk.core.errors import ImageReadError
 from clipdesk.core.imageio.colour import convert_to_rgb
-from clipdesk.core.imageio.exif import TRANSPOSE, camera_name, orientation, taken_at_epoch
+from clipdesk.core.imageio.exif import TRANSPOSE, camera_name, gps_position, orientation, taken_at
 from clipdesk.core.imageio.files import DEFAULT_MAX_FILE_BYTES, read_file_bytes
 from clipdesk.core.imageio.formats import FORMATS, ensure_openers
 from clipdesk.core.imageio.raw import is_raw_path, read_raw
@@ -41,6 +41,8 @@ class DecodedImage:
     taken_at: float | None
     camera: str | None
     format: str
+    taken_offset: int | None = None  # minutes east of UTC, when EXIF says
+    position: tuple[float, float] | None = None  # GPS (latitude, longitude)
 
 
 def _declares_more(data: bytes) -> bool:
@@ -139,8 +141,9 @@ def _decode(data: bytes, target_size: int | None, max_pixels: int) -> DecodedIma
         turn = orientation(im)
         if turn in (5, 6, 7, 8):
             width, height = height, width
-        taken_at = taken_at_epoch(im)
+        taken, offset = taken_at(im)
         camera = camera_name(im)
+        position = gps_position(im)
         try:
             if target_size and fmt in ("JPEG", "MPO") and min(im.size) >= 2 * target_size:
                 # A square request keeps both sides >= target_size, so the short side
@@ -154,6 +157,6 @@ def _decode(data: bytes, target_size: int | None, max_pixels: int) -> DecodedIma
             raise
         except Exception as exc:  # Pillow raises many types for damaged data
             raise ImageReadError(_decode_reason(exc, data), repr(exc)) from None
-        return DecodedImage(rgb, width, height, taken_at, camera, fmt)
+        return DecodedImage(rgb, width, height, taken, camera, fmt, offset, position)
     finally:
         im.close()

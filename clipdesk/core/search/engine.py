@@ -8,7 +8,7 @@ n results returns n whenever n photos pass the filters.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,13 +39,25 @@ class SearchParts:
 
 
 def search(query: SearchQuery, parts: SearchParts) -> SearchResults:
-    """Photos for ``query``: ranked by its vector, or, with only a tag or people, listed."""
+    """Photos for ``query``: ranked by its vector; or, with filters alone, listed (a
+    tag's photos in the tag's order, others newest first). ``sort="date"`` orders what
+    was found by taken-at time, newest first."""
+    results = _found(query, parts)
+    if query.sort == "date":
+        results.hits.sort(key=lambda hit: (-hit.file.taken, hit.path))
+    if query.filters.texts and results.hits:
+        said = parts.catalog.photo_words(h.file.fingerprint or "" for h in results.hits)
+        results.hits = [replace(h, text=said.get(h.file.fingerprint or "")) for h in results.hits]
+    return results
+
+
+def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
     if not query.has_vector:
-        if query.filters.tag is not None:
+        if not query.filters.active:
+            raise SearchError("nothing to search for: give some text or an image")
+        if query.filters.tag is not None and query.sort == "relevance":
             return _list_tagged(query, parts, query.filters.tag)
-        if query.filters.persons:
-            return _list_newest(query, parts)
-        raise SearchError("nothing to search for: give some text or an image")
+        return _list_newest(query, parts)
     where = conditions(query.filters)
     encoder = parts.encoder()
     results = SearchResults(query=query.text, model=encoder.spec.name)
@@ -103,7 +115,8 @@ def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResu
 
 
 def _list_newest(query: SearchQuery, parts: SearchParts) -> SearchResults:
-    """Photos passing the filters (people among them), newest first; no score to show."""
+    """Photos passing the filters (people among them), newest first; each scores 1.0
+    (it matches them all)."""
     records = parts.catalog.newest_files(conditions(query.filters), limit=max(query.k, 0))
     results = SearchResults(query=query.text, model=parts.model_name)
     results.hits = [SearchHit(f.fspath, 1.0, f) for f in records]

@@ -10,7 +10,10 @@ from sqlalchemy import or_
 from clipdesk.core.catalog.allowed import (
     Condition,
     below,
+    camera_has,
     extension_in,
+    has_text,
+    in_place,
     not_below,
     tagged,
     taken_before,
@@ -47,6 +50,9 @@ def conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
     if tag and filters.tag is not None:
         out.append(tagged(filters.tag))
     out.extend(with_person(person) for person in filters.persons)
+    out.extend(has_text(phrase) for phrase in filters.texts)
+    out.extend(in_place(name) for name in filters.places)
+    out.extend(camera_has(word) for word in filters.cameras)
     return out
 
 

@@ -2,17 +2,21 @@
 
 Everything a search can be limited by is a field of :class:`Filters`; each becomes a
 condition in SQL (``filters.py``), so a search for n results returns n whenever n photos
-pass. Later filters (text in photos, places, people) are more fields of the same kind.
+pass. What a user types is read by ``operators.py`` into this query.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shlex
 from dataclasses import dataclass, field
 
-__all__ = ["Filters", "ParsedQuery", "SearchQuery", "parse_query"]
+from clipdesk.core.errors import QueryError
+from clipdesk.core.search.filter_set import Filters
+
+__all__ = ["SORTS", "Filters", "ParsedQuery", "SearchQuery", "parse_query"]
+
+# How results can be ordered: by the ranking, or by taken-at time, newest first.
+SORTS = ("relevance", "date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,51 +26,12 @@ class ParsedQuery:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    """Split ``beach -people -"red car"`` into ``beach`` and the negatives."""
-    try:
-        words = shlex.split(text)
-    except ValueError:  # an unbalanced quote: take the text as it is
-        words = text.split()
-    positive: list[str] = []
-    negatives: list[str] = []
-    for word in words:
-        if len(word) > 1 and word.startswith("-") and not re.match(r"-\d", word):
-            negatives.append(word[1:].strip())
-        else:
-            positive.append(word)
-    return ParsedQuery(" ".join(positive).strip(), tuple(n for n in negatives if n))
+    """Split ``beach -people -"red car"`` into ``beach`` and the negatives (operators
+    are read, and dropped: :func:`operators.parse_search` keeps them)."""
+    from clipdesk.core.search.operators import parse_search
 
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Which photos may be returned; every field left empty lets every photo through.
-
-    ``after`` and ``before`` are epoch seconds (``dates.parse_date``) compared with the
-    photo's taken-at time, else its modification time: ``after <= taken < before``.
-    ``types`` are names from ``filetypes.FILE_TYPES`` (``photo``, ``jpeg``, ``raw``...).
-    Folders are absolute paths; a folder covers everything below it.
-    """
-
-    folder: str | None = None
-    excluded: tuple[str, ...] = ()
-    after: float | None = None
-    before: float | None = None
-    types: tuple[str, ...] = ()
-    tag: str | None = None
-    # People, by name (any case), id or "Person <id>": every one must be in the photo.
-    persons: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return bool(
-            self.folder
-            or self.excluded
-            or self.after is not None
-            or self.before is not None
-            or self.types
-            or self.tag is not None
-            or bool(self.persons)
-        )
+    parsed = parse_search(text)
+    return ParsedQuery(parsed.text, parsed.negatives)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +39,8 @@ class SearchQuery:
     """A text, an image or both, lowered by negative terms, within filters.
 
     With neither text nor image, a query with a tag lists that tag's photos, most
-    confident first; one with people lists their photos, newest first; any other such
-    query has nothing to search for.
+    confident first; one with other filters lists the photos that pass, newest first;
+    one with no filter at all has nothing to search for.
     """
 
     text: str = ""
@@ -83,6 +48,7 @@ class SearchQuery:
     negatives: tuple[str, ...] = ()
     k: int = 20
     filters: Filters = field(default_factory=Filters)
+    sort: str = "relevance"  # or "date": newest first (``SORTS``)
 
     @classmethod
     def from_text(
@@ -92,15 +58,25 @@ class SearchQuery:
         image: str | os.PathLike[str] | None = None,
         k: int = 20,
         filters: Filters | None = None,
+        sort: str = "relevance",
     ) -> SearchQuery:
-        """A query from what a user types, ``-word`` terms becoming negatives."""
-        parsed = parse_query(text)
+        """A query from what a user types: operators (``operators.py``) narrow
+        ``filters``, ``-word`` terms become negatives, the rest is the meaning query.
+
+        Raises :class:`~clipdesk.core.errors.QueryError` for a query it cannot read.
+        """
+        from clipdesk.core.search.operators import parse_search
+
+        if sort not in SORTS:
+            raise QueryError(f"unknown order {sort!r} (one of: {', '.join(SORTS)})")
+        parsed = parse_search(text, filters)
         return cls(
-            text=parsed.positive,
+            text=parsed.text,
             image=os.fspath(image) if image is not None else None,
             negatives=parsed.negatives,
             k=k,
-            filters=filters or Filters(),
+            filters=parsed.filters,
+            sort=sort,
         )
 
     @property

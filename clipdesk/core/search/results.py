@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,27 @@ class SearchHit:
     path: str
     score: float
     file: FileRecord
+    text: str | None = None  # the text read in the photo, when the query asked for text
+
+    def to_json(self) -> dict[str, object]:
+        """``path`` and ``score``, plus what is known of when, where and what it says.
+
+        ``taken_at`` is ISO 8601, with the offset when EXIF gave one (else local time);
+        ``taken_from`` says whether it is EXIF's time or, lacking one, the file's.
+        """
+        out: dict[str, object] = {"path": self.path, "score": round(self.score, 6)}
+        record = self.file
+        if record.taken_at is not None and record.taken_offset is not None:
+            zone = dt.timezone(dt.timedelta(minutes=record.taken_offset))
+            out["taken_at"] = dt.datetime.fromtimestamp(record.taken_at, zone).isoformat()
+        else:
+            out["taken_at"] = dt.datetime.fromtimestamp(record.taken).isoformat()
+        out["taken_from"] = "exif" if record.taken_at is not None else "file"
+        if record.place:
+            out["place"] = record.place
+        if self.text is not None:
+            out["text"] = self.text
+        return out
 
 
 @dataclass
@@ -29,6 +51,6 @@ class SearchResults:
         return {
             "query": self.query,
             "model": self.model,
-            "results": [{"path": h.path, "score": round(h.score, 6)} for h in self.hits],
+            "results": [hit.to_json() for hit in self.hits],
             **({"notes": self.notes} if self.notes else {}),
         }

@@ -1,0 +1,112 @@
+"""Text read in photos: stored per content fingerprint, with its full-text index.
+
+``photo_text`` keeps the lines with their boxes (for the photo window) and the photo's
+words normalised (``words.normalise``); SQLite's FTS5 table ``photo_text_fts`` indexes
+those words and is written here beside it, row for row (PostgreSQL's tsvector column is
+generated from them by the database itself).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text
+
+from clipdesk.core.catalog.records import PhotoText, TextLine
+from clipdesk.core.catalog.schema import photo_text
+from clipdesk.core.catalog.words import normalise
+
+__all__ = ["PhotoTexts", "store_text"]
+
+
+def _encode(value: PhotoText) -> str:
+    return json.dumps(
+        [
+            [line.text, round(line.confidence, 4), [list(p) for p in line.box]]
+            for line in value.lines
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _decode(lines: str, width: int, height: int) -> PhotoText:
+    return PhotoText(
+        tuple(
+            TextLine(str(t), float(c), tuple((float(x), float(y)) for x, y in box))
+            for t, c, box in json.loads(lines)
+        ),
+        width,
+        height,
+    )
+
+
+def store_text(conn: Connection, fingerprint: str, value: PhotoText, now: float) -> None:
+    """Replace what is stored of ``fingerprint``'s text, index included (one transaction
+    with the caller's other writes)."""
+    words = normalise(" ".join(line.text for line in value.lines))
+    conn.execute(delete(photo_text).where(photo_text.c.fingerprint == fingerprint))
+    conn.execute(
+        insert(photo_text).values(
+            fingerprint=fingerprint,
+            lines=_encode(value),
+            words=words,
+            width=value.width,
+            height=value.height,
+            updated_at=now,
+        )
+    )
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM photo_text_fts WHERE fingerprint = :f"), {"f": fingerprint})
+        if words:
+            conn.execute(
+                text("INSERT INTO photo_text_fts (fingerprint, words) VALUES (:f, :w)"),
+                {"f": fingerprint, "w": words},
+            )
+
+
+class PhotoTexts:
+    """Part of :class:`Catalog`: reading the text found in photos."""
+
+    engine: Engine
+
+    def photo_text(self, fingerprint: str) -> PhotoText | None:
+        """What OCR read in the photo, or None if it never ran on it."""
+        query = select(photo_text.c.lines, photo_text.c.width, photo_text.c.height).where(
+            photo_text.c.fingerprint == fingerprint
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _decode(row[0], row[1], row[2])
+
+    def photo_words(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        """The text read in each photo, its lines joined by " / " (photos with none left out)."""
+        wanted = sorted(set(fingerprints))
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(
+                    photo_text.c.fingerprint,
+                    photo_text.c.lines,
+                    photo_text.c.width,
+                    photo_text.c.height,
+                ).where(photo_text.c.fingerprint.in_(wanted[start : start + 500]))
+                for fp, lines, w, h in conn.execute(query):
+                    found = _decode(lines, w, h)
+                    if found.lines:
+                        out[fp] = " / ".join(line.text for line in found.lines)
+        return out
+
+    def text_words(self, prefix: str, limit: int = 20) -> list[str]:
+        """Words read in photos that start with ``prefix`` (normalised), most photos
+        first: what the search box suggests after ``text:``."""
+        start = normalise(prefix).replace(" ", "")
+        if self.engine.dialect.name != "sqlite" or not start:
+            return []
+        query = text(
+            "SELECT term FROM photo_text_vocab WHERE term >= :lo AND term < :hi "
+            "ORDER BY doc DESC, term LIMIT :n"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"lo": start, "hi": start + "\U0010ffff", "n": limit})
+            return [row[0] for row in rows]
