@@ -198,6 +198,8 @@ def with_library(
 
     ``unopenable`` handles a library that cannot be opened (``check`` reports it).
     """
+    import sqlite3
+
     from sqlalchemy.exc import DBAPIError
 
     from clipdesk.cli.errors import CliError
@@ -216,7 +218,7 @@ def with_library(
         return action(library)
     except (LibraryError, CatalogError) as exc:
         raise CliError(str(exc)) from exc
-    except DBAPIError as exc:  # a damaged catalog, or a write to a read-only one
+    except (DBAPIError, sqlite3.DatabaseError) as exc:  # damaged, or a write to a read-only one
         raise CliError(database_error_message(exc, library.location)) from exc
     finally:
         library.close()

@@ -8,6 +8,7 @@ damaged SQLite index can be rebuilt from its table.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, inspect, text
@@ -89,9 +90,10 @@ def mend(engine: Engine, health: Health) -> tuple[list[str], list[str]]:
     return done, not_done
 
 
-def database_error_message(exc: DBAPIError, directory: object) -> str:
-    """One line for the user about an SQLite error met while using a library."""
-    reason = str(exc.orig)
+def database_error_message(exc: DBAPIError | sqlite3.DatabaseError, directory: object) -> str:
+    """One line for the user about an SQLite error met while using a library (wrapped by
+    SQLAlchemy, or raw from the driver's own cursor where a read bypasses it)."""
+    reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
     if "readonly" in reason or "read-only" in reason:
         return f"the library {directory} is read-only: reading works, changing it does not"
     return (
