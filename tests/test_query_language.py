@@ -38,6 +38,10 @@ def test_each_operator_sets_its_filter_and_the_rest_is_the_meaning_query():
     )
 
 
+def test_person_operator_is_the_persons_filter():
+    assert parse_search("person:Ana Person:Rui dog").filters == Filters(persons=("Ana", "Rui"))
+
+
 def test_operators_alone_leave_no_meaning_query_and_names_are_any_case():
     parsed = parse_search("PLACE:Portugal Camera:Nikon")
     assert parsed.text == ""
@@ -67,7 +71,6 @@ def test_operators_narrow_filters_given_elsewhere():
         ("type:slides", "type: unknown file type"),
         ("-place:Lisbon", "cannot be excluded"),
         ("tag:sea tag:snow", "tag: given twice"),
-        ("person:Ana", "people search is not available"),
         ("type:png type:jpeg", "no file in common"),
     ],
 )
