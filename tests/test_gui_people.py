@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from face_photos import source
+from face_photos import VARIANTS, source, write_people
 
 from clipdesk.core.people.records import PersonInfo
 from clipdesk.gui.jobs import SearchRequest
@@ -37,3 +37,48 @@ def test_people_panel_shows_covers_and_a_click_selects_the_person(qtbot):
     panel.select("3")
     panel.set_people(entries[1:])  # person 3 is gone (merged, hidden): the filter goes too
     assert panel.selected() is None
+
+
+def test_the_window_finds_people_and_a_click_on_a_face_names_it(qtbot, tmp_path, monkeypatch):
+    from gui_windows import TIMEOUT_MS, close_window, open_window
+    from PySide6.QtCore import QPoint, Qt
+
+    monkeypatch.setenv("CLIPDESK_FACES", "1")  # the app's default (the test run turns it off)
+    photos = write_people(tmp_path / "photos", variants=VARIANTS[:2])
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
+            win.side.folders.addRequested.emit(str(tmp_path / "photos"))
+        people = win.side.people
+        qtbot.waitUntil(lambda: people.list.count() == 4, timeout=TIMEOUT_MS)
+        # A click on a person shows their photos only.
+        with qtbot.waitSignal(win.resultsShown, timeout=TIMEOUT_MS):
+            people._clicked(people.list.item(0))
+        shown = {h.path for h in win.model.hits()}
+        assert shown and len(shown) < len(photos)
+        # In a photo's window, a click on a face names it.
+        row = 0
+        path = win.model.hits()[row].path
+        win.show_detail(win.model.index(row))
+        detail = win.detail
+        qtbot.waitUntil(lambda: bool(detail.preview.faces), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not detail.preview._shown.isEmpty(), timeout=TIMEOUT_MS)
+        face = max(detail.preview.faces, key=lambda f: f.box[2] - f.box[0])
+        monkeypatch.setattr(win, "ask_face_name", lambda current: "Ann")
+        label, size = detail.preview, detail.preview._shown
+        x = (label.width() - size.width()) / 2 + (face.box[0] + face.box[2]) / 2 * size.width()
+        y = (label.height() - size.height()) / 2 + (face.box[1] + face.box[3]) / 2 * size.height()
+        with qtbot.waitSignal(win.service.photoFacesChanged, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=QPoint(round(x), round(y)))
+        qtbot.waitUntil(
+            lambda: any(f.person_name == "Ann" for f in detail.preview.faces), timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(
+            lambda: any(
+                people.list.item(i).text().startswith("Ann") for i in range(people.list.count())
+            ),
+            timeout=TIMEOUT_MS,
+        )
+        assert path == detail.hit.path
+    finally:
+        close_window(qtbot, win)

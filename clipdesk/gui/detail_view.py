@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.gui import desktop
+from clipdesk.gui.face_marks import FacePreview
 from clipdesk.gui.tag_editor import PhotoTagsEditor
 
 if TYPE_CHECKING:
+    from clipdesk.core.people.records import PhotoFace
     from clipdesk.core.search import SearchHit
     from clipdesk.core.tags.service import PhotoTag
 
@@ -126,6 +128,7 @@ class DetailView(QDialog):
     tagDecided = Signal(str, str, str)  # path, tag, "yes" | "no" | "forget"
     stepRequested = Signal(int)  # -1 previous, +1 next
     previewWanted = Signal(str)  # the window loads it through the service
+    faceClicked = Signal(str, object)  # path, PhotoFace: the user names or corrects it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,12 +138,13 @@ class DetailView(QDialog):
         self._hit: SearchHit | None = None
         self._image: QImage | None = None
         outer = QHBoxLayout(self)
-        self.preview = QLabel("Loading…")
+        self.preview = FacePreview("Loading…")
         self.preview.setObjectName("preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(QSize(320, 240))
         self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         outer.addWidget(self.preview, 3)
+        self.preview.faceClicked.connect(self._face_clicked)
         side = QVBoxLayout()
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -176,6 +180,7 @@ class DetailView(QDialog):
         self.setWindowTitle(os.path.basename(hit.path))
         self.facts = describe(hit)
         self.tags = []
+        self.preview.faces = []
         self.tag_editor.clear()
         self._render_facts()
         self.preview.setPixmap(QPixmap())
@@ -201,6 +206,17 @@ class DetailView(QDialog):
         self.tags = [(t.name, float(t.strength or 0.0)) for t in tags if not t.rejected]
         self.tag_editor.set_tags(tags)
 
+    def set_faces(self, path: str, faces: list[PhotoFace]) -> None:
+        """The shown photo's faces, boxed on the preview with their names."""
+        if self._hit is None or path != self._hit.path:
+            return
+        self.preview.faces = list(faces)
+        self._fit_preview()
+
+    def _face_clicked(self, face: PhotoFace) -> None:
+        if self._hit is not None:
+            self.faceClicked.emit(self._hit.path, face)
+
     def _decided(self, tag: str, decision: str) -> None:
         if self._hit is not None:
             self.tagDecided.emit(self._hit.path, tag, decision)
@@ -222,7 +238,7 @@ class DetailView(QDialog):
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )
-        self.preview.setPixmap(pixmap)
+        self.preview.show_pixmap(pixmap)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -249,3 +249,11 @@ def _closing(job: Generator[Progress, None, T]) -> Generator[Progress, None, T]:
         return (yield from job)
     finally:
         job.close()
+
+
+def photo_faces(library: Library, path: str) -> tuple[str, list]:
+    """The faces found in one photo (none when it is not indexed, or faces are off)."""
+    try:
+        return path, library.people.faces_in(path)
+    except Exception:  # people are an extra: the preview shows without boxes
+        return path, []

@@ -32,7 +32,7 @@ from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
 from clipdesk.gui.dupes_view import DuplicatesDialog
-from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest
+from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_faces
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_pager import ResultsPager
 from clipdesk.gui.results_view import MoreBar, ResultsView
@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         s.switchProgress.connect(self._on_switch_progress)
         s.tagsUpdated.connect(self._on_tags_updated)
         s.photoTagsChanged.connect(self._reload_detail_tags)
+        s.photoFacesChanged.connect(self._reload_detail_faces)
         s.folderActivity.connect(self._on_folder_activity)
         s.libraryChanged.connect(self._on_library_changed)
         self.search_bar.edit.installEventFilter(self)
@@ -383,6 +384,7 @@ class MainWindow(QMainWindow):
             self.detail.findSimilar.connect(self.search_similar)
             self.detail.stepRequested.connect(self._step_detail)
             self.detail.tagDecided.connect(self.service.decide_tag)
+            self.detail.faceClicked.connect(self._name_face)
             self.detail.tag_editor.set_vocabulary(self.tag_actions.names)
         self.detail.show_hit(hit)
         self.detail.show()
@@ -396,6 +398,28 @@ class MainWindow(QMainWindow):
         self.service.run_task(load_preview, path, done=detail.set_preview)
         if library is not None:
             self._reload_detail_tags(path)
+            self._reload_detail_faces(path)
+
+    def _reload_detail_faces(self, path: str) -> None:
+        detail, library = self.detail, self.service.library
+        if detail is not None and library is not None:
+            self.service.run_task(photo_faces, library, path, done=lambda r: detail.set_faces(*r))
+
+    def _name_face(self, path: str, face: object) -> None:
+        """A click on a face: who is it? The name typed (new or known) is the user's word."""
+        from clipdesk.gui.face_marks import face_label
+
+        current = face_label(face)  # type: ignore[arg-type]
+        name = self.ask_face_name("" if current == "?" else current)
+        if name and name.strip():
+            self.service.name_face(path, face.id, name.strip())  # type: ignore[attr-defined]
+
+    def ask_face_name(self, current: str) -> str | None:
+        """Ask who a face is (a modal question; tests answer it themselves)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Who is this?", "Name:", text=current)
+        return name if ok else None
 
     def _step_detail(self, step: int) -> None:
         row = self.view.currentIndex().row() + step

@@ -54,6 +54,7 @@ class LibraryService(QObject):
     tagProgress = Signal(object)  # Progress of a tagging run
     tagsUpdated = Signal(object)  # TagReport, or None after an error
     photoTagsChanged = Signal(str)  # a photo whose tags the user changed
+    photoFacesChanged = Signal(str)  # a photo whose faces the user named
     switchProgress = Signal(object)  # Progress of a model switch
     switchFinished = Signal(str, bool)  # model name, whether the library now uses it
     dupesProgress = Signal(object)  # Progress
@@ -102,8 +103,8 @@ class LibraryService(QObject):
     def _forward_writer_signals(self) -> None:
         w = self.writes
         for name in ("indexStarted", "indexProgress", "indexFinished", "indexPausedChanged",
-                     "tagProgress", "tagsUpdated", "photoTagsChanged", "switchProgress",
-                     "message"):  # fmt: skip
+                     "tagProgress", "tagsUpdated", "photoTagsChanged", "photoFacesChanged",
+                     "switchProgress", "message"):  # fmt: skip
             getattr(w, name).connect(getattr(self, name))
         w.changed.connect(self.refresh_state)
         w.indexFinished.connect(self._after_index)
@@ -298,6 +299,11 @@ class LibraryService(QObject):
         """The user's word on one photo's tag (``yes``, ``no`` or ``forget``)."""
         if not self._closed:
             self.writes.decide_tag(path, tag, decision)
+
+    def name_face(self, path: str, face_id: int, name: str) -> None:
+        """The user's word on one face of a photo: whose it is."""
+        if not self._closed:
+            self.writes.name_face(path, face_id, name)
 
     def teach_tag(self, tag: str, paths: Sequence[str]) -> None:
         """These photos carry ``tag`` (a new name makes a custom tag); re-tag with it."""

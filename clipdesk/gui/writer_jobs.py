@@ -38,6 +38,7 @@ class WriterJobs(QObject):
     tagProgress = Signal(object)  # Progress of a tagging run
     tagsUpdated = Signal(object)  # TagReport, or None after an error
     photoTagsChanged = Signal(str)  # a photo whose tags the user changed
+    photoFacesChanged = Signal(str)  # a photo whose faces the user named
     switchProgress = Signal(object)  # Progress of a model switch (embedding every photo)
     switchFinished = Signal(str, bool)  # model name, whether the library now uses it
     changed = Signal()  # the library changed: counts, folders or tags may differ
@@ -201,6 +202,19 @@ class WriterJobs(QObject):
             self.tag([name])
 
         self._edit(lambda: change(library), done, "Could not change the tag")
+
+    def name_face(self, path: str, face_id: int, name: str) -> None:
+        """The user's word on one face in ``path``: it is ``name`` (new names make a person)."""
+        library = self.library
+        if library is None:
+            return
+
+        def named(_: object) -> None:
+            self.photoFacesChanged.emit(path)
+            self.changed.emit()  # the people panel: counts, names, covers
+
+        change = lambda: library.people.set_face(face_id, name)  # noqa: E731
+        self._edit(change, named, "Could not name the face")
 
     def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
         """Add, rename, describe or remove a tag; the library is then tagged again (every
