@@ -32,7 +32,7 @@ sys.path.insert(1, str(ROOT))
 import bundle_stage  # noqa: E402
 import bundle_trim  # noqa: E402
 
-HF_TEXT_MODULES = ("transformers", "tokenizers", "sentencepiece")
+HF_TEXT_MODULES = ("transformers", "sentencepiece")
 # What only the full app carries: the lite app runs every model on ONNX Runtime.
 TORCH_MODULES = (
     *("torch", "torchvision", "open_clip", "timm", "triton", "functorch", "torchgen"),

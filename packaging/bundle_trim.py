@@ -25,13 +25,13 @@ import struct
 from collections.abc import Iterable
 from pathlib import Path
 
-# Top-level modules a bundle never needs. ``transformers``/``tokenizers``/``sentencepiece``
-# come back when a bundled model needs a Hugging Face text tower (see build.py).
+# Top-level modules a bundle never needs. ``transformers``/``sentencepiece`` come back when
+# a bundled model's torch weights need a Hugging Face text tower (see build.py); the
+# ``tokenizers`` package stays in every bundle: a multilingual pack tokenises with it.
 EXCLUDED_MODULES: tuple[str, ...] = (
     "triton",  # torch.compile's GPU kernel compiler
     "cuda",  # cuda-bindings / cuda-pathfinder (torch works without them)
     "transformers",
-    "tokenizers",
     "sentencepiece",
     "hf_xet",  # faster Hugging Face downloads; clipdesk downloads by itself
     "networkx",  # torch.compile only

@@ -1,8 +1,8 @@
 """Run clipdesk in a child process where torch and open_clip cannot be imported.
 
 A ``sitecustomize`` puts a finder first on ``sys.meta_path`` that refuses torch,
-torchvision, open_clip and timm, and writes every name it refused to a log: the commands
-must work, and the log must stay empty (nothing even tried to import them).
+torchvision, open_clip, timm and transformers, and writes every name it refused to a log:
+the commands must work, and the log must stay empty (nothing even tried to import them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKED = ("torch", "torchvision", "open_clip", "timm")
+BLOCKED = ("torch", "torchvision", "open_clip", "timm", "transformers")
 
 SITECUSTOMIZE = f"""
 import os, sys

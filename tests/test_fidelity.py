@@ -165,18 +165,18 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # --- the test -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", _registry_archs())
-def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Path) -> None:
+def _reference(spec, folder: Path):
+    """open_clip's model (random weights, fixed seed), transform and tokenizer for
+    ``spec``, and the same weights installed in ``folder`` as a download installs them."""
     import open_clip
     import torch
+    from open_clip.tokenizer import HFTokenizer
+    from safetensors.torch import save_file
 
     for pkg in spec.requires:
         pytest.importorskip(pkg, reason=f"{spec.arch} needs the optional package {pkg}")
-    from open_clip.tokenizer import HFTokenizer
-
     tag_cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained)
     assert tag_cfg, f"open_clip has no pretrained tag {spec.arch}/{spec.pretrained}"
-    folder = tmp_path / spec.name
     folder.mkdir()
     model_cfg = builtin_model_config(spec.arch)
     extra: dict[str, object] = {}
@@ -206,9 +206,6 @@ def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Pa
     else:
         ref_tokenizer = open_clip.get_tokenizer(spec.arch)
 
-    # The same weights, installed the way a download installs them.
-    from safetensors.torch import save_file
-
     write_open_clip_config(folder, model_cfg, spec.preprocess)
     weights = folder / "open_clip_model.safetensors"
     save_file({k: v.contiguous() for k, v in ref_model.state_dict().items()}, str(weights))
@@ -216,6 +213,15 @@ def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Pa
     digest = sha256_file(weights)  # recorded once, as an install does
     records = {weights.name: file_record(weights, digest)}
     write_manifest(folder, Manifest(spec.name, spec.arch, "random", "import", records))
+    return ref_model, ref_transform, ref_tokenizer, local, digest
+
+
+@pytest.mark.parametrize("spec", _registry_archs())
+def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Path) -> None:
+    import torch
+
+    folder = tmp_path / spec.name
+    ref_model, ref_transform, ref_tokenizer, local, digest = _reference(spec, folder)
     with _no_network():
         encoder = load_encoder(local, device="cpu")
     assert encoder.model_key == f"{spec.name}@{digest[:12]}"
@@ -257,3 +263,52 @@ def test_embeddings_match_open_clip(spec, photos: dict[str, bytes], tmp_path: Pa
     assert float(text_cos.min()) >= MIN_COSINE
     assert text.truncated == [False] * len(TEXTS)
     assert float(_cos(text.vectors[0], text.vectors[1])) < 0.999
+
+
+@pytest.mark.slow  # about 3 minutes: exporting, checking and packing 370M parameters
+def test_multilingual_pack_embeds_like_open_clip(photos: dict[str, bytes], tmp_path: Path):
+    """The multilingual model (XLM-RoBERTa text tower) exported to a pack and installed
+    without its weights: ONNX Runtime and the ``tokenizers`` package alone, no
+    transformers, give open_clip's token ids and vectors."""
+    import shutil
+
+    import torch
+
+    from clipdesk.core.models.manifest import PACKED_DIR
+    from clipdesk.core.models.pack import install_pack, write_pack
+    from clipdesk.core.onnx_backend import OnnxEncoder
+
+    spec = next(s for s in list_models() if s.name == "multilingual-ViT-B-32")
+    folder = tmp_path / spec.name
+    ref_model, ref_transform, ref_tokenizer, local, _ = _reference(spec, folder)
+    pack = tmp_path / "multilingual.clipdesk-pack"
+    manifest = write_pack(local, pack)
+    assert f"{PACKED_DIR}/tokenizer.json" in manifest["files"]
+    shutil.rmtree(folder)
+    installed = install_pack(pack, name="multilingual-from-pack")
+    encoder = load_encoder(installed, device="cpu")
+    assert isinstance(encoder, OnnxEncoder)
+
+    texts = [*TEXTS, "Un chien sur la plage", "  spaces\tand &amp; entities  ", "x " * 100]
+    with torch.no_grad():
+        ref_text = ref_model.encode_text(ref_tokenizer(texts), normalize=True).numpy()
+    got = encoder.encode_texts(texts, long_text="truncate").vectors
+    text_cos = _cos(got, ref_text)
+    print(f"\nmultilingual pack: text cosines {np.round(text_cos, 6).tolist()}")
+    assert float(text_cos.min()) >= MIN_COSINE
+
+    size = encoder.preprocess_cfg.size
+    names = list(photos)
+    ours = encoder.encode_image_batch(
+        np.stack(
+            [preprocess(_clipdesk_decode(photos[n], size), encoder.preprocess_cfg) for n in names]
+        )
+    )
+    with torch.no_grad():
+        batch = torch.stack([ref_transform(_reference_decode(photos[n])) for n in names])
+        ref = ref_model.encode_image(batch, normalize=True).numpy()
+    # The pack's image tower is int8, held to the rule on raw cosines (as every pack is);
+    # the texts are what this test is about.
+    image_cos = _cos(ours, ref)
+    print(f"multilingual pack: image cosines {np.round(image_cos, 6).tolist()}")
+    assert float(image_cos.min()) >= MIN_COSINE

@@ -26,8 +26,13 @@ from clipdesk.core.models.manifest import PACKED_DIR
 from clipdesk.core.models.onnx_export import probe_images
 from clipdesk.core.models.pack import MANIFEST, download_pack, install_pack, is_pack, write_pack
 from clipdesk.core.models.registry import ModelFile, ModelSpec, get_model, install_dir, is_installed
-from clipdesk.core.models.testing import save_random_model, tiny_model_config
+from clipdesk.core.models.testing import (
+    save_random_model,
+    tiny_model_config,
+    write_hf_text_files,
+)
 from clipdesk.core.onnx_backend import OnnxEncoder
+from clipdesk.core.onnx_cache import load_tokenizer
 
 TEXTS = ["a cat asleep on a sofa", "Berge im Nebel", "three red apples", "x"]
 
@@ -78,6 +83,81 @@ def _pack_round_trip(tmp_path: Path, arch, seed: int) -> None:
 
 def test_pack_of_a_random_clip_embeds_like_open_clip(tmp_path: Path) -> None:
     _pack_round_trip(tmp_path, tiny_model_config(), seed=5)
+
+
+def test_pack_of_a_random_xlm_roberta_clip_embeds_like_open_clip_without_transformers(
+    tmp_path: Path,
+) -> None:
+    """The multilingual model's kind of text tower (XLM-RoBERTa from transformers), small:
+    its pack carries the tokenizer, and a lite process embeds like open_clip."""
+    pytest.importorskip("transformers")
+    models = Path(os.environ["CLIPDESK_MODELS_DIR"])
+    folder = models / "random-xlmr"
+    corpus = [*TEXTS, "ein Hund am Strand", "un chat sur un canapé", "red apples"] * 10
+    write_hf_text_files(
+        folder,
+        corpus,
+        num_hidden_layers=2,
+        hidden_size=64,
+        num_attention_heads=2,
+        intermediate_size=128,
+    )
+    cfg = tiny_model_config()
+    cfg["text_cfg"] = {
+        "hf_model_name": str(folder),
+        "hf_tokenizer_name": str(folder),
+        "hf_model_pretrained": False,
+        "hf_pooler_type": "mean_pooler",
+    }
+    save_random_model(folder, cfg, name="random-xlmr", seed=3)
+    pixels = probe_images(load_encoder("random-xlmr", backend="torch").preprocess_cfg, n=4, seed=9)
+    long_text = "a very long caption about a dog on a beach " * 12  # past 77 tokens: cut
+    texts = [*TEXTS, long_text]
+    ref_images, ref_texts = _open_clip_vectors(folder, pixels, texts)
+    pack = tmp_path / "xlmr.clipdesk-pack"
+    manifest = write_pack(get_model("random-xlmr"), pack)
+    assert f"{PACKED_DIR}/tokenizer.json" in manifest["files"]
+    assert f"{PACKED_DIR}/bpe_simple_vocab_16e6.txt.gz" not in manifest["files"]
+    import open_clip
+
+    odd = ["  Straße\tim   Regen ", "&amp; café", "", "😀 emoji", long_text]
+    want_ids = open_clip.get_tokenizer(f"local-dir:{folder}")(texts + odd).numpy()
+    shutil.rmtree(folder)
+
+    lite = LiteRunner(tmp_path / "lite")
+    out = lite.run("models", "import", str(pack), "--name", "xlmr-pack")
+    assert out.returncode == 0, out.stderr
+    vectors, pictures = tmp_path / "t.npy", tmp_path / "p.npy"
+    run = lite.run(
+        "--model",
+        "xlmr-pack",
+        "embed",
+        "--long-text",
+        "truncate",
+        "--text",
+        *texts,
+        "--out",
+        str(vectors),
+    )
+    assert run.returncode == 0, run.stderr
+    np.save(pictures, pixels)
+    text_cos = (np.load(vectors) * ref_texts).sum(1)
+    assert text_cos.min() >= 0.999, text_cos
+    assert float((np.load(vectors)[0] * ref_texts[1]).sum()) < 0.99  # it can fail
+    assert lite.refused() == []  # neither torch nor transformers was imported
+
+    spec = install_pack(pack, name="xlmr-here")
+    packed = install_dir(spec) / PACKED_DIR
+    meta = json.loads((packed / "meta.json").read_text())
+    assert meta["tokenizer"]["kind"] == "hf" and meta["text"]["trim"]
+    got_ids = load_tokenizer(packed, meta["tokenizer"])(texts + odd)
+    np.testing.assert_array_equal(got_ids, want_ids)  # open_clip's ids, without transformers
+    encoder = load_encoder(spec, backend="torch")
+    assert isinstance(encoder, OnnxEncoder)
+    image_cos = (encoder.encode_image_batch(pixels) * ref_images).sum(1)
+    assert image_cos.min() >= 0.999, image_cos
+    chunked = encoder.encode_texts([long_text])  # the default: chunks that fit, averaged
+    assert chunked.chunks[0] >= 2 and encoder.count_tokens(long_text) > 77
 
 
 @pytest.mark.slow

@@ -122,8 +122,20 @@ def _canonicalize(text: str) -> str:
     return " ".join(text.lower().split()).strip()
 
 
+def clean_text(text: str, clean: str) -> str:
+    """open_clip's cleaning of a text before tokenising: ``lower``, ``whitespace`` (its
+    Hugging Face tokenizers' default) or ``canonicalize``."""
+    text = _fix_text(text)
+    if clean == "canonicalize":
+        return _canonicalize(text)
+    text = _whitespace(text)
+    return text.lower() if clean == "lower" else text
+
+
 class ClipTokenizer:
     """Drop-in for open_clip's ``SimpleTokenizer`` that returns ``np.int64`` arrays."""
+
+    pad_id = 0  # what follows the end token
 
     def __init__(
         self,
@@ -151,11 +163,11 @@ class ClipTokenizer:
         )
 
     def clean_text(self, text: str) -> str:
-        text = _fix_text(text)
-        if self.clean == "canonicalize":
-            return _canonicalize(text)
-        text = _whitespace(text)
-        return text.lower() if self.clean == "lower" else text
+        return clean_text(text, self.clean)
+
+    def count(self, text: str) -> int:
+        """Tokens ``text`` needs, start and end tokens included."""
+        return len(self.encode(text)) + 2
 
     def bpe(self, token: str) -> str:
         """Merge a word's characters by rank until no known pair is left."""

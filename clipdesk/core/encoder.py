@@ -21,12 +21,14 @@ from clipdesk.core.models.registry import (
     resolve_model,
     torch_available,
 )
+from clipdesk.core.onnx_devices import choose_providers, device_of, requested_device
 from clipdesk.core.torch_encoder import PRECISIONS, TorchEncoder, load_torch_encoder, select_device
 
 __all__ = [
     "Encoder",
     "LongText",
     "TextEmbedding",
+    "expected_device",
     "faster_encoder",
     "load_encoder",
     "select_device",
@@ -47,9 +49,11 @@ def load_encoder(
     installed one, else the bundled demo (see :func:`registry.resolve_model`).
 
     ``backend`` (default ``CLIPDESK_BACKEND``, else ``auto``): ``auto`` runs on ONNX
-    Runtime on a CPU-only computer when a checked export of the model is cached (no
-    torch import at all), ``onnx`` also exports it now if needed, ``torch`` never uses
-    ONNX Runtime; see :mod:`clipdesk.core.onnx_backend`."""
+    Runtime when a checked export of the model is cached (no torch import at all) on a
+    CPU-only computer or a GPU whose execution provider ONNX Runtime has, ``onnx`` also
+    exports it now if needed, ``torch`` never uses ONNX Runtime; see
+    :mod:`clipdesk.core.onnx_backend`. ``device`` ``auto`` reads ``CLIPDESK_DEVICE``;
+    ``cpu`` keeps ONNX Runtime on the CPU (:mod:`clipdesk.core.onnx_devices`)."""
     spec = name_or_spec if isinstance(name_or_spec, ModelSpec) else resolve_model(name_or_spec)
     if not is_installed(spec):
         how = (
@@ -58,22 +62,25 @@ def load_encoder(
             else "its files are missing"
         )
         raise ModelNotInstalledError(f"model {spec.name} is not installed; {how}")
-    missing = missing_requirements(spec)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+    device = requested_device(device)
+    use_onnx = precision in ("auto", "fp32") and onnx_backend.wants_onnx(backend, device)
+    # A model installed from an ONNX pack has no weights for torch: ONNX Runtime it is.
+    if use_onnx or find_weights(install_dir(spec)) is None:
+        fast = onnx_backend.load_onnx_encoder(
+            spec, threads=threads, batch_size=batch_size, device=device
+        )
+        if fast is not None:
+            return fast
+    if not torch_available():  # a plain install: only ONNX exports can run
+        raise MissingDependencyError(needs_torch_message(spec))
+    missing = missing_requirements(spec)  # what open_clip needs for this model on torch
     if missing:
         raise MissingDependencyError(
             f"model {spec.name} needs the Python packages {', '.join(missing)}: "
             f"pip install {' '.join(missing)}"
         )
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
-    use_onnx = precision in ("auto", "fp32") and onnx_backend.wants_onnx(backend, device)
-    # A model installed from an ONNX pack has no weights for torch: ONNX Runtime it is.
-    if use_onnx or find_weights(install_dir(spec)) is None:
-        fast = onnx_backend.load_onnx_encoder(spec, threads=threads, batch_size=batch_size)
-        if fast is not None:
-            return fast
-    if not torch_available():  # a plain install: only ONNX exports can run
-        raise MissingDependencyError(needs_torch_message(spec))
     encoder = load_torch_encoder(
         spec, device=device, threads=threads, precision=precision, batch_size=batch_size
     )
@@ -81,6 +88,15 @@ def load_encoder(
     if use_onnx and on_cpu and onnx_backend.requested_backend(backend) == "onnx":
         return onnx_backend.upgrade(encoder, threads=threads)
     return encoder
+
+
+def expected_device(device: str = "auto", backend: str | None = None) -> str:
+    """The device a model loaded for this request will run on, answered without
+    importing torch where ONNX Runtime would run it (or torch is not installed)."""
+    device = requested_device(device)
+    if onnx_backend.wants_onnx(backend, device) or not torch_available():
+        return device_of(choose_providers(device))
+    return select_device(device)
 
 
 def worth_a_faster_encoder(encoder: Encoder, files: int) -> bool:

@@ -17,13 +17,13 @@ CPU-only computers once an export exists), ``onnx`` or ``torch``.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from clipdesk.core import onnx_devices
 from clipdesk.core.encoding import (
     Backend,
     LongText,
@@ -35,7 +35,9 @@ from clipdesk.core.encoding import (
 )
 from clipdesk.core.models.registry import ModelSpec
 from clipdesk.core.onnx_cache import (
+    TextTokenizer,
     export_dir,
+    load_tokenizer,
     make_session,
     model_key_for,
     onnx_available,
@@ -43,12 +45,18 @@ from clipdesk.core.onnx_cache import (
     read_export,
     trim_tokens,
 )
+from clipdesk.core.onnx_devices import (
+    CPU,
+    accelerated_providers,
+    choose_providers,
+    device_of,
+    requested_device,
+)
 from clipdesk.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from clipdesk.core.clip_tokenizer import ClipTokenizer
     from clipdesk.core.torch_encoder import TorchEncoder
 
 BACKENDS = ("auto", "onnx", "torch")
@@ -64,27 +72,22 @@ def requested_backend(backend: str | None = None) -> str:
 
 
 def accelerator_present() -> bool:
-    """A cheap guess, without importing torch, whether torch would pick a GPU.
-
-    CUDA and ROCm drivers create device nodes; Apple silicon has MPS. A wrong "no" costs
-    speed, never correctness: the vectors are the same either way.
-    """
-    if sys.platform == "darwin":
-        import platform
-
-        return platform.machine() == "arm64"
-    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
+    """A cheap guess, without importing torch, whether torch or ONNX Runtime would pick a
+    GPU (see :func:`clipdesk.core.onnx_devices.gpu_may_be_present`)."""
+    return onnx_devices.gpu_may_be_present()
 
 
 def wants_onnx(backend: str | None, device: str) -> bool:
-    """Whether a model should run on ONNX Runtime for this backend and device request."""
+    """Whether a model should run on ONNX Runtime for this backend and device request:
+    on a CPU, on a GPU whose provider ONNX Runtime has (CUDA, DirectML, Core ML), and
+    wherever torch is not installed."""
     choice = requested_backend(backend)
     if choice == "torch" or not onnx_available():
         return False
-    kind = (device or "auto").lower().split(":")[0]
-    if kind == "cpu":
+    kind = requested_device(device).split(":")[0]
+    if kind == "cpu" or choice == "onnx" or accelerated_providers(kind):
         return True
-    return kind == "auto" and (choice == "onnx" or not accelerator_present())
+    return kind == "auto" and not onnx_devices.gpu_may_be_present()
 
 
 class OnnxEncoder:
@@ -105,18 +108,11 @@ class OnnxEncoder:
         threads: int | None = None,
         batch_size: int | None = None,
         text_fallback: TorchEncoder | None = None,
+        providers: tuple[str, ...] = (CPU,),
     ) -> None:
-        self._tokenizer: ClipTokenizer | None = None
+        self._tokenizer: TextTokenizer | None = None
         if meta.get("text"):
-            from clipdesk.core.clip_tokenizer import VOCAB_NAME, ClipTokenizer
-
-            tok = meta["tokenizer"]
-            vocab = directory / VOCAB_NAME  # a pack carries its own copy
-            self._tokenizer = ClipTokenizer(
-                int(tok["context_length"]),
-                clean=tok.get("clean", "lower"),
-                vocab_path=vocab if vocab.is_file() else None,
-            )
+            self._tokenizer = load_tokenizer(directory, meta["tokenizer"])
         elif text_fallback is None:
             raise ValueError("this export has no text tower and no fallback was given")
         self.spec = spec
@@ -125,12 +121,13 @@ class OnnxEncoder:
         self.threads = threads
         self.text_fallback = None if self._tokenizer is not None else text_fallback
         self.preprocess_cfg = PreprocessConfig.from_open_clip(meta["preprocess"])
-        self.device = "cpu"
+        self.providers = tuple(providers)
+        self.device = device_of(self.providers)
         self.dtype = str(meta["image"]["precision"])
         self.model_key = str(meta["model_key"])
         self.dim = int(meta["dim"])
         self.context_length = int(meta["tokenizer"]["context_length"])
-        self.batch_size = batch_size or 16
+        self.batch_size = batch_size or (16 if self.device == "cpu" else 64)
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
         self._session_lock = threading.Lock()
@@ -145,7 +142,10 @@ class OnnxEncoder:
             if tower not in self._sessions:
                 entry = self.meta[tower]
                 path = self.directory / entry["file"]
-                self._sessions[tower] = make_session(path, self.threads)
+                session = make_session(path, self.threads, self.providers)
+                if device_of(session.get_providers()) != self.device:  # the GPU failed
+                    self.providers, self.device = (CPU,), "cpu"
+                self._sessions[tower] = session
             return self._sessions[tower]
 
     # --- images ---------------------------------------------------------------------
@@ -174,7 +174,7 @@ class OnnxEncoder:
         if self._tokenizer is None:
             assert self.text_fallback is not None
             return self.text_fallback.count_tokens(text)
-        return len(self._tokenizer.encode(text)) + 2
+        return self._tokenizer.count(text)
 
     def encode_texts(self, texts: list[str], *, long_text: LongText = "chunk") -> TextEmbedding:
         """Texts -> vectors. Past the context length, ``"chunk"`` embeds sentence chunks
@@ -200,7 +200,7 @@ class OnnxEncoder:
             for i in range(0, len(texts), self.batch_size):
                 tokens = self._tokenizer(texts[i : i + self.batch_size])
                 if trim:
-                    tokens = trim_tokens(tokens)
+                    tokens = trim_tokens(tokens, self._tokenizer.pad_id)
                 parts.append(session.run(None, {"tokens": tokens})[0])
         return normalise(np.concatenate(parts))
 
@@ -211,15 +211,20 @@ def load_onnx_encoder(
     threads: int | None = None,
     batch_size: int | None = None,
     text_fallback: TorchEncoder | None = None,
+    device: str = "auto",
 ) -> OnnxEncoder | None:
     """The model on ONNX Runtime if the model folder holds its own export (shipped, or
-    from a pack) or a checked export is cached, else None (use torch)."""
+    from a pack) or a checked export is cached, else None (use torch). ``device`` picks
+    the execution providers (:func:`clipdesk.core.onnx_devices.choose_providers`)."""
     if not onnx_available():
         return None
+    providers = choose_providers(device)
     packed = packed_export(spec)
     if packed is not None:
         directory, meta = packed
-        return OnnxEncoder(spec, directory, meta, threads=threads, batch_size=batch_size)
+        return OnnxEncoder(
+            spec, directory, meta, threads=threads, batch_size=batch_size, providers=providers
+        )
     try:
         key = model_key_for(spec)
     except OSError:
@@ -237,6 +242,7 @@ def load_onnx_encoder(
         threads=threads,
         batch_size=batch_size,
         text_fallback=text_fallback,
+        providers=providers,
     )
 
 

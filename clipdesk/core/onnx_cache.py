@@ -15,7 +15,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from clipdesk.core import paths
 from clipdesk.core.files import safe_file_name
 from clipdesk.core.models.manifest import PACKED_DIR, find_weights, weights_digest
 from clipdesk.core.models.registry import ModelSpec, install_dir
+from clipdesk.core.onnx_devices import CPU
 
 EXPORT_FORMAT = 3  # 3: quantised towers must clear MIN_COSINE with QUANTISED_MARGIN
 META_NAME = "meta.json"
@@ -80,9 +81,13 @@ def read_export(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def make_session(path: Path, threads: int | None = None) -> Any:
-    """A CPU session; threads default to the cores, and idle threads do not spin (the
-    decode workers need those cycles while the encoder waits for the next batch)."""
+def make_session(
+    path: Path, threads: int | None = None, providers: tuple[str, ...] = (CPU,)
+) -> Any:
+    """A session on ``providers`` (see :mod:`clipdesk.core.onnx_devices`; the CPU's by
+    default); CPU threads default to the cores, and idle threads do not spin (the decode
+    workers need those cycles while the encoder waits for the next batch). A GPU
+    provider that fails to start leaves a CPU session."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -92,11 +97,54 @@ def make_session(path: Path, threads: int | None = None) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    if tuple(providers) != (CPU,):
+        try:
+            return ort.InferenceSession(str(path), options, providers=list(providers))
+        except Exception:  # a GPU provider that cannot start here: the CPU it is
+            pass
+    return ort.InferenceSession(str(path), options, providers=[CPU])
 
 
-def trim_tokens(tokens: np.ndarray) -> np.ndarray:
-    """Token ids cut after the last end token of the batch (the end token has the
-    highest id, so its position is the argmax); what follows is padding."""
-    length = int(tokens.argmax(axis=1).max()) + 1
+def trim_tokens(tokens: np.ndarray, pad_id: int = 0) -> np.ndarray:
+    """Token ids cut after the batch's last column that is not padding: what follows
+    the end token is ``pad_id`` (CLIP's 0, XLM-RoBERTa's 1) in every row."""
+    used = np.flatnonzero((tokens != pad_id).any(axis=0))
+    length = int(used[-1]) + 1 if len(used) else 1
     return np.ascontiguousarray(tokens[:, :length])
+
+
+class TextTokenizer(Protocol):
+    """What the ONNX encoder needs of a tokenizer: CLIP's BPE or a Hugging Face one."""
+
+    pad_id: int
+
+    def __call__(self, texts: str | list[str], context_length: int | None = None) -> np.ndarray:
+        """``(n, context_length)`` int64 ids, as open_clip's tokenizer gives them."""
+        ...
+
+    def count(self, text: str) -> int:
+        """Tokens ``text`` needs, special tokens included."""
+        ...
+
+
+def load_tokenizer(directory: Path, info: dict[str, Any]) -> TextTokenizer:
+    """The tokenizer an export's ``meta["tokenizer"]`` names, from the export's folder
+    (a pack carries its vocabulary; CLIP's is also shipped with clipdesk)."""
+    context_length = int(info["context_length"])
+    if info.get("kind") == "hf":
+        from clipdesk.core.hf_tokenizer import HfTokenizer
+
+        return HfTokenizer(
+            directory / str(info["file"]),
+            context_length,
+            pad_id=int(info["pad_id"]),
+            clean=str(info.get("clean", "whitespace")),
+        )
+    from clipdesk.core.clip_tokenizer import VOCAB_NAME, ClipTokenizer
+
+    vocab = directory / VOCAB_NAME
+    return ClipTokenizer(
+        context_length,
+        clean=str(info.get("clean", "lower")),
+        vocab_path=vocab if vocab.is_file() else None,
+    )

@@ -38,13 +38,14 @@ def device_name(model: ModelSlot) -> str:
     if loaded is not None:
         return loaded.device
     from clipdesk.core.onnx_backend import accelerator_present
+    from clipdesk.core.onnx_devices import requested_device
 
-    requested = model.device_request
-    if (requested or "auto").lower() in ("auto", "cpu") and not accelerator_present():
+    requested = requested_device(model.device_request)
+    if requested in ("auto", "cpu") and not accelerator_present():
         return "cpu"  # known without importing torch (seconds the window would wait)
-    from clipdesk.core.encoder import select_device
+    from clipdesk.core.encoder import expected_device
 
-    return select_device(requested)
+    return expected_device(requested)
 
 
 class LibraryReader:

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from clipdesk.core.clip_tokenizer import CLEANERS
 from clipdesk.core.errors import ExportError
+from clipdesk.core.hf_tokenizer import HF_TOKENIZER_NAME, save_hf_tokenizer
 from clipdesk.core.models.manifest import write_json_atomic
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 from clipdesk.core.models.registry import install_dir
@@ -80,18 +82,35 @@ def probe_images(cfg: PreprocessConfig, n: int = 12, seed: int = 0) -> np.ndarra
 
 
 def tokenizer_info(encoder: TorchEncoder) -> dict[str, Any] | None:
-    """How to rebuild the encoder's tokenizer without torch, or None if that is not possible."""
+    """How to rebuild the encoder's tokenizer without torch, or None if that is not possible.
+
+    CLIP's BPE is rebuilt from its vocabulary; a Hugging Face tokenizer (XLM-RoBERTa's)
+    from the ``tokenizer.json`` the export saves beside the towers, in open_clip's
+    default mode only (no separator stripping, no special modes)."""
     folder = install_dir(encoder.spec)
     text_cfg = read_open_clip_config(folder)["model_cfg"].get("text_cfg", {})
     kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
+    if uses_hf_text({"text_cfg": text_cfg}) or text_cfg.get("hf_tokenizer_name"):
+        clean = kwargs.pop("clean", "whitespace")
+        wrapper = encoder.tokenizer
+        if (
+            kwargs
+            or type(wrapper).__name__ != "HFTokenizer"
+            or wrapper.strip_sep_token
+            or wrapper.tokenizer_mode
+            or clean not in CLEANERS
+            or wrapper.tokenizer.pad_token_id is None
+        ):
+            return None
+        return {
+            "kind": "hf",
+            "file": HF_TOKENIZER_NAME,
+            "clean": clean,
+            "pad_id": int(wrapper.tokenizer.pad_token_id),
+            "context_length": encoder.context_length,
+        }
     clean = kwargs.pop("clean", "lower")
-    if (
-        uses_hf_text({"text_cfg": text_cfg})
-        or text_cfg.get("hf_tokenizer_name")
-        or kwargs
-        or type(encoder.tokenizer).__name__ != "SimpleTokenizer"
-        or clean not in ("lower", "whitespace", "canonicalize")
-    ):
+    if kwargs or type(encoder.tokenizer).__name__ != "SimpleTokenizer" or clean not in CLEANERS:
         return None
     return {"kind": "clip-bpe", "clean": clean, "context_length": encoder.context_length}
 
@@ -232,9 +251,13 @@ def _quantise(source: Path, target: Path) -> None:
         logger.setLevel(level)
 
 
-def _cosines(session: Any, name: str, inputs: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def _cosines(
+    session: Any, name: str, inputs: np.ndarray, reference: np.ndarray, pad_id: int
+) -> np.ndarray:
     if name == "tokens":  # one by one, cut as the encoder will cut them
-        out = np.concatenate([session.run(None, {name: trim_tokens(t[None])})[0] for t in inputs])
+        out = np.concatenate(
+            [session.run(None, {name: trim_tokens(t[None], pad_id)})[0] for t in inputs]
+        )
     else:
         out = session.run(None, {name: inputs})[0]
     out = out.astype(np.float32)
@@ -249,6 +272,7 @@ def _check(
     reference: np.ndarray,
     quantise: bool,
     threads: int | None,
+    pad_id: int = 0,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Quantise if asked, measure each candidate, pick the fastest that holds."""
     name = "pixels" if tower == "image" else "tokens"
@@ -264,7 +288,7 @@ def _check(
     candidates.append(("float32", fp32))
     chosen = None
     for precision, path in candidates:
-        cos = _cosines(make_session(path, threads), name, inputs, reference)
+        cos = _cosines(make_session(path, threads), name, inputs, reference, pad_id)
         entry = {
             "file": path.name,
             "precision": precision,
@@ -339,13 +363,19 @@ def _export_into(
     tok = tokenizer_info(encoder)
     text, text_results = None, []
     if tok is not None:
+        # A Hugging Face tower attends to the tokens that are not padding and pools over
+        # them, so padding cut off changes nothing (the checks below would show it).
+        trimmable = trimmable or tok["kind"] == "hf"
+        pad_id = int(tok.get("pad_id", 0))
         tokens = np.asarray(encoder.tokenizer(PROBE_TEXTS), dtype=np.int64)
         reference_texts = encoder.encode_text_list(PROBE_TEXTS)
         with contextlib.suppress(Exception):  # a text tower that will not export: use torch
+            if tok["kind"] == "hf":
+                save_hf_tokenizer(encoder.tokenizer.tokenizer, work / HF_TOKENIZER_NAME)
             example = torch.from_numpy(tokens[:2])
             _export(text_tower, example, work / "text.onnx", "tokens", dynamic_length=trimmable)
             text, text_results = _check(
-                "text", work / "text.onnx", tokens, reference_texts, quantise, threads
+                "text", work / "text.onnx", tokens, reference_texts, quantise, threads, pad_id
             )
             if text is not None:
                 text["trim"] = trimmable

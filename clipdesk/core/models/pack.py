@@ -2,14 +2,14 @@
 
 A pack is a zip holding ``manifest.json`` (what the model is, and the SHA-256 and size of
 every other file) and, under ``onnx/``, a checked export: the image and text towers, the
-``meta.json`` that names them with the tokenizer and preprocessing settings, CLIP's
-BPE vocabulary, and the tag vocabulary's features (``label-features.npz``: every default
-tag through every prompt template, embedded by the packed text tower, so the first tag
-run with the model embeds none of them). Making one needs torch (:func:`write_pack`: the
-export is compared with the open_clip model on probe inputs, cosine >= ``MIN_COSINE`` per
-tower precision); installing one needs only ONNX Runtime (:func:`install_pack`, every
-file verified against the manifest while it is extracted, the model folder appearing in
-one rename).
+``meta.json`` that names them with the tokenizer and preprocessing settings, the
+tokenizer's vocabulary (CLIP's BPE, or a Hugging Face ``tokenizer.json``), and the tag
+vocabulary's features (``label-features.npz``: every default tag through every prompt
+template, embedded by the packed text tower, so the first tag run with the model embeds
+none of them). Making one needs torch (:func:`write_pack`: the export is compared with
+the open_clip model on probe inputs, cosine >= ``MIN_COSINE`` per tower precision);
+installing one needs only ONNX Runtime (:func:`install_pack`, every file verified
+against the manifest while it is extracted, the model folder appearing in one rename).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def export_model(spec: ModelSpec, directory: Path, *, threads: int | None = None
     meta = export_encoder(reference, directory=directory, threads=threads, keep_all=True)
     if not meta.get("image") or not meta.get("text"):
         raise ExportError(f"{spec.name}: both towers must export to ONNX to make a pack")
-    shutil.copy2(default_vocab_path(), directory / VOCAB_NAME)
+    if meta["tokenizer"].get("kind") == "clip-bpe":  # a Hugging Face one is there already
+        shutil.copy2(default_vocab_path(), directory / VOCAB_NAME)
     meta["pack_check"] = {
         tower: _choose_tower(reference, directory, meta, tower, threads)
         for tower in ("image", "text")

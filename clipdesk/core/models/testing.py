@@ -83,7 +83,8 @@ def save_random_model(
     folder.mkdir(parents=True, exist_ok=True)
     write_open_clip_config(folder, cfg, preprocess)
     torch.manual_seed(seed)
-    model = open_clip.create_model(f"local-dir:{folder}")  # no weights yet: random init
+    # No weights yet: random init (a Hugging Face text tower too, not its base weights).
+    model = open_clip.create_model(f"local-dir:{folder}", pretrained_text=False)
     spread_random_model(model, seed)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     weights = folder / WEIGHTS_NAME
@@ -103,12 +104,15 @@ def save_random_model(
     return folder
 
 
-def write_hf_text_files(folder: Path, corpus: list[str], *, vocab_size: int = 400) -> int:
+def write_hf_text_files(
+    folder: Path, corpus: list[str], *, vocab_size: int = 400, **shape: int
+) -> int:
     """Give ``folder`` an XLM-RoBERTa-shaped text tower config and a small tokenizer.
 
     The real ``xlm-roberta-base`` tokenizer cannot be fetched offline; a Unigram
     tokenizer trained on ``corpus`` with the same special tokens stands in for it, and
-    ``config.json`` has the real tower's shape with that smaller vocabulary. Returns
+    ``config.json`` has the real tower's shape with that smaller vocabulary (``shape``
+    overrides it: ``num_hidden_layers=2, hidden_size=64, ...`` for a quick test). Returns
     the vocabulary size. Needs the optional ``transformers`` and ``tokenizers``.
     """
     import json
@@ -150,5 +154,6 @@ def write_hf_text_files(folder: Path, corpus: list[str], *, vocab_size: int = 40
         pad_token_id=1,
         bos_token_id=0,
         eos_token_id=2,
+        **shape,
     ).to_json_file(str(folder / "config.json"))
     return size
