@@ -18,6 +18,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # faces themselves (``index(faces=True)``, ``index --faces``); test_people checks the
 # default without this variable.
 os.environ.setdefault("CLIPDESK_FACES", "0")
+# Reading text (OCR) is on by default too, and costs PP-OCR's detector about half a second
+# per photo on this machine; the OCR tests ask for it (``index(text=True)``) and
+# test_photo_text checks the default without this variable.
+os.environ.setdefault("CLIPDESK_OCR", "0")
 
 import pytest
 

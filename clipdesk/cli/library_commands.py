@@ -42,6 +42,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-tags", action="store_true", help="do not tag new photos afterwards (`tags run` does)"
     )
+    p.add_argument(
+        "--no-ocr",
+        dest="text",
+        action="store_const",
+        const=False,
+        default=None,
+        help="do not read text in photos in this run (text: searches find what was read)",
+    )
     faces = p.add_mutually_exclusive_group()
     faces.add_argument(
         "--no-faces",
@@ -261,6 +269,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             retag=not args.no_tags,
             faces=args.faces,
+            text=args.text,
         )
         report = run_job(job)
         if not args.json:

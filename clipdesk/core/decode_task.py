@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clipdesk.core.catalog.records import DecodedFacts
+from clipdesk.core.ocr import OCR_DECODE_SIDE
 from clipdesk.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
+    from PIL import Image
+
+    from clipdesk.core.catalog.records import PhotoText
     from clipdesk.core.faces.detect import FoundFace
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -29,6 +33,7 @@ class DecodeJob:
     path: bytes
     config: PreprocessConfig
     faces: bool = False  # look for faces in the same decoded image
+    text: bool = False  # read the text in the same decoded image (OCR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,11 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
     try:
         data = read_file_bytes(job.path, MAX_FILE_BYTES)
         fingerprint = file_fingerprint(data)
-        size = max(job.config.size, FACE_DECODE_SIDE) if job.faces else job.config.size
+        size = max(
+            job.config.size,
+            FACE_DECODE_SIDE if job.faces else 0,
+            OCR_DECODE_SIDE if job.text else 0,
+        )
         decoded = read_image(data, target_size=size, raw=is_raw_path(job.path))
         facts = DecodedFacts(
             fingerprint=fingerprint,
@@ -65,12 +74,26 @@ def decode_file(job: DecodeJob) -> DecodeOutput:
             taken_offset=decoded.taken_offset,
             latitude=decoded.position[0] if decoded.position else None,
             longitude=decoded.position[1] if decoded.position else None,
+            text=_text(decoded.image, decoded.width, decoded.height) if job.text else None,
         )
         found = _faces(decoded.image) if job.faces else None
         return DecodeOutput(job.file_id, facts, preprocess(decoded.image, job.config), faces=found)
     except ImageReadError as exc:
         return DecodeOutput(job.file_id, error=exc.reason or "unreadable image")
     # MemoryError is left to the pool, which replaces the worker and reports the file.
+
+
+def _text(image: Image.Image, width: int, height: int) -> PhotoText | None:
+    """The text in the decoded image; the OCR models load once per worker process.
+
+    OCR failing is not the photo failing: the photo is kept, its text left unread (None),
+    to be tried again by a later index run."""
+    from clipdesk.core.ocr import read_text
+
+    try:
+        return read_text(image, width, height)
+    except Exception:
+        return None
 
 
 def _faces(image: object) -> tuple[FoundFace, ...]:

@@ -232,6 +232,7 @@ def embed_pending(
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
     places: PlaceNamer | None = None,
+    text: bool = False,
 ) -> Generator[Progress, None, None]:
     """Read, embed and store every file still pending for the encoder's model.
 
@@ -241,12 +242,14 @@ def embed_pending(
     every small change; it is left open. ``prepare(count)``, once the number of files
     to embed is known, may swap in a faster encoder of the same model (see ``Prepare``).
     With ``faces``, photos not yet looked at for faces are pending too, and the workers
-    look for faces in the image they decoded for the encoder.
+    look for faces in the image they decoded for the encoder; with ``text`` the same
+    holds for reading their text (OCR).
     """
     from clipdesk.core.decode_pool import DecodePool, TaskFailure
 
-    pending = catalog.pending_files(encoder.model_key, faces=faces is not None)
+    pending = catalog.pending_files(encoder.model_key, faces=faces is not None, text=text)
     scanned = faces.scanned() if faces is not None else set()
+    read = catalog.text_read() if text else set()
     total = len(pending)
     yield Progress("embed", 0, total)
     if not pending or cancel.cancelled:
@@ -262,6 +265,7 @@ def embed_pending(
             f.path,
             encoder.preprocess_cfg,
             faces=faces is not None and f.fingerprint not in scanned,
+            text=text and f.fingerprint not in read,
         )
         for f in pending
     )
@@ -312,6 +316,7 @@ def run_index(
     decode_timeout_s: float = 60.0,
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
+    text: bool = False,
 ) -> Generator[Progress, None, IndexReport]:
     """Bring the catalog and the index up to date with the roots on disk."""
     cancel = cancel or CancelToken()
@@ -333,6 +338,7 @@ def run_index(
             decode_timeout_s=decode_timeout_s,
             prepare=prepare,
             faces=faces,
+            text=text,
         )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know

@@ -17,7 +17,7 @@ from clipdesk.core.catalog.records import (
     StatEntry,
 )
 from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record
-from clipdesk.core.catalog.schema import embeddings, face_scans, files, roots
+from clipdesk.core.catalog.schema import embeddings, face_scans, files, photo_text, roots
 
 
 class IndexingWrites:
@@ -101,10 +101,10 @@ class IndexingWrites:
                 )
 
     def pending_files(
-        self, model_key: str, limit: int | None = None, *, faces: bool = False
+        self, model_key: str, limit: int | None = None, *, faces: bool = False, text: bool = False
     ) -> list[FileRecord]:
         """Online files that still need reading, or an embedding for ``model_key``, or
-        (with ``faces``) a look for faces."""
+        (with ``faces``) a look for faces, or (with ``text``) a read of their text."""
         has_embedding = exists().where(
             and_(
                 embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key
@@ -113,7 +113,10 @@ class IndexingWrites:
         wanting = has_embedding
         if faces:
             scanned = exists().where(face_scans.c.fingerprint == files.c.fingerprint)
-            wanting = and_(has_embedding, scanned)
+            wanting = and_(wanting, scanned)
+        if text:
+            read = exists().where(photo_text.c.fingerprint == files.c.fingerprint)
+            wanting = and_(wanting, read)
         query = (
             select(*FILE_COLUMNS)
             .join(roots, roots.c.id == files.c.root_id)

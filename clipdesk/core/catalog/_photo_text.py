@@ -17,7 +17,7 @@ from clipdesk.core.catalog.records import PhotoText, TextLine
 from clipdesk.core.catalog.schema import photo_text
 from clipdesk.core.catalog.words import normalise
 
-__all__ = ["PhotoTexts", "store_text"]
+__all__ = ["PhotoTexts", "rebuild_text_index", "store_text"]
 
 
 def _encode(value: PhotoText) -> str:
@@ -65,6 +65,19 @@ def store_text(conn: Connection, fingerprint: str, value: PhotoText, now: float)
             )
 
 
+def rebuild_text_index(conn: Connection) -> None:
+    """Fill SQLite's full-text table from ``photo_text`` (after a copy into a new
+    library, which copies tables, not virtual ones); nothing to do on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM photo_text_fts"))
+        conn.execute(
+            text(
+                "INSERT INTO photo_text_fts (fingerprint, words) "
+                "SELECT fingerprint, words FROM photo_text WHERE words != ''"
+            )
+        )
+
+
 class PhotoTexts:
     """Part of :class:`Catalog`: reading the text found in photos."""
 
@@ -78,6 +91,11 @@ class PhotoTexts:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else _decode(row[0], row[1], row[2])
+
+    def text_read(self) -> set[str]:
+        """Fingerprints whose text was read (some with none found)."""
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(select(photo_text.c.fingerprint))}
 
     def photo_words(self, fingerprints: Iterable[str]) -> dict[str, str]:
         """The text read in each photo, its lines joined by " / " (photos with none left out)."""

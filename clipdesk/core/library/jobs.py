@@ -74,9 +74,12 @@ class LibraryJobs:
         batch_size: int,
         retag: bool,
         faces: bool | None = None,
+        text: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Add ``folders`` as roots, then index every root (looking for faces as
-        ``face_sink`` decides)."""
+        ``face_sink`` decides, reading text as ``ocr.text_wanted`` does)."""
+        from clipdesk.core.ocr import text_wanted
+
         for folder in folders:
             add_root(self._catalog, folder)
         self.remember_model()
@@ -91,6 +94,7 @@ class LibraryJobs:
             batch_size=batch_size,
             prepare=self.faster_encoder,
             faces=sink,
+            text=text_wanted(text),
         )
         if retag and not report.cancelled:
             report.tagging = yield from self.retag(cancel)
@@ -126,6 +130,7 @@ class LibraryJobs:
         retag: bool,
     ) -> Generator[Progress, None, ReconcileReport]:
         """Compare some folders (default: every root) with the catalog, then embed."""
+        from clipdesk.core.ocr import text_wanted
         from clipdesk.core.watch.dirty import Scope
         from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
 
@@ -152,6 +157,7 @@ class LibraryJobs:
                 pool=pool,
                 prepare=self.faster_encoder,  # a big burst is worth the ONNX export
                 faces=self.face_sink(None),
+                text=text_wanted(None),
             )
         report.cancelled = cancel.cancelled
         if retag and not report.cancelled:

@@ -228,10 +228,12 @@ class Library:
         batch_size: int = 32,
         retag: bool = False,
         faces: bool | None = None,
+        text: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Add ``folders`` as roots (if any) and index every root on the writer; yields
         progress. With ``retag``, photos are tagged again if any came, changed or went.
-        ``faces`` (default: the library's setting) looks for faces in the photos read."""
+        ``faces`` (default: the library's setting) looks for faces in the photos read;
+        ``text`` (default: on unless ``CLIPDESK_OCR=0``) reads the text in them."""
         job = self.index_job(
             folders,
             cancel=cancel,
@@ -239,6 +241,7 @@ class Library:
             batch_size=batch_size,
             retag=retag,
             faces=faces,
+            text=text,
         )
         return self.writer.run(job, cancel=cancel, name="index")
 
@@ -251,6 +254,7 @@ class Library:
         batch_size: int = 32,
         retag: bool = False,
         faces: bool | None = None,
+        text: bool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """The indexing job itself, to hand to :meth:`WriterLane.submit`."""
         cancel = cancel or CancelToken()
@@ -261,6 +265,7 @@ class Library:
             batch_size=batch_size,
             retag=retag,
             faces=faces,
+            text=text,
         )
 
     def retag(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Integer, func, select, text
 
+from clipdesk.core.catalog._photo_text import rebuild_text_index
 from clipdesk.core.catalog.dialect import insert_replace
 from clipdesk.core.catalog.identity import MARKER_KEY
 from clipdesk.core.catalog.schema import embeddings, files, meta, metadata
@@ -47,6 +48,7 @@ def copy_library(source: LibraryStore, target: LibraryStore) -> CopyReport:
                 rows += _copy_table(src, dst, table)
             if dst.dialect.name == "postgresql":
                 _advance_sequences(dst)
+            rebuild_text_index(dst)
         vectors = _build_vectors(target)
         return CopyReport(files=_count(target, files), vectors=vectors, rows=rows)
     finally:
