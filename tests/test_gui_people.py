@@ -82,3 +82,31 @@ def test_the_window_finds_people_and_a_click_on_a_face_names_it(qtbot, tmp_path,
         assert path == detail.hit.path
     finally:
         close_window(qtbot, win)
+
+
+def test_find_faces_setting_is_kept_and_turns_faces_off(qtbot, tmp_path, monkeypatch):
+    from gui_windows import TIMEOUT_MS, close_window, open_window
+
+    from clipdesk.gui.settings import Settings, load_settings, save_settings
+    from clipdesk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.find_faces.isChecked()
+    dialog.find_faces.setChecked(False)
+    chosen = dialog.result_settings()
+    save_settings(chosen, tmp_path / "settings.json")
+    assert load_settings(tmp_path / "settings.json").find_faces is False
+
+    monkeypatch.setenv("CLIPDESK_FACES", "1")
+    write_people(tmp_path / "photos", variants=VARIANTS[:1])
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        win.service.find_faces = chosen.find_faces  # as the app applies its settings
+        with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS) as done:
+            win.side.folders.addRequested.emit(str(tmp_path / "photos"))
+        assert done.args[0].decoded == 4 and done.args[0].faces == 0
+        library = win.service.library
+        qtbot.waitUntil(lambda: library.people.faces_on() is False, timeout=TIMEOUT_MS)
+    finally:
+        close_window(qtbot, win)

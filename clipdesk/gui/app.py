@@ -70,6 +70,7 @@ class DesktopApp:
             device=options.device or self.settings.device,
         )
         self.service.index_workers = self.settings.decode_workers()
+        self.service.writes.find_faces = self.settings.find_faces
         self.window = MainWindow(self.service, self.settings)
         self.window.resize(*options.size)
         self.window.settingsRequested.connect(self.open_settings)
@@ -122,6 +123,7 @@ class DesktopApp:
         self.settings = new
         self.window.settings = new
         self.service.index_workers = new.decode_workers()
+        self.service.find_faces = new.find_faces
         self._save()
         if clear_cache:
             self.service.run_task(self.window.loader.cache.clear)

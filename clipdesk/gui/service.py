@@ -144,6 +144,19 @@ class LibraryService(QObject):
     def index_workers(self, workers: int | None) -> None:
         self.writes.index_workers = workers
 
+    @property
+    def find_faces(self) -> bool:
+        return self.writes.find_faces
+
+    @find_faces.setter
+    def find_faces(self, on: bool) -> None:
+        """Index runs look for faces or not; a change is also kept in the library, so its
+        folder watcher and the command line follow it."""
+        changed = on != self.writes.find_faces
+        self.writes.find_faces = on
+        if changed and not self._closed:
+            self.writes.set_faces_on(on)
+
     def open(self) -> None:
         """Open the library (catalog and migrations) in the background."""
         self.opener.open()

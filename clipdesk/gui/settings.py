@@ -33,6 +33,9 @@ class Settings:
     first_run_done: bool = False
     thumbnail_size: int = 160
     results_per_page: int = 200
+    # Look for faces while indexing (people). Off: index runs find none; faces already
+    # found stay until `clipdesk people forget-all`.
+    find_faces: bool = True
 
     def decode_workers(self, cpu_count: int | None = None) -> int:
         """Decode processes for indexing: the CPU share, less one core for the encoder."""

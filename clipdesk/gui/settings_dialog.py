@@ -7,6 +7,7 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -75,6 +76,13 @@ class SettingsDialog(QDialog):
         self._share_changed(self.cpu_share.value())
         form.addRow("CPU for indexing", share_row)
 
+        self.find_faces = QCheckBox("Find faces in photos (people)")
+        self.find_faces.setChecked(settings.find_faces)
+        self.find_faces.setToolTip(
+            "Faces are found and grouped on this computer; nothing leaves the library"
+        )
+        form.addRow("People", self.find_faces)
+
         excluded = QVBoxLayout()
         self.excluded = QListWidget()
         self.excluded.addItems(settings.excluded_folders)
@@ -138,6 +146,7 @@ class SettingsDialog(QDialog):
         s.model = self.model.currentData()
         s.device = self.device.currentData()
         s.cpu_share = self.cpu_share.value() / 100
+        s.find_faces = self.find_faces.isChecked()
         s.excluded_folders = [self.excluded.item(i).text() for i in range(self.excluded.count())]
         s.thumbnail_cache_mb = self.cache_mb.value()
         return s

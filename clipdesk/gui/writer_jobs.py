@@ -49,6 +49,7 @@ class WriterJobs(QObject):
         self.client = LaneClient(self)
         self.library: Library | None = None
         self.index_workers: int | None = None
+        self.find_faces = True  # the settings' "find faces"; on: the library's own setting
         self._index: JobHandle[Any] | None = None
         self._waiting_folders: list[str] | None = None  # None: no index run asked for
         self._switch: JobHandle[Any] | None = None
@@ -77,7 +78,13 @@ class WriterJobs(QObject):
         folders = [*(self._waiting_folders or []), *folders]
         self._waiting_folders = None
         cancel = CancelToken()
-        job = library.index_job(folders, cancel=cancel, workers=self.index_workers, retag=True)
+        job = library.index_job(
+            folders,
+            cancel=cancel,
+            workers=self.index_workers,
+            retag=True,
+            faces=None if self.find_faces else False,  # on: the library's own setting
+        )
         self._index = self.client.submit(
             library.writer, job, name="index", cancel=cancel, progress=self._index_step,
             done=self._index_done, failed=self._index_failed, paused=self._index_held,
@@ -215,6 +222,13 @@ class WriterJobs(QObject):
 
         change = lambda: library.people.set_face(face_id, name)  # noqa: E731
         self._edit(change, named, "Could not name the face")
+
+    def set_faces_on(self, on: bool) -> None:
+        """Keep the library's own faces setting (its watcher and the CLI follow it)."""
+        library = self.library
+        if library is not None:
+            change = lambda: library.people.set_faces_on(on)  # noqa: E731
+            self._edit(change, lambda _: None, "Could not change the faces setting")
 
     def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
         """Add, rename, describe or remove a tag; the library is then tagged again (every
