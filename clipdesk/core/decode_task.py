@@ -97,7 +97,15 @@ def _text(image: Image.Image, width: int, height: int) -> PhotoText | None:
 
 
 def _faces(image: object) -> tuple[FoundFace, ...]:
-    """The faces in the decoded image; the models load once per worker process."""
+    """The faces in the decoded image; the models load once per worker process.
+
+    dlib failing on a photo is not the photo failing: it is kept, recorded as looked at
+    with no face (once: the same photo would fail the same way every run)."""
     from clipdesk.core.faces.detect import face_finder
 
-    return tuple(face_finder().find(image))  # type: ignore[arg-type]
+    try:
+        return tuple(face_finder().find(image))  # type: ignore[arg-type]
+    except MemoryError:
+        raise
+    except Exception:
+        return ()
