@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from face_photos import FacePhoto, pairwise, source, write_people
+from face_photos import VARIANTS, FacePhoto, pairwise, source, write_people
 
 from clipdesk.cli import main
 from clipdesk.core.errors import PeopleError
@@ -199,3 +199,26 @@ def test_people_command_line(library, capsys):
         assert again.people.faces_on() is False
         assert run_to_end(again.index()).faces == 0
         assert again.people.faces_in(target) == []
+
+
+def test_people_on_postgres(pg_url: str, tmp_path, tiny_shapes_installed):
+    """The same migration, store and search on a shared PostgreSQL library."""
+    photos = write_people(tmp_path / "photos", variants=VARIANTS[:2])
+    with Library.open(pg_url, model=tiny_shapes_installed) as lib:
+        report = run_to_end(lib.index([tmp_path / "photos"], workers=1, faces=True))
+        assert report.faces >= len(photos)
+        truth = [p.person for p in photos]
+        found = [subject(lib, p.path).person_id for p in photos]
+        assert pairwise(truth, found) == (1.0, 1.0)
+        person = found[0]
+        lib.people.name(person, "Ann")
+        lib.people.forget_face(photos[1].path, "ann")
+        hits = lib.search("a photo", k=20, filters=Filters(persons=("Ann",))).hits
+        assert {h.path for h in hits} == {
+            os.fspath(p.path)
+            for p in photos
+            if any(f.person_name == "Ann" for f in lib.people.faces_in(p.path))
+        }
+        assert os.fspath(photos[1].path) not in {h.path for h in hits}
+        lib.people.forget_all()
+        assert lib.people.people() == [] and lib.people.faces_in(photos[0].path) == []
