@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -38,6 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=positive_int, help="decode processes (default: cores - 1, at least 2)"
     )
     p.add_argument("--batch-size", type=positive_int, default=32, help="images per encoder batch")
+    p.add_argument(
+        "--ray",
+        type=non_empty,
+        metavar="ADDRESS",
+        help="read and embed on Ray: `local` (this computer's cores), `auto` or "
+        "ray://HOST:PORT (a running cluster); see docs/scale.md",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument(
         "--no-tags", action="store_true", help="do not tag new photos afterwards (`tags run` does)"
@@ -263,15 +271,22 @@ def cmd_index(args: argparse.Namespace) -> int:
                     f"{one_line(os.fsdecode(inside))}, which the library already indexes",
                     file=sys.stderr,
                 )
-        job = library.index(
-            folders,
-            workers=args.workers,
-            batch_size=args.batch_size,
-            retag=not args.no_tags,
-            faces=args.faces,
-            text=args.text,
-        )
-        report = run_job(job)
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if args.ray:
+                from clipdesk.core.cluster.ray_pool import RayReadPool
+
+                pool = stack.enter_context(RayReadPool(args.ray, library.model_name))
+            job = library.index(
+                folders,
+                workers=args.workers,
+                batch_size=args.batch_size,
+                retag=not args.no_tags,
+                faces=args.faces,
+                text=args.text,
+                pool=pool,
+            )
+            report = run_job(job)
         if not args.json:
             print(
                 f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "

@@ -43,6 +43,9 @@ class DecodeOutput:
     pixels: np.ndarray | None = None  # (3, size, size) float32
     error: str | None = None
     faces: tuple[FoundFace, ...] | None = None  # None: not looked for
+    # The image's embedding, when the worker embedded it too (a Ray worker); then
+    # ``pixels`` is dropped and the indexer stores this vector as it is.
+    vector: np.ndarray | None = None
 
 
 def decode_file(job: DecodeJob) -> DecodeOutput:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,13 +27,23 @@ from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
 
 if TYPE_CHECKING:
-    from clipdesk.core.decode_pool import DecodePool
+    from clipdesk.core.decode_pool import TaskFailure
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.faces import FaceSink
     from clipdesk.core.faces.detect import FoundFace
     from clipdesk.core.vectors import VectorIndex
 
 SAVE_INTERVAL_S = 30.0
+
+
+class ReadPool(Protocol):
+    """Where files are read: the local sandboxed :class:`DecodePool`, or a cluster's
+    workers (``core/cluster``) whose outputs carry their vectors already."""
+
+    def map_unordered(
+        self, items: Iterable[DecodeJob]
+    ) -> Iterator[tuple[DecodeJob, DecodeOutput | TaskFailure]]: ...
+
 
 # Given the number of files about to be embedded, yields progress while it works and
 # returns the encoder to use: the same model, perhaps on a faster backend.
@@ -94,6 +104,7 @@ class _Batch:
     new_fps: list[str]
     faces: list[tuple[str, tuple[FoundFace, ...]]]
     encoded: Future[np.ndarray] | np.ndarray | None = None
+    ready: dict[str, np.ndarray] | None = None  # embedded by the workers already
 
 
 class _BatchWriter:
@@ -150,19 +161,23 @@ class _BatchWriter:
         key = self.encoder.model_key
         facts: list[tuple[int, DecodedFacts]] = []
         pixels_by_fp: dict[str, np.ndarray] = {}
+        ready: dict[str, np.ndarray] = {}
         found: dict[str, tuple[FoundFace, ...]] = {}
         for out in self.decoded:
             assert out.facts is not None
             facts.append((out.file_id, out.facts))
             if out.faces is not None:
                 found.setdefault(out.facts.fingerprint, out.faces)
-            if out.pixels is not None:
+            if out.vector is not None:
+                ready.setdefault(out.facts.fingerprint, out.vector)
+            elif out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
         facts = named_places(facts, self.places)
         # After the commit above, so a photo seen in the previous batch counts as known.
-        known = self.catalog.embedding_ids_for(pixels_by_fp, key)
-        new_fps = [fp for fp in pixels_by_fp if fp not in known]
+        known = self.catalog.embedding_ids_for([*pixels_by_fp, *ready], key)
+        new_fps = [fp for fp in pixels_by_fp if fp not in known and fp not in ready]
         batch = _Batch(facts, list(self.skipped), new_fps, list(found.items()))
+        batch.ready = {fp: v for fp, v in ready.items() if fp not in known}
         if new_fps:
             pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32, copy=False)
             if self._executor is None:
@@ -186,12 +201,12 @@ class _BatchWriter:
         batch, self._inflight = self._inflight, None
         if batch is None:
             return
-        new_vectors: dict[str, np.ndarray] = {}
+        new_vectors: dict[str, np.ndarray] = dict(batch.ready or {})
         if batch.encoded is not None:
             encoded = batch.encoded
             if isinstance(encoded, Future):
                 encoded = encoded.result()
-            new_vectors = dict(zip(batch.new_fps, encoded, strict=True))
+            new_vectors.update(zip(batch.new_fps, encoded, strict=True))
         created = self.catalog.record_results(
             self.encoder.model_key,
             decoded=batch.facts,
@@ -228,7 +243,7 @@ def embed_pending(
     decode_timeout_s: float = 60.0,
     memory_limit_mb: int | None = 4096,
     decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
-    pool: DecodePool | None = None,
+    pool: ReadPool | None = None,
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
     places: PlaceNamer | None = None,
@@ -317,8 +332,10 @@ def run_index(
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
     text: bool = False,
+    pool: ReadPool | None = None,
 ) -> Generator[Progress, None, IndexReport]:
-    """Bring the catalog and the index up to date with the roots on disk."""
+    """Bring the catalog and the index up to date with the roots on disk (reading the
+    files in ``pool`` when one is given: e.g. Ray workers that embed them too)."""
     cancel = cancel or CancelToken()
     report = IndexReport()
     started = time.monotonic()
@@ -339,6 +356,7 @@ def run_index(
             prepare=prepare,
             faces=faces,
             text=text,
+            pool=pool,
         )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know

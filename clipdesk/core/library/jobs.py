@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog.catalog import path_bytes
-from clipdesk.core.indexer import IndexReport, embed_pending, run_index
+from clipdesk.core.indexer import IndexReport, ReadPool, embed_pending, run_index
 from clipdesk.core.library.roots import add_root
 from clipdesk.core.progress import CancelToken, Progress
 
@@ -75,9 +75,11 @@ class LibraryJobs:
         retag: bool,
         faces: bool | None = None,
         text: bool | None = None,
+        pool: ReadPool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Add ``folders`` as roots, then index every root (looking for faces as
-        ``face_sink`` decides, reading text as ``ocr.text_wanted`` does)."""
+        ``face_sink`` decides, reading text as ``ocr.text_wanted`` does; reading files in
+        ``pool`` when given)."""
         from clipdesk.core.ocr import text_wanted
 
         for folder in folders:
@@ -92,9 +94,10 @@ class LibraryJobs:
             cancel=cancel,
             workers=workers,
             batch_size=batch_size,
-            prepare=self.faster_encoder,
+            prepare=self.faster_encoder if pool is None else None,
             faces=sink,
             text=text_wanted(text),
+            pool=pool,
         )
         if retag and not report.cancelled:
             report.tagging = yield from self.retag(cancel)

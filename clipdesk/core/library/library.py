@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog import Catalog, RootRecord
-from clipdesk.core.indexer import IndexReport
+from clipdesk.core.indexer import IndexReport, ReadPool
 from clipdesk.core.lane import WriterLane
 from clipdesk.core.library.jobs import LibraryJobs
 from clipdesk.core.library.model_vectors import ModelVectors
@@ -229,11 +229,13 @@ class Library:
         retag: bool = False,
         faces: bool | None = None,
         text: bool | None = None,
+        pool: ReadPool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """Add ``folders`` as roots (if any) and index every root on the writer; yields
         progress. With ``retag``, photos are tagged again if any came, changed or went.
         ``faces`` (default: the library's setting) looks for faces in the photos read;
-        ``text`` (default: on unless ``CLIPDESK_OCR=0``) reads the text in them."""
+        ``text`` (default: on unless ``CLIPDESK_OCR=0``) reads the text in them. ``pool``
+        reads (and may embed) the files elsewhere, e.g. on a Ray cluster."""
         job = self.index_job(
             folders,
             cancel=cancel,
@@ -242,6 +244,7 @@ class Library:
             retag=retag,
             faces=faces,
             text=text,
+            pool=pool,
         )
         return self.writer.run(job, cancel=cancel, name="index")
 
@@ -255,6 +258,7 @@ class Library:
         retag: bool = False,
         faces: bool | None = None,
         text: bool | None = None,
+        pool: ReadPool | None = None,
     ) -> Generator[Progress, None, IndexReport]:
         """The indexing job itself, to hand to :meth:`WriterLane.submit`."""
         cancel = cancel or CancelToken()
@@ -266,6 +270,7 @@ class Library:
             retag=retag,
             faces=faces,
             text=text,
+            pool=pool,
         )
 
     def retag(
