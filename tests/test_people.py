@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from face_photos import VARIANTS, FacePhoto, pairwise, source, write_people
+from face_photos import PEOPLE, VARIANTS, FacePhoto, pairwise, source, write_people
 
 from clipdesk.cli import main
 from clipdesk.core.errors import PeopleError
@@ -222,3 +222,43 @@ def test_people_on_postgres(pg_url: str, tmp_path, tiny_shapes_installed):
         assert os.fspath(photos[1].path) not in {h.path for h in hits}
         lib.people.forget_all()
         assert lib.people.people() == [] and lib.people.faces_in(photos[0].path) == []
+
+
+def test_a_named_person_attracts_new_photos_of_them(library, tmp_path):
+    lib, photos = library
+    lib.people.name(subject(lib, photos[0].path).person_id, "Ann")
+    more = write_people(
+        tmp_path / "photos" / "later",
+        people={"left": PEOPLE["left"]},
+        variants=((2.4, 560, False, 0.85), (2.0, 420, True, 1.15)),
+    )
+    report = run_to_end(lib.index(faces=True))
+    assert report.decoded == 2 and report.faces >= 2
+    assert [subject(lib, p.path).person_name for p in more] == ["Ann", "Ann"]
+
+
+def test_the_threshold_is_read_from_the_library(tmp_path, tiny_shapes_installed):
+    """Faces sharing a photo are different people: the threshold sits below nearly all of
+    their distances, read from this library's own group photos."""
+    import numpy as np
+
+    from clipdesk.core.people.calibration import HIGHEST, LOWEST, MIN_PAIRS, same_photo_distances
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    # Group photos of different people (bald_guys.jpg is left out: it is a collage of a
+    # few men shown several times each, which would pull the threshold to its floor).
+    for name in ("2008_004176.jpg", "2007_007763.jpg", "2008_002470.jpg", "2008_007676.jpg"):
+        shutil.copy(source(name), photos / name)
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as lib:
+        assert lib.people.threshold().pairs == 0  # nothing read yet: the default
+        run_to_end(lib.index([photos], workers=1, faces=True))
+        threshold = lib.people.threshold()
+        rows = lib.people.store.face_rows()
+        distances = same_photo_distances(
+            [r.fingerprint for r in rows], np.stack([r.embedding for r in rows])
+        )
+    assert threshold.pairs == len(distances) >= MIN_PAIRS
+    assert LOWEST < threshold.value <= HIGHEST
+    assert np.mean(distances < threshold.value) <= 0.01
+    print(f"threshold {threshold.value:.3f} from {threshold.pairs} same-photo pairs")
