@@ -186,6 +186,11 @@ def test_people_command_line(library, capsys):
     code, out = cli(*where, "search", "a photo", "--person", "Ann", "--json", capsys=capsys)
     assert {r["path"] for r in json.loads(out)["results"]} == {r["path"] for r in shown["results"]}
     second = listed[1]
+    assert main([*where, "people", "name", str(second["id"]), "ANN"]) == 1  # taken: merge
+    assert cli(*where, "people", "hide", str(second["id"]), capsys=capsys)[0] == 0
+    hidden = json.loads(cli(*where, "people", "--json", capsys=capsys)[1])["people"]
+    everyone = json.loads(cli(*where, "people", "--all", "--json", capsys=capsys)[1])["people"]
+    assert second["id"] not in {p["id"] for p in hidden} and second in everyone
     code, out = cli(*where, "people", "merge", "Ann", str(second["id"]), "--json", capsys=capsys)
     assert json.loads(out)["photos"] >= first["photos"]
     target = shown["results"][0]["path"]
