@@ -100,6 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="relevance",
         help="order of the results: best match first, or newest first (taken-at time)",
     )
+    _add_scene_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -108,6 +109,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-n", type=positive_int, default=20, metavar="N", help="number of results")
     p.add_argument("--folder", type=non_empty, metavar="DIR", help="only photos below this folder")
     _add_filter_arguments(p)
+    _add_scene_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)
 
@@ -159,6 +161,14 @@ def _add_filter_arguments(p: argparse.ArgumentParser) -> None:
         type=non_empty,
         metavar="NAME",
         help="only photos of this person (name, id or 'Person 3'; repeatable: all of them)",
+    )
+
+
+def _add_scene_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--all-scenes",
+        action="store_true",
+        help="list every matching scene of a video, not only its best one",
     )
 
 
@@ -331,7 +341,8 @@ def print_results(results: SearchResults, as_json: bool) -> None:
     if not results.hits:
         print("no results", file=sys.stderr)
     for hit in results.hits:
-        print(f"{hit.score:.4f}  {one_line(hit.path)}")
+        at = "" if hit.time is None else f"#t={hit.time:.2f}"  # a video's second (media fragment)
+        print(f"{hit.score:.4f}  {one_line(hit.path)}{at}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -351,7 +362,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         filters = replace(_filters(args), tag=args.tag)
         try:  # the query language is read before the library opens
             query = SearchQuery.from_text(
-                args.text, image=args.image, k=args.n, filters=filters, sort=args.sort
+                args.text,
+                image=args.image,
+                k=args.n,
+                filters=filters,
+                sort=args.sort,
+                all_scenes=args.all_scenes,
             )
         except QueryError as exc:
             raise UsageError(str(exc)) from exc
@@ -376,7 +392,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if args.folder is not None:
                 check_search_folder(args.folder, library.roots())
-            print_results(library.similar(args.image, k=args.n, filters=filters), args.json)
+            results = library.similar(
+                args.image, k=args.n, filters=filters, all_scenes=args.all_scenes
+            )
+            print_results(results, args.json)
             return 0
 
         return with_library(args, action)

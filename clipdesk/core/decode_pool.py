@@ -117,6 +117,7 @@ def _worker_main(
 class _Job:
     task_id: int
     item: Any
+    timeout_s: float
     started: float | None = None  # when the worker began it (known once it is first)
 
 
@@ -138,6 +139,8 @@ class DecodePool(Generic[T, R]):
     """Run ``task(item)`` in worker processes; see the module docstring.
 
     ``task`` must be a picklable top-level function. One ``map_unordered`` at a time.
+    ``timeout_for(item)``, when given, sets an item's own time limit (None: ``timeout_s``),
+    so that a long video gets longer than a photo.
     """
 
     def __init__(
@@ -149,12 +152,14 @@ class DecodePool(Generic[T, R]):
         memory_limit_mb: int | None = 2048,
         prefetch: int = 2,
         start_method: str = "spawn",
+        timeout_for: Callable[[T], float | None] | None = None,
     ) -> None:
         if workers < 1 or prefetch < 1:
             raise ValueError("workers and prefetch must be at least 1")
         self._task_bytes = pickle.dumps(task)  # fails here, not in a worker, if it cannot
         self.workers, self.timeout_s, self.prefetch = workers, timeout_s, prefetch
         self.memory_limit_mb = memory_limit_mb
+        self.timeout_for = timeout_for
         self._ctx = multiprocessing.get_context(start_method)
         self._lifeline = Lifeline(self._ctx)
         self._pool: list[_Worker] = []
@@ -293,15 +298,17 @@ class DecodePool(Generic[T, R]):
         except Exception as exc:
             out.append((item, TaskFailure(f"item cannot be sent: {_describe(exc)}")))
             return
-        worker.jobs.append(_Job(self._next_id, item))
+        limit = self.timeout_for(item) if self.timeout_for is not None else None
+        worker.jobs.append(_Job(self._next_id, item, limit or self.timeout_s))
         worker.start_head(time.monotonic())
         with contextlib.suppress(OSError):  # a dead worker is noticed by its sentinel
             worker.tasks.send_bytes(data)
 
     def _wait(self, busy: list[_Worker], retry: deque[Any], out: list[tuple[Any, Any]]) -> None:
         now = time.monotonic()
-        starts = [w.jobs[0].started for w in busy if w.jobs[0].started is not None]
-        timeout = max(0.0, min(starts) + self.timeout_s - now) if starts else 1.0
+        heads = [w.jobs[0] for w in busy]
+        ends = [j.started + j.timeout_s for j in heads if j.started is not None]
+        timeout = max(0.0, min(ends) - now) if ends else 1.0
         by_handle: dict[Any, _Worker] = {}
         for w in busy:
             by_handle[w.results] = w
@@ -314,8 +321,8 @@ class DecodePool(Generic[T, R]):
         now = time.monotonic()
         for worker in [w for w in self._pool if w.jobs]:
             head = worker.jobs[0]
-            if head.started is not None and now - head.started > self.timeout_s:
-                reason = f"timed out after {self.timeout_s:g} s"
+            if head.started is not None and now - head.started > head.timeout_s:
+                reason = f"timed out after {head.timeout_s:g} s"
                 self._fail(worker, TaskFailure(reason, "timeout"), retry, out)
             elif not worker.ready and now - worker.born > _BOOT_TIMEOUT_S:
                 self._fail(worker, TaskFailure("decoder did not start", "crashed"), retry, out)

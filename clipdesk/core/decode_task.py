@@ -1,5 +1,7 @@
 """The work one decode worker process does for one file: read, fingerprint, decode.
 
+A photo gives one picture; a video gives one picture per scene (``video/reader.py``).
+
 It runs in a separate process (see ``decode_pool``) so that a decoder crashing on a
 hostile file takes down the worker, never the app. It imports neither torch nor Qt.
 """
@@ -34,22 +36,33 @@ class DecodeJob:
     config: PreprocessConfig
     faces: bool = False  # look for faces in the same decoded image
     text: bool = False  # read the text in the same decoded image (OCR)
+    timeout_s: float | None = None  # the worker's time limit, if not the pool's
 
 
 @dataclass(frozen=True, slots=True)
 class DecodeOutput:
     file_id: int
     facts: DecodedFacts | None = None
-    pixels: np.ndarray | None = None  # (3, size, size) float32
+    pixels: np.ndarray | None = None  # (3, size, size) float32; (n, 3, size, size) for a video
     error: str | None = None
     faces: tuple[FoundFace, ...] | None = None  # None: not looked for
     # The image's embedding, when the worker embedded it too (a Ray worker); then
     # ``pixels`` is dropped and the indexer stores this vector as it is.
     vector: np.ndarray | None = None
+    scene_times: np.ndarray | None = None  # a video's (n, 2) scene start and end, seconds
+
+
+def job_timeout(job: DecodeJob) -> float | None:
+    """The time limit of one job (``DecodePool(timeout_for=...)``)."""
+    return job.timeout_s
 
 
 def decode_file(job: DecodeJob) -> DecodeOutput:
     """Read one file; bad input becomes ``DecodeOutput.error``, never an exception."""
+    from clipdesk.core.mediatypes import is_video_path
+
+    if is_video_path(job.path):
+        return decode_video(job)
     from clipdesk.core.imageio import (
         ImageReadError,
         file_fingerprint,
@@ -112,3 +125,34 @@ def _faces(image: object) -> tuple[FoundFace, ...]:
         raise
     except Exception:
         return ()
+
+
+def decode_video(job: DecodeJob) -> DecodeOutput:
+    """A video's scenes: one preprocessed picture each, with its start and end.
+
+    Faces and text are not looked for in videos; a job that asked is answered "none
+    found", so that the video is not read again for them.
+    """
+    from clipdesk.core.catalog.records import PhotoText
+    from clipdesk.core.errors import ImageReadError
+    from clipdesk.core.preprocess import preprocess
+    from clipdesk.core.video.reader import read_video, video_fingerprint
+
+    try:
+        fingerprint = video_fingerprint(job.path)
+        video = read_video(job.path, target_size=job.config.size)
+        pixels = np.stack([preprocess(scene.image, job.config) for scene in video.scenes])
+        times = np.array([(s.start, s.end) for s in video.scenes], dtype=np.float64)
+        facts = DecodedFacts(
+            fingerprint=fingerprint,
+            width=video.width,
+            height=video.height,
+            taken_at=video.taken_at,
+            camera=video.camera,
+            taken_offset=0 if video.taken_at is not None else None,  # MP4 times are UTC
+            text=PhotoText((), video.width, video.height) if job.text else None,
+        )
+        faces = () if job.faces else None
+        return DecodeOutput(job.file_id, facts, pixels, faces=faces, scene_times=times)
+    except ImageReadError as exc:
+        return DecodeOutput(job.file_id, error=exc.reason or "unreadable video")

@@ -13,7 +13,8 @@ A pair is a near-duplicate when
 
 Pairs are joined into groups; groups come most certain first, each keeper first (most
 pixels, then a lossless file, then the largest file: the least compressed re-save).
-Byte-identical copies share one embedding and are always a group.
+Byte-identical copies share one embedding and are always a group. A video counts as one
+photo, with the mean of its scenes' vectors, so a re-encoded clip finds its original.
 :func:`near_duplicate_pairs`, :func:`group_pairs` and :func:`pixel_match` are pure
 functions; :func:`find_duplicates` is the library job.
 """
@@ -281,6 +282,12 @@ def find_duplicates(
     if len(labels) == 0:
         return report
     vectors = index.get_vectors(labels)
+    scenes = library.catalog.scenes_for_embeddings(labels.tolist())
+    if scenes:  # a video is compared whole, not scene by scene
+        from clipdesk.core.video.vectors import one_row_per_video
+
+        labels, vectors = one_row_per_video(labels, vectors, scenes)
+        report.photos = len(labels)
     floor = min(CANDIDATE_FLOOR, threshold)
     candidates: list[tuple[int, int, float]] = []
     for start in range(0, len(labels), BLOCK):

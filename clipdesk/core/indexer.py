@@ -14,17 +14,19 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
+from clipdesk.core.catalog.records import SceneRecord
 from clipdesk.core.changes import IndexReport, record_scan
-from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
+from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file, job_timeout
 from clipdesk.core.places import GeoNamesPlaces, PlaceNamer, named_places
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
+from clipdesk.core.video.indexing import decode_job, scene_records
 
 if TYPE_CHECKING:
     from clipdesk.core.decode_pool import TaskFailure
@@ -105,6 +107,9 @@ class _Batch:
     faces: list[tuple[str, tuple[FoundFace, ...]]]
     encoded: Future[np.ndarray] | np.ndarray | None = None
     ready: dict[str, np.ndarray] | None = None  # embedded by the workers already
+    scenes: list[SceneRecord] = field(default_factory=list)
+    new_scenes: int = 0  # scene vectors among new_fps
+    new_videos: int = 0  # videos with new scene vectors (each counts as one file encoded)
 
 
 class _BatchWriter:
@@ -163,6 +168,7 @@ class _BatchWriter:
         pixels_by_fp: dict[str, np.ndarray] = {}
         ready: dict[str, np.ndarray] = {}
         found: dict[str, tuple[FoundFace, ...]] = {}
+        scenes: list[SceneRecord] = []
         for out in self.decoded:
             assert out.facts is not None
             facts.append((out.file_id, out.facts))
@@ -170,14 +176,23 @@ class _BatchWriter:
                 found.setdefault(out.facts.fingerprint, out.faces)
             if out.vector is not None:
                 ready.setdefault(out.facts.fingerprint, out.vector)
+            elif out.scene_times is not None and out.pixels is not None:  # a video's scenes
+                cut = scene_records(out.facts.fingerprint, out.scene_times)
+                scenes.extend(cut)
+                for scene, pixels in zip(cut, out.pixels, strict=True):
+                    pixels_by_fp.setdefault(scene.scene_fp, pixels)
             elif out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
         facts = named_places(facts, self.places)
         # After the commit above, so a photo seen in the previous batch counts as known.
         known = self.catalog.embedding_ids_for([*pixels_by_fp, *ready], key)
         new_fps = [fp for fp in pixels_by_fp if fp not in known and fp not in ready]
-        batch = _Batch(facts, list(self.skipped), new_fps, list(found.items()))
+        fresh = set(new_fps)
+        new_scenes = [s for s in scenes if s.scene_fp in fresh]
+        batch = _Batch(facts, list(self.skipped), new_fps, list(found.items()), scenes=scenes)
         batch.ready = {fp: v for fp, v in ready.items() if fp not in known}
+        batch.new_scenes = len(new_scenes)
+        batch.new_videos = len({s.video_fp for s in new_scenes})
         if new_fps:
             pixels = np.stack([pixels_by_fp[fp] for fp in new_fps]).astype(np.float32, copy=False)
             if self._executor is None:
@@ -212,6 +227,7 @@ class _BatchWriter:
             decoded=batch.facts,
             skipped=batch.skipped,
             new_vectors=new_vectors,
+            scenes=batch.scenes,
         )
         if created:
             ids = np.array([i for i, _ in created], dtype=np.int64)
@@ -221,7 +237,8 @@ class _BatchWriter:
             self.report.faces += self.faces.record(batch.faces)
         self.report.decoded += len(batch.facts)
         self.report.encoded += len(created)
-        self.report.reused += len(batch.facts) - len(created)
+        photos_created = len(created) - batch.new_scenes
+        self.report.reused += len(batch.facts) - photos_created - batch.new_videos
         self.report.skipped += len(batch.skipped)
         if time.monotonic() - self.last_save > SAVE_INTERVAL_S:
             self.save()
@@ -274,11 +291,12 @@ def embed_pending(
     writer = _BatchWriter(
         catalog, vectors, encoder, report, batch_size, places or GeoNamesPlaces(), faces
     )
+    cfg = encoder.preprocess_cfg
     jobs: Iterable[DecodeJob] = (
-        DecodeJob(
-            f.id,
-            f.path,
-            encoder.preprocess_cfg,
+        decode_job(
+            f,
+            cfg,
+            decode_timeout_s,
             faces=faces is not None and f.fingerprint not in scanned,
             text=text and f.fingerprint not in read,
         )
@@ -295,6 +313,7 @@ def embed_pending(
                         workers=workers or default_decode_workers(),
                         timeout_s=decode_timeout_s,
                         memory_limit_mb=memory_limit_mb,
+                        timeout_for=job_timeout,
                     )
                 )
             results = stack.enter_context(contextlib.closing(pool.map_unordered(jobs)))

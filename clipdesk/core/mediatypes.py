@@ -6,7 +6,9 @@ file types, in a module that imports nothing, so that each of them can use it.
 
 from __future__ import annotations
 
-__all__ = ["JPEG_COMPANION_EXTENSIONS", "RAW_EXTENSIONS", "VIDEO_EXTENSIONS"]
+import os
+
+__all__ = ["JPEG_COMPANION_EXTENSIONS", "RAW_EXTENSIONS", "VIDEO_EXTENSIONS", "is_video_path"]
 
 RAW_EXTENSIONS: tuple[str, ...] = (
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
@@ -18,3 +20,8 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (
     ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".3gp", ".wmv",
     ".mpg", ".mpeg",
 )  # fmt: skip
+
+
+def is_video_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bool:
+    """Whether the name is a video's (by extension, case-insensitive)."""
+    return os.path.splitext(os.fsdecode(path))[1].lower() in VIDEO_EXTENSIONS

@@ -21,9 +21,11 @@ IGNORED_DIR_NAMES = frozenset(
 
 
 def _is_image_name(name: bytes) -> bool:
+    """A photo's name (RAW included) or a video's: what a library indexes."""
     from clipdesk.core.imageio import is_image_path
+    from clipdesk.core.mediatypes import is_video_path
 
-    return is_image_path(os.fsdecode(name))
+    return is_image_path(os.fsdecode(name)) or is_video_path(name)
 
 
 def scan_tree(

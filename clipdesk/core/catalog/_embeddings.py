@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from sqlalchemy import Engine, delete, exists, func, select
 
+from clipdesk.core.catalog._scenes import scene_of_some_file
 from clipdesk.core.catalog.schema import embeddings, files
 
 
@@ -75,6 +76,7 @@ class EmbeddingTable:
     def delete_orphan_embeddings(self, model_key: str | None = None) -> list[int]:
         """Remove embeddings no file refers to any more; returns their ids."""
         orphan = ~exists().where(files.c.fingerprint == embeddings.c.fingerprint)
+        orphan = orphan & ~scene_of_some_file()
         query = select(embeddings.c.id).where(orphan)
         if model_key is not None:
             query = query.where(embeddings.c.model_key == model_key)
@@ -88,6 +90,7 @@ class EmbeddingTable:
 
     def orphan_embedding_count(self, model_key: str) -> int:
         orphan = ~exists().where(files.c.fingerprint == embeddings.c.fingerprint)
+        orphan = orphan & ~scene_of_some_file()
         with self.engine.connect() as conn:
             return int(
                 conn.execute(

@@ -10,14 +10,23 @@ import numpy as np
 from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
 
 from clipdesk.core.catalog._photo_text import store_text
+from clipdesk.core.catalog._scenes import carries_vectors
 from clipdesk.core.catalog.dialect import insert_ignore
 from clipdesk.core.catalog.records import (
     DecodedFacts,
     FileRecord,
+    SceneRecord,
     StatEntry,
 )
 from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record
-from clipdesk.core.catalog.schema import embeddings, face_scans, files, photo_text, roots
+from clipdesk.core.catalog.schema import (
+    embeddings,
+    face_scans,
+    files,
+    photo_text,
+    roots,
+    video_scenes,
+)
 
 
 class IndexingWrites:
@@ -103,13 +112,10 @@ class IndexingWrites:
     def pending_files(
         self, model_key: str, limit: int | None = None, *, faces: bool = False, text: bool = False
     ) -> list[FileRecord]:
-        """Online files that still need reading, or an embedding for ``model_key``, or
-        (with ``faces``) a look for faces, or (with ``text``) a read of their text."""
-        has_embedding = exists().where(
-            and_(
-                embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key
-            )
-        )
+        """Online files that still need reading, or an embedding for ``model_key`` (a
+        video: its scenes'), or (with ``faces``) a look for faces, or (with ``text``) a
+        read of their text."""
+        has_embedding = carries_vectors(model_key)
         wanting = has_embedding
         if faces:
             scanned = exists().where(face_scans.c.fingerprint == files.c.fingerprint)
@@ -136,8 +142,9 @@ class IndexingWrites:
         decoded: Sequence[tuple[int, DecodedFacts]] = (),
         skipped: Sequence[tuple[int, str]] = (),
         new_vectors: dict[str, np.ndarray] | None = None,
+        scenes: Sequence[SceneRecord] = (),
     ) -> list[tuple[int, np.ndarray]]:
-        """Store one batch of indexing results atomically.
+        """Store one batch of indexing results atomically (with the scenes of its videos).
 
         Returns ``(embedding id, vector)`` for each embedding created, for the vector index.
         """
@@ -157,6 +164,17 @@ class IndexingWrites:
                 )
                 if result.rowcount:
                     created.append((int(result.inserted_primary_key[0]), vec))
+            for scene in scenes:
+                conn.execute(
+                    insert_ignore(conn, video_scenes),
+                    {
+                        "scene_fp": scene.scene_fp,
+                        "fingerprint": scene.video_fp,
+                        "idx": scene.index,
+                        "start_s": scene.start,
+                        "end_s": scene.end,
+                    },
+                )
             for file_id, facts in decoded:
                 conn.execute(
                     update(files)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
+from clipdesk.core.catalog._scenes import carries_vectors
 from clipdesk.core.catalog.dialect import integrity_problems
 from clipdesk.core.catalog.records import (
     FileRecord,
     StatusCounts,
 )
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
-from clipdesk.core.catalog.schema import embeddings, files, roots
+from clipdesk.core.catalog.schema import files, roots
 
 
 class Reports:
@@ -19,11 +20,7 @@ class Reports:
     engine: Engine
 
     def counts(self, model_key: str) -> StatusCounts:
-        has_embedding = exists().where(
-            and_(
-                embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key
-            )
-        )
+        has_embedding = carries_vectors(model_key)
         online = roots.c.online.is_(True)
         with self.engine.connect() as conn:
 

@@ -1,7 +1,8 @@
 """Allowed sets: which photos a search may return, chosen in SQL over indexed columns.
 
 A filter is a condition on a row of ``files`` (its folder range, its taken-at date, its
-extension, a tag on its fingerprint); conditions combine with AND. The same conditions
+extension, a tag on its fingerprint); conditions combine with AND. A video's scenes are
+allowed, and shown as the video, when the video's file passes. The same conditions
 choose the embeddings a vector search may return (the allowed set) and the files shown
 for each embedding found, so a copy of a photo in an excluded folder never shows though
 another copy is allowed. New filters (text in photos, places, people) are more
@@ -40,8 +41,10 @@ from clipdesk.core.catalog.schema import (
     photo_text_fts,
     roots,
     tags,
+    video_scenes,
 )
 from clipdesk.core.catalog.words import fts5_query, normalise, tsquery
+from clipdesk.core.mediatypes import VIDEO_EXTENSIONS
 
 Condition = ColumnElement[bool]
 
@@ -49,6 +52,7 @@ __all__ = [
     "AllowedSets",
     "Condition",
     "allowed_embeddings_query",
+    "allowed_scenes_query",
     "below",
     "camera_has",
     "extension_in",
@@ -168,6 +172,27 @@ def allowed_embeddings_query(model_key: str, where: Sequence[Condition]) -> Sele
     )
 
 
+def allowed_scenes_query(model_key: str, where: Sequence[Condition]) -> Select[tuple[int]]:
+    """Ids of the model's scene embeddings of visible, passing videos (``_scenes.py``).
+
+    Only files with a video's extension are looked at, so a library of photos pays one
+    lookup of the extension index.
+    """
+    return (
+        select(embeddings.c.id)
+        .select_from(files)
+        .join(video_scenes, video_scenes.c.fingerprint == files.c.fingerprint)
+        .join(
+            embeddings,
+            and_(
+                embeddings.c.fingerprint == video_scenes.c.scene_fp,
+                embeddings.c.model_key.concat("") == model_key,
+            ),
+        )
+        .where(files.c.ext.in_(VIDEO_EXTENSIONS), _visible(where))
+    )
+
+
 class AllowedSets:
     """Part of :class:`Catalog`: the allowed set of a search and the files it shows."""
 
@@ -176,8 +201,9 @@ class AllowedSets:
     def allowed_embeddings(self, model_key: str, where: Sequence[Condition]) -> np.ndarray:
         """The allowed set: sorted, unique embedding ids."""
         with self.engine.connect() as conn:
-            rows = conn.execute(allowed_embeddings_query(model_key, where))
-            return np.unique(np.fromiter((row[0] for row in rows), dtype=np.int64))
+            ids = [row[0] for row in conn.execute(allowed_embeddings_query(model_key, where))]
+            ids += [row[0] for row in conn.execute(allowed_scenes_query(model_key, where))]
+            return np.unique(np.array(ids, dtype=np.int64))
 
     def excluded_embeddings(self, model_key: str, folders: Sequence[bytes]) -> np.ndarray:
         """Embeddings that excluding ``folders`` takes away: every visible file carrying
@@ -201,26 +227,51 @@ class AllowedSets:
             embeddings.c.fingerprint.in_(inside_fps),
             ~elsewhere,
         )
+        video_elsewhere = (
+            select(files.c.id)
+            .where(files.c.fingerprint == video_scenes.c.fingerprint, _visible([not_(inside)]))
+            .exists()
+        )
+        scenes = (
+            select(embeddings.c.id)
+            .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
+            .where(
+                embeddings.c.model_key == model_key,
+                video_scenes.c.fingerprint.in_(inside_fps),
+                ~video_elsewhere,
+            )
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(query)
-            return np.unique(np.fromiter((row[0] for row in rows), dtype=np.int64))
+            ids = [row[0] for row in conn.execute(query)]
+            ids += [row[0] for row in conn.execute(scenes)]
+            return np.unique(np.array(ids, dtype=np.int64))
 
     def files_for_embeddings(
         self, ids: Iterable[int], where: Sequence[Condition] = ()
     ) -> dict[int, list[FileRecord]]:
-        """The visible files carrying each embedding that pass ``where``, by path."""
+        """The visible files carrying each embedding that pass ``where``, by path; for a
+        scene's embedding, the files of its video."""
         id_list = [int(i) for i in ids]
         out: dict[int, list[FileRecord]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(id_list), 500):
-                query = (
+                chunk = embeddings.c.id.in_(id_list[start : start + 500])
+                photos = (
                     select(embeddings.c.id, *FILE_COLUMNS)
                     .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-                    .where(embeddings.c.id.in_(id_list[start : start + 500]), _visible(where))
+                    .where(chunk, _visible(where))
                     .order_by(files.c.path)
                 )
-                for row in conn.execute(query):
-                    out.setdefault(int(row[0]), []).append(file_record(row[1:]))
+                videos = (
+                    select(embeddings.c.id, *FILE_COLUMNS)
+                    .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
+                    .join(files, files.c.fingerprint == video_scenes.c.fingerprint)
+                    .where(chunk, _visible(where))
+                    .order_by(files.c.path)
+                )
+                for query in (photos, videos):
+                    for row in conn.execute(query):
+                        out.setdefault(int(row[0]), []).append(file_record(row[1:]))
         return out
 
     def tagged_files(

@@ -5,8 +5,8 @@ come from any thread, each on its own pooled connection, which WAL lets run besi
 writer without blocking.
 
 The operations live with the tables they serve, one module each (``_meta``, ``_roots``,
-``_files``, ``_indexing``, ``_embeddings``, ``_report``, and ``allowed`` for the allowed
-sets of searches); :class:`Catalog` puts them on one engine.
+``_files``, ``_indexing``, ``_embeddings``, ``_scenes``, ``_report``, and ``allowed`` for
+the allowed sets of searches); :class:`Catalog` puts them on one engine.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from clipdesk.core.catalog._meta import MetaTable
 from clipdesk.core.catalog._photo_text import PhotoTexts
 from clipdesk.core.catalog._report import Reports
 from clipdesk.core.catalog._roots import RootTable
+from clipdesk.core.catalog._scenes import SceneTable
 from clipdesk.core.catalog.allowed import AllowedSets
 from clipdesk.core.catalog.database import open_database
 from clipdesk.core.catalog.rows import folder_range, path_bytes
@@ -35,6 +36,7 @@ class Catalog(
     FileTable,
     IndexingWrites,
     EmbeddingTable,
+    SceneTable,
     AllowedSets,
     PhotoTexts,
     Reports,

@@ -10,13 +10,21 @@ extension), so no table has to be kept in step with the disk.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, func
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column
 from sqlalchemy.orm import aliased
 
 from clipdesk.core.catalog.schema import files
 from clipdesk.core.mediatypes import JPEG_COMPANION_EXTENSIONS, RAW_EXTENSIONS
 
 __all__ = ["has_raw_companion", "hidden_raw_of_pair"]
+
+
+def _one_of(column: ColumnElement[str], extensions: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN ('.dng', ...)`` written out: constants, so no expanding parameter
+    (which a query compiled once for ``EXPLAIN`` could not carry)."""
+    return column.in_([literal_column(f"'{ext}'") for ext in extensions])
 
 
 def _stem(table: object) -> ColumnElement[bytes]:
@@ -29,7 +37,7 @@ def _sibling(extensions: tuple[str, ...], *, readable: bool) -> ColumnElement[bo
     other = aliased(files)
     conditions = [
         other.c.dir == files.c.dir,
-        other.c.ext.in_(extensions),
+        _one_of(other.c.ext, extensions),
         _stem(other) == _stem(files),
         other.c.id != files.c.id,
     ]
@@ -40,10 +48,12 @@ def _sibling(extensions: tuple[str, ...], *, readable: bool) -> ColumnElement[bo
 
 def hidden_raw_of_pair() -> ColumnElement[bool]:
     """A RAW file shown through the readable JPEG of the same name beside it."""
-    return and_(files.c.ext.in_(RAW_EXTENSIONS), _sibling(JPEG_COMPANION_EXTENSIONS, readable=True))
+    return and_(
+        _one_of(files.c.ext, RAW_EXTENSIONS), _sibling(JPEG_COMPANION_EXTENSIONS, readable=True)
+    )
 
 
 def has_raw_companion() -> ColumnElement[bool]:
     """A JPEG that stands for a RAW+JPEG pair: it matches the ``raw`` file type too."""
-    jpeg = files.c.ext.in_(JPEG_COMPANION_EXTENSIONS)
+    jpeg = _one_of(files.c.ext, JPEG_COMPANION_EXTENSIONS)
     return and_(jpeg, _sibling(RAW_EXTENSIONS, readable=False))

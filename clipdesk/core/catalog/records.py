@@ -98,6 +98,17 @@ class DecodedFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SceneRecord:
+    """One scene of a video: the fingerprint its vector is stored under, and its times."""
+
+    scene_fp: str
+    video_fp: str
+    index: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
 class StatusCounts:
     indexed: int
     pending: int

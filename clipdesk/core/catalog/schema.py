@@ -97,6 +97,22 @@ embeddings = Table(
     sqlite_autoincrement=True,
 )
 
+# -- video scenes (migration 0004) ---------------------------------------------------------
+
+video_scenes = Table(
+    "video_scenes",
+    metadata,
+    # A scene's vector is stored in ``embeddings`` under this fingerprint, derived from the
+    # video's (``video/scenes.scene_fingerprint``); keyed by content, so copies and moves
+    # of a video share its scenes, as photos share their embedding.
+    Column("scene_fp", String(32), primary_key=True),
+    Column("fingerprint", String(32), nullable=False),  # the video's content fingerprint
+    Column("idx", Integer, nullable=False),  # 0, 1, ... in time order
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Index("ix_video_scenes_fingerprint", "fingerprint"),
+)
+
 models = Table(
     "models",
     metadata,

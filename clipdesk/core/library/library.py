@@ -366,14 +366,18 @@ class Library:
         folder: str | os.PathLike[str] | None = None,
         tag: str | None = None,
         filters: Filters | None = None,
+        all_scenes: bool = False,
     ) -> SearchResults:
         """Photos matching a text, an image, or both; ``-word`` lowers matches of word.
 
         With ``tag``, only photos carrying that tag; with no text or image, all of them.
         ``filters`` adds dates, types and excluded folders (its folder and tag are
-        replaced by ``folder`` and ``tag`` when those are given).
+        replaced by ``folder`` and ``tag`` when those are given). A video comes once, at
+        its best scene (``SearchHit.time``), or once per scene with ``all_scenes``.
         """
-        return self._reader.search(text, image=image, k=k, folder=folder, tag=tag, filters=filters)
+        return self._reader.search(
+            text, image=image, k=k, folder=folder, tag=tag, filters=filters, all_scenes=all_scenes
+        )
 
     def similar(
         self,
@@ -382,9 +386,13 @@ class Library:
         k: int = 20,
         folder: str | os.PathLike[str] | None = None,
         filters: Filters | None = None,
+        all_scenes: bool = False,
     ) -> SearchResults:
-        """Photos that look like ``image`` (in the library or not); itself first."""
-        results = self.search("", image=image, k=k, folder=folder, filters=filters)
+        """Photos that look like ``image`` (in the library or not); itself first. A video
+        of the library stands for its scenes (their mean vector)."""
+        results = self.search(
+            "", image=image, k=k, folder=folder, filters=filters, all_scenes=all_scenes
+        )
         results.query = os.fspath(image)
         return results
 

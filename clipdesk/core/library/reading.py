@@ -13,14 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from clipdesk.core.catalog.catalog import path_bytes
 from clipdesk.core.errors import LibraryError
 from clipdesk.core.scanner import waiting_in_new_roots
 from clipdesk.core.search import Filters, SearchParts, SearchQuery, SearchResults, search
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from clipdesk.core.catalog import Catalog
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.library.model_vectors import ModelVectors
@@ -113,6 +113,7 @@ class LibraryReader:
         folder: str | os.PathLike[str] | None = None,
         tag: str | None = None,
         filters: Filters | None = None,
+        all_scenes: bool = False,
     ) -> SearchResults:
         """Photos matching a text, an image, or both (see :meth:`Library.search`)."""
         base = filters or Filters()
@@ -121,7 +122,8 @@ class LibraryReader:
             folder=os.fspath(folder) if folder else base.folder,
             tag=tag if tag is not None else base.tag,
         )
-        results = self.find(SearchQuery.from_text(text, image=image, k=k, filters=base))
+        query = SearchQuery.from_text(text, image=image, k=k, filters=base, all_scenes=all_scenes)
+        results = self.find(query)
         results.query = text
         return results
 
@@ -134,6 +136,11 @@ class LibraryReader:
         stored = self._catalog.vector_for_file(path_bytes(path), encoder.model_key)
         if stored is not None:
             return stored
+        scenes = self._catalog.scenes_of_file(path_bytes(path))
+        if scenes:  # a video of the library: what its scenes have in common
+            from clipdesk.core.video.vectors import mean_vector
+
+            return mean_vector(self._catalog.scene_vectors(scenes, encoder.model_key))
         from clipdesk.core.errors import ImageReadError
         from clipdesk.core.imageio import read_image
 

@@ -85,6 +85,7 @@ def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
         negatives=vectors,  # what is left after the positive text: the "-word" terms
         allowed=allowed,
         where=where,
+        all_scenes=query.all_scenes,
     )
     return results
 

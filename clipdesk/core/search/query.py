@@ -38,6 +38,8 @@ def parse_query(text: str) -> ParsedQuery:
 class SearchQuery:
     """A text, an image or both, lowered by negative terms, within filters.
 
+    A video is one result, at its best scene, unless ``all_scenes`` asks for each scene.
+
     With neither text nor image, a query with a tag lists that tag's photos, most
     confident first; one with other filters lists the photos that pass, newest first;
     one with no filter at all has nothing to search for.
@@ -49,6 +51,7 @@ class SearchQuery:
     k: int = 20
     filters: Filters = field(default_factory=Filters)
     sort: str = "relevance"  # or "date": newest first (``SORTS``)
+    all_scenes: bool = False  # every matching scene of a video, not only its best one
 
     @classmethod
     def from_text(
@@ -59,6 +62,7 @@ class SearchQuery:
         k: int = 20,
         filters: Filters | None = None,
         sort: str = "relevance",
+        all_scenes: bool = False,
     ) -> SearchQuery:
         """A query from what a user types: operators (``operators.py``) narrow
         ``filters``, ``-word`` terms become negatives, the rest is the meaning query.
@@ -77,6 +81,7 @@ class SearchQuery:
             k=k,
             filters=parsed.filters,
             sort=sort,
+            all_scenes=all_scenes,
         )
 
     @property

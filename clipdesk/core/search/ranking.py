@@ -54,12 +54,15 @@ def rank(
     negatives: Sequence[np.ndarray] = (),
     allowed: np.ndarray | None = None,
     where: Sequence[Condition] = (),
+    all_scenes: bool = False,
 ) -> list[SearchHit]:
     """Best ``k`` files for ``query`` among the ``allowed`` embeddings (None: all).
 
     Each embedding found stands for its files that pass ``where``; every allowed
     embedding has at least one, so ``k`` embeddings give ``k`` files whenever ``k`` are
-    allowed. Negative terms re-rank a wider set of candidates (4k + 20).
+    allowed. Negative terms re-rank a wider set of candidates (4k + 20). A video's
+    embeddings are its scenes: it is listed once, at its best scene, unless
+    ``all_scenes``; more candidates are fetched until ``k`` results remain.
     """
     if k <= 0 or len(index) == 0 or (allowed is not None and len(allowed) == 0):
         return []
@@ -68,6 +71,8 @@ def rank(
     while True:
         candidates = index.query(query, min(want, total), allowed=allowed)
         hits = _hits_for(catalog, index, candidates, negatives, where)
+        if not all_scenes:
+            hits = _best_per_file(hits)
         exhausted = len(candidates) < want or want >= total
         if len(hits) >= k or exhausted:
             return hits[:k]
@@ -89,9 +94,28 @@ def _hits_for(
         stored = index.get_vectors(np.array(labels, dtype=np.int64))
         scores = lower_by_negatives(scores, stored, negatives)
     files = catalog.files_for_embeddings(labels, where)
+    scenes = catalog.scenes_for_embeddings(labels)
     order = np.argsort(-scores, kind="stable")
     hits: list[SearchHit] = []
     for position in order:
+        scene = scenes.get(labels[position])
         for record in files.get(labels[position], []):
-            hits.append(SearchHit(record.fspath, float(scores[position]), record))
+            score = float(scores[position])
+            if scene is None:
+                hits.append(SearchHit(record.fspath, score, record))
+            else:
+                hits.append(
+                    SearchHit(record.fspath, score, record, time=scene.start, scene=scene.index)
+                )
     return hits
+
+
+def _best_per_file(hits: list[SearchHit]) -> list[SearchHit]:
+    """Each file once, at its best hit (hits come best first): a video at its best scene."""
+    seen: set[str] = set()
+    out: list[SearchHit] = []
+    for hit in hits:
+        if hit.path not in seen:
+            seen.add(hit.path)
+            out.append(hit)
+    return out

@@ -14,18 +14,25 @@ __all__ = ["SearchHit", "SearchResults"]
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """A file and its score; for a video, ``time`` is where its matching scene starts."""
+
     path: str
     score: float
     file: FileRecord
     text: str | None = None  # the text read in the photo, when the query asked for text
+    time: float | None = None  # seconds into a video (its best scene's start); None for a photo
+    scene: int | None = None  # the scene's place in the video (0, 1, ...)
 
     def to_json(self) -> dict[str, object]:
-        """``path`` and ``score``, plus what is known of when, where and what it says.
+        """``path`` and ``score``, plus what is known of when, where and what it says,
+        and for a video, ``time``: the second its matching scene starts.
 
         ``taken_at`` is ISO 8601, with the offset when EXIF gave one (else local time);
         ``taken_from`` says whether it is EXIF's time or, lacking one, the file's.
         """
         out: dict[str, object] = {"path": self.path, "score": round(self.score, 6)}
+        if self.time is not None:
+            out["time"] = round(self.time, 2)
         record = self.file
         if record.taken_at is not None and record.taken_offset is not None:
             zone = dt.timezone(dt.timedelta(minutes=record.taken_offset))

@@ -26,6 +26,7 @@ from watchdog.events import (
 )
 
 from clipdesk.core.imageio import is_image_path
+from clipdesk.core.mediatypes import is_video_path
 from clipdesk.core.watch.dirty import Scope, is_below
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def scopes_for(event: FileSystemEvent) -> list[Scope]:
         if isinstance(event, DirCreatedEvent | DirDeletedEvent | DirMovedEvent):
             return [Scope(p, recursive=True) for p in paths]  # may hold files already
         return [Scope(p) for p in paths]  # a folder's own listing changed
-    if not any(is_image_path(os.fsdecode(p)) for p in paths):
+    if not any(is_image_path(os.fsdecode(p)) or is_video_path(p) for p in paths):
         return []  # e.g. a sidecar or a download's temporary name
     return [Scope(os.path.dirname(p)) for p in paths]
 

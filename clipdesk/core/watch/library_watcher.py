@@ -310,7 +310,7 @@ class LibraryWatcher:
     def _get_pool(self) -> DecodePool:
         if self._pool is None:
             from clipdesk.core.decode_pool import DecodePool
-            from clipdesk.core.decode_task import decode_file
+            from clipdesk.core.decode_task import decode_file, job_timeout
             from clipdesk.core.indexer import default_decode_workers
 
             s = self.settings
@@ -319,6 +319,7 @@ class LibraryWatcher:
                 workers=s.workers or default_decode_workers(),
                 timeout_s=s.decode_timeout_s,
                 memory_limit_mb=s.memory_limit_mb,
+                timeout_for=job_timeout,
             )
         self._pool_used = time.monotonic()
         return self._pool
