@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file
+from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file, job_timeout
 
 __all__ = ["BatchEmbedder"]
 
@@ -28,7 +28,9 @@ class BatchEmbedder:
         from clipdesk.core.models.registry import get_model
 
         self.encoder = load_encoder(get_model(model_name), device=device)
-        self.pool = DecodePool(decode_file, workers=decoders, timeout_s=60.0)
+        self.pool = DecodePool(
+            decode_file, workers=decoders, timeout_s=60.0, timeout_for=job_timeout
+        )
 
     def run(self, jobs: Sequence[DecodeJob]) -> list[tuple[int, DecodeOutput | str]]:
         """``(file_id, output)`` for each job; a string is why the file was not read."""
@@ -41,7 +43,8 @@ class BatchEmbedder:
         readable = [
             i
             for i, (_, out) in enumerate(outputs)
-            if isinstance(out, DecodeOutput) and out.pixels is not None
+            # A video's scenes stay pixels: the library's writer embeds them, scene by scene.
+            if isinstance(out, DecodeOutput) and out.pixels is not None and out.scene_times is None
         ]
         if readable:
             pixels = np.stack([outputs[i][1].pixels for i in readable])  # type: ignore[union-attr]
