@@ -180,3 +180,19 @@ def test_normalised_text_is_stable_and_plain(text):
 def test_folder_operator_is_an_absolute_folder_filter(tmp_path):
     parsed = parse_search(f'folder:"{tmp_path}/with space"')
     assert parsed.filters.folder == os.fspath(tmp_path / "with space")
+
+
+def test_completion_offers_operators_then_the_librarys_values():
+    from clipdesk.core.search.suggestions import Suggestions, complete
+
+    known = Suggestions(
+        places=("Lisbon", "Portugal", "São Paulo"), cameras=("Canon EOS R5",), words=("menu",)
+    )
+    assert complete("beach pl", known) == ["beach place:"]
+    assert complete("beach place:li", known) == ["beach place:Lisbon"]
+    assert complete("place:sao", known) == ['place:"São Paulo"']  # accents ignored, quoted
+    assert complete("camera:CAN", known) == ['camera:"Canon EOS R5"']
+    assert complete("text:me", known) == ["text:menu"]
+    assert complete("colour:r", known) == [] and complete("beach ", known) == []
+    for offered in complete("place:", known) + complete("camera:c", known):
+        parse_search(offered)  # every offered value is one the parser reads

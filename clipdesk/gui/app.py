@@ -74,6 +74,7 @@ class DesktopApp:
         self.window = MainWindow(self.service, self.settings)
         self.window.resize(*options.size)
         self.window.settingsRequested.connect(self.open_settings)
+        self.window.albumsChanged.connect(self._save)
         self._first_run_checked = options.screenshot is not None or self.settings.first_run_done
         self.service.stateChanged.connect(self._maybe_first_run)
         self.service.opened.connect(lambda _status: self._prune_thumbnails())

@@ -30,6 +30,7 @@ from clipdesk.gui.face_marks import FacePreview
 from clipdesk.gui.tag_editor import PhotoTagsEditor
 
 if TYPE_CHECKING:
+    from clipdesk.core.catalog.records import PhotoText
     from clipdesk.core.people.records import PhotoFace
     from clipdesk.core.search import SearchHit
     from clipdesk.core.tags.service import PhotoTag
@@ -110,11 +111,18 @@ def describe(hit: SearchHit) -> dict[str, str]:
     }
     if record.width and record.height:
         facts["Dimensions"] = f"{record.width} \u00d7 {record.height}"
-    if record.taken_at:
+    if record.taken_at and record.taken_offset is not None:
+        zone = dt.timezone(dt.timedelta(minutes=record.taken_offset))
+        facts["Taken"] = dt.datetime.fromtimestamp(record.taken_at, zone).strftime(
+            "%Y-%m-%d %H:%M UTC%z"
+        )
+    elif record.taken_at:
         facts["Taken"] = dt.datetime.fromtimestamp(record.taken_at).strftime("%Y-%m-%d %H:%M")
     else:
         modified = dt.datetime.fromtimestamp(record.mtime_ns / 1e9)
-        facts["Modified"] = modified.strftime("%Y-%m-%d %H:%M")
+        facts["Modified"] = modified.strftime("%Y-%m-%d %H:%M") + " (file time: no EXIF date)"
+    if record.place:
+        facts["Place"] = record.place
     if record.camera:
         facts["Camera"] = record.camera
     facts["Score"] = f"{hit.score:.3f}"
@@ -181,6 +189,7 @@ class DetailView(QDialog):
         self.facts = describe(hit)
         self.tags = []
         self.preview.faces = []
+        self.preview.text = None
         self.tag_editor.clear()
         self._render_facts()
         self.preview.setPixmap(QPixmap())
@@ -205,6 +214,16 @@ class DetailView(QDialog):
             return
         self.tags = [(t.name, float(t.strength or 0.0)) for t in tags if not t.rejected]
         self.tag_editor.set_tags(tags)
+
+    def set_text(self, path: str, text: PhotoText | None) -> None:
+        """The text read in the shown photo: listed with the facts, boxed on the preview."""
+        if self._hit is None or path != self._hit.path:
+            return
+        self.preview.text = text
+        if text is not None and text.lines:
+            self.facts["Text"] = " / ".join(line.text for line in text.lines)
+            self._render_facts()
+        self._fit_preview()
 
     def set_faces(self, path: str, faces: list[PhotoFace]) -> None:
         """The shown photo's faces, boxed on the preview with their names."""

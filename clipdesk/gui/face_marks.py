@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel
 
 if TYPE_CHECKING:
+    from clipdesk.core.catalog.records import PhotoText
     from clipdesk.core.people.records import PhotoFace
 
 NAMED = QColor(255, 210, 80)
@@ -69,11 +70,14 @@ class FacePreview(QLabel):
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self.faces: list[PhotoFace] = []
+        self.text: PhotoText | None = None  # the text read in the photo, boxed too
         self._shown = QSize()
 
     def show_pixmap(self, pixmap: QPixmap) -> None:
+        from clipdesk.gui.text_marks import draw_text_boxes
+
         self._shown = pixmap.size()
-        self.setPixmap(draw_faces(pixmap, self.faces))
+        self.setPixmap(draw_faces(draw_text_boxes(pixmap, self.text), self.faces))
 
     def fraction_at(self, point: QPoint) -> tuple[float, float] | None:
         """Where ``point`` falls on the shown photo, as fractions; None off the photo."""

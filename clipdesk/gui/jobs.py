@@ -39,6 +39,7 @@ class SearchRequest:
     excluded: tuple[str, ...] = ()  # folders whose photos are hidden
     tag: str | None = None  # only photos carrying this tag
     person: str | None = None  # only photos of this person (an id, a name)
+    sort: str = "relevance"  # or "date": newest first
 
     @property
     def empty(self) -> bool:
@@ -57,7 +58,9 @@ class SearchRequest:
             tag=self.tag,
             persons=(self.person,) if self.person else (),
         )
-        return SearchQuery.from_text(self.text, image=self.image, k=self.k, filters=filters)
+        return SearchQuery.from_text(
+            self.text, image=self.image, k=self.k, filters=filters, sort=self.sort
+        )
 
 
 @dataclass

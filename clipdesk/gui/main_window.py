@@ -42,6 +42,7 @@ from clipdesk.gui.settings import Settings
 from clipdesk.gui.side_panel import SidePanel, progress_text
 from clipdesk.gui.status_bar import AppStatusBar
 from clipdesk.gui.tag_actions import ASK, TagActions
+from clipdesk.gui.text_marks import photo_text
 from clipdesk.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
 
     resultsShown = Signal(object)  # SearchOutcome, after the grid was filled
     settingsRequested = Signal()
+    albumsChanged = Signal()  # the smart albums in ``settings`` changed: save them
 
     def __init__(self, service: LibraryService, settings: Settings | None = None) -> None:
         super().__init__()
@@ -150,6 +152,10 @@ class MainWindow(QMainWindow):
         self.side.filters.changed.connect(self.new_search)
         self.side.tags.changed.connect(self.new_search)
         self.side.people.changed.connect(self.new_search)
+        self.side.albums.set_albums(self.settings.smart_albums)
+        self.side.albums.chosen.connect(self.search_bar.set_text)
+        self.search_bar.saveRequested.connect(self.save_album)
+        self.side.albums.removeRequested.connect(self.remove_album)
         s.peopleChanged.connect(self.side.people.set_people)
         s.tagsChanged.connect(self.side.tags.set_tags)
         self.side.tags.editRequested.connect(self.edit_tag)
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
             excluded=tuple(self.settings.excluded_folders),
             tag=self.side.tags.selected(),
             person=self.side.people.selected(),
+            sort=self.search_bar.order(),
             **filters,  # type: ignore[arg-type]
         )
 
@@ -271,11 +278,40 @@ class MainWindow(QMainWindow):
         self._set_idle_message()
         self.run_search()
 
+    def save_album(self) -> None:
+        """Keep the query in the search box as a smart album (once)."""
+        query = self.search_bar.text().strip()
+        if query and query not in self.settings.smart_albums:
+            self.settings.smart_albums.append(query)
+            self.side.albums.set_albums(self.settings.smart_albums)
+            self.albumsChanged.emit()
+
+    def remove_album(self, query: str) -> None:
+        if query in self.settings.smart_albums:
+            self.settings.smart_albums.remove(query)
+            self.side.albums.set_albums(self.settings.smart_albums)
+            self.albumsChanged.emit()
+
+    def _refresh_suggestions(self) -> None:
+        """The places, cameras, words and tags the search box offers, read in a worker."""
+        from clipdesk.core.search.suggestions import read_suggestions
+
+        library = self.service.library
+        if library is not None:
+            tags = tuple(self.tag_actions.names)
+            self.service.run_task(
+                read_suggestions,
+                library.catalog,
+                tags,
+                done=self.search_bar.completer.set_suggestions,
+            )
+
     def _on_open_failed(self, reason: str) -> None:
         self.view.set_empty_message("Cannot open the library", reason)
 
     def _on_state(self, status: dict[str, object], roots: list[RootInfo]) -> None:
         self._status, self._roots = status, roots
+        self._refresh_suggestions()
         self.side.folders.set_roots(roots)
         self.side.filters.set_folders([r.path for r in roots])
         self.status.set_library_text(f"{int(status.get('indexed', 0) or 0):,} photos")
@@ -399,6 +435,7 @@ class MainWindow(QMainWindow):
         if library is not None:
             self._reload_detail_tags(path)
             self._reload_detail_faces(path)
+            self.service.run_task(photo_text, library, path, done=lambda r: detail.set_text(*r))
 
     def _reload_detail_faces(self, path: str) -> None:
         detail, library = self.detail, self.service.library

@@ -12,6 +12,7 @@ import os
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.gui.icons import magnifier
+from clipdesk.gui.query_completer import QueryCompleter
 from clipdesk.gui.thumbnails import ThumbnailLoader
 
 DEBOUNCE_MS = 250
@@ -90,6 +92,7 @@ class SearchBar(QFrame):
     """Emits ``queryChanged(text, image)`` 250 ms after typing stops, at once on Enter."""
 
     queryChanged = Signal(str, object)  # text, image path or None
+    saveRequested = Signal()  # keep the query as a smart album
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,13 +107,28 @@ class SearchBar(QFrame):
         self.edit = QLineEdit()
         self.edit.setObjectName("searchEdit")
         self.edit.setPlaceholderText(
-            'Search your photos: "a red circle", "beach at sunset -people", or drop a photo'
+            'Search your photos: "beach at sunset -people", "place:Lisbon text:menu", '
+            "or drop a photo"
         )
         self.edit.setClearButtonEnabled(True)
         self.edit.setFrame(False)
         layout.addWidget(self.icon)
         layout.addWidget(self.chip)
         layout.addWidget(self.edit, 1)
+        self.completer = QueryCompleter(self.edit)
+        self.sort = QComboBox()
+        self.sort.setObjectName("sortOrder")
+        self.sort.addItem("Best match", "relevance")
+        self.sort.addItem("Newest first", "date")
+        self.sort.setToolTip("Order of the results: best match, or when the photos were taken")
+        layout.addWidget(self.sort)
+        self.save = QToolButton()
+        self.save.setObjectName("saveSearch")
+        self.save.setText("Save")
+        self.save.setToolTip("Keep this search as a smart album: it updates as photos arrive")
+        self.save.clicked.connect(self.saveRequested)
+        layout.addWidget(self.save)
+        self.sort.currentIndexChanged.connect(lambda _i: self.submit())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -118,13 +136,17 @@ class SearchBar(QFrame):
         self.edit.textChanged.connect(lambda _text: self._timer.start())
         self.edit.returnPressed.connect(self.submit)
         self.chip.removed.connect(self.clear_image)
-        self._last: tuple[str, str | None] | None = None
+        self._last: tuple[str, str | None, str] | tuple[()] = ()
 
     def text(self) -> str:
         return self.edit.text()
 
     def image(self) -> str | None:
         return self.chip.path
+
+    def order(self) -> str:
+        """ "relevance" or "date" (newest first)."""
+        return str(self.sort.currentData())
 
     def set_text(self, text: str, *, submit: bool = True) -> None:
         self.edit.setText(text)
@@ -155,7 +177,7 @@ class SearchBar(QFrame):
 
     def _emit(self, force: bool = False) -> None:
         query = (self.edit.text().strip(), self.chip.path)
-        if not force and query == self._last:
+        if not force and query == self._last[:2]:
             return
-        self._last = query
+        self._last = (*query, self.order())
         self.queryChanged.emit(*query)

@@ -36,6 +36,7 @@ class Settings:
     # Look for faces while indexing (people). Off: index runs find none; faces already
     # found stay until `clipdesk people forget-all`.
     find_faces: bool = True
+    smart_albums: list[str] = field(default_factory=list)  # saved queries, in order
 
     def decode_workers(self, cpu_count: int | None = None) -> int:
         """Decode processes for indexing: the CPU share, less one core for the encoder."""

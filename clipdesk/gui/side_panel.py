@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from clipdesk.core.progress import Progress
 from clipdesk.gui.jobs import RootInfo
 from clipdesk.gui.people_panel import PeoplePanel
+from clipdesk.gui.smart_albums import AlbumsPanel
 
 # Labels of the file-type filter and the core's type names (core.search.FILE_TYPES).
 FILE_TYPES: dict[str, tuple[str, ...]] = {
@@ -314,7 +315,7 @@ class FiltersPanel(QWidget):
 
 
 class SidePanel(QWidget):
-    """Folders, people, tags and filters stacked in one column."""
+    """Folders, smart albums, people, tags and filters stacked in one column."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -326,7 +327,9 @@ class SidePanel(QWidget):
         self.people = PeoplePanel()
         self.tags = TagsPanel()
         self.filters = FiltersPanel()
+        self.albums = AlbumsPanel()
         layout.addWidget(self.folders, 3)
+        layout.addWidget(self.albums, 1)
         layout.addWidget(self.people, 2)
         layout.addWidget(self.tags, 2)
         layout.addWidget(self.filters, 0)

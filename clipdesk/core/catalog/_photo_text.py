@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Engine, delete, insert, select, text
 
 from clipdesk.core.catalog.records import PhotoText, TextLine
-from clipdesk.core.catalog.schema import photo_text
+from clipdesk.core.catalog.schema import files, photo_text
 from clipdesk.core.catalog.words import normalise
 
 __all__ = ["PhotoTexts", "rebuild_text_index", "store_text"]
@@ -79,9 +79,23 @@ def rebuild_text_index(conn: Connection) -> None:
 
 
 class PhotoTexts:
-    """Part of :class:`Catalog`: reading the text found in photos."""
+    """Part of :class:`Catalog`: reading the text found in photos, and the other facts
+    the search box suggests (places, cameras)."""
 
     engine: Engine
+
+    def place_names(self) -> list[str]:
+        """Every city, region and country a photo of the library was taken in, sorted."""
+        query = select(files.c.place).where(files.c.place.is_not(None)).distinct()
+        with self.engine.connect() as conn:
+            names = {part.strip() for (place,) in conn.execute(query) for part in place.split(",")}
+        return sorted(n for n in names if n)
+
+    def camera_names(self) -> list[str]:
+        """Every camera the library's photos were taken with, sorted."""
+        query = select(files.c.camera).where(files.c.camera.is_not(None)).distinct()
+        with self.engine.connect() as conn:
+            return sorted({camera for (camera,) in conn.execute(query) if camera})
 
     def photo_text(self, fingerprint: str) -> PhotoText | None:
         """What OCR read in the photo, or None if it never ran on it."""
@@ -116,10 +130,10 @@ class PhotoTexts:
         return out
 
     def text_words(self, prefix: str, limit: int = 20) -> list[str]:
-        """Words read in photos that start with ``prefix`` (normalised), most photos
-        first: what the search box suggests after ``text:``."""
+        """Words read in photos that start with ``prefix`` (normalised; "" for any),
+        most photos first: what the search box suggests after ``text:``."""
         start = normalise(prefix).replace(" ", "")
-        if self.engine.dialect.name != "sqlite" or not start:
+        if self.engine.dialect.name != "sqlite":
             return []
         query = text(
             "SELECT term FROM photo_text_vocab WHERE term >= :lo AND term < :hi "
