@@ -156,3 +156,35 @@ def test_a_saved_search_is_an_album_that_fills_as_photos_arrive(qtbot, window, s
     assert names(blocker.args[0]) == ["porto.jpg", "sign.jpg"]  # newest first
     window.remove_album("place:Portugal")
     assert window.settings.smart_albums == [] and window.side.albums.albums() == []
+
+
+def test_read_text_setting_decides_whether_the_window_reads_text(qtbot, tmp_path, monkeypatch):
+    from clipdesk.gui.settings import Settings, load_settings, save_settings
+    from clipdesk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.read_text.isChecked()
+    dialog.read_text.setChecked(False)
+    save_settings(dialog.result_settings(), tmp_path / "settings.json")
+    chosen = load_settings(tmp_path / "settings.json")
+    assert chosen.read_text is False
+
+    monkeypatch.delenv("CLIPDESK_OCR")  # the default: on
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    draw_photo(photos / "sign.jpg", ("GARDEN",), seed=3, size=(480, 320))
+    win = open_window(qtbot, tmp_path / "lib")
+    try:
+        win.service.writes.read_text = chosen.read_text  # as the app applies its settings
+        with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
+            win.side.folders.addRequested.emit(str(photos))
+        catalog = win.service.library.catalog
+        fingerprint = catalog.file_by_path(photos.resolve() / "sign.jpg").fingerprint
+        assert catalog.photo_text(fingerprint) is None
+        win.service.writes.read_text = True
+        with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
+            win.service.index()
+        assert [line.text for line in catalog.photo_text(fingerprint).lines] == ["GARDEN"]
+    finally:
+        close_window(qtbot, win)

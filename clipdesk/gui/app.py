@@ -71,6 +71,7 @@ class DesktopApp:
         )
         self.service.index_workers = self.settings.decode_workers()
         self.service.writes.find_faces = self.settings.find_faces
+        self.service.writes.read_text = self.settings.read_text
         self.window = MainWindow(self.service, self.settings)
         self.window.resize(*options.size)
         self.window.settingsRequested.connect(self.open_settings)
@@ -125,6 +126,7 @@ class DesktopApp:
         self.window.settings = new
         self.service.index_workers = new.decode_workers()
         self.service.find_faces = new.find_faces
+        self.service.writes.read_text = new.read_text
         self._save()
         if clear_cache:
             self.service.run_task(self.window.loader.cache.clear)

@@ -37,6 +37,9 @@ class Settings:
     # found stay until `clipdesk people forget-all`.
     find_faces: bool = True
     smart_albums: list[str] = field(default_factory=list)  # saved queries, in order
+    # Read the text in photos while indexing (OCR, for text: searches). Off: index runs
+    # from the window read none; text already read stays.
+    read_text: bool = True
 
     def decode_workers(self, cpu_count: int | None = None) -> int:
         """Decode processes for indexing: the CPU share, less one core for the encoder."""

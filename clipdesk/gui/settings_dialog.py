@@ -82,6 +82,10 @@ class SettingsDialog(QDialog):
             "Faces are found and grouped on this computer; nothing leaves the library"
         )
         form.addRow("People", self.find_faces)
+        self.read_text = QCheckBox("Read text in photos (text: searches)")
+        self.read_text.setChecked(settings.read_text)
+        self.read_text.setToolTip("Signs, receipts and slides are read on this computer (OCR)")
+        form.addRow("Text", self.read_text)
 
         excluded = QVBoxLayout()
         self.excluded = QListWidget()
@@ -147,6 +151,7 @@ class SettingsDialog(QDialog):
         s.device = self.device.currentData()
         s.cpu_share = self.cpu_share.value() / 100
         s.find_faces = self.find_faces.isChecked()
+        s.read_text = self.read_text.isChecked()
         s.excluded_folders = [self.excluded.item(i).text() for i in range(self.excluded.count())]
         s.thumbnail_cache_mb = self.cache_mb.value()
         return s

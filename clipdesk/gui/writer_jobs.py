@@ -50,6 +50,7 @@ class WriterJobs(QObject):
         self.library: Library | None = None
         self.index_workers: int | None = None
         self.find_faces = True  # the settings' "find faces"; on: the library's own setting
+        self.read_text = True  # the settings' "read text in photos"; on: the default
         self._index: JobHandle[Any] | None = None
         self._waiting_folders: list[str] | None = None  # None: no index run asked for
         self._switch: JobHandle[Any] | None = None
@@ -84,6 +85,7 @@ class WriterJobs(QObject):
             workers=self.index_workers,
             retag=True,
             faces=None if self.find_faces else False,  # on: the library's own setting
+            text=None if self.read_text else False,
         )
         self._index = self.client.submit(
             library.writer, job, name="index", cancel=cancel, progress=self._index_step,
