@@ -1,14 +1,25 @@
-"""Painting one result: thumbnail, score badge in the corner, file name underneath.
+"""Painting one result: thumbnail, score badge in the corner, file name underneath; a
+video's scene also gets a play mark and the time it starts.
 
 A delegate paints straight onto the view, so a grid of any size has no widget per item.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, QSizeF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    QSizeF,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from clipdesk.gui.media_keys import time_label
 from clipdesk.gui.results_model import PaintRole
 
 PADDING = 8
@@ -49,7 +60,7 @@ class ResultDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         # One call into the model per item: every data() round trip costs.
-        image, error, score, name = index.data(PaintRole)
+        image, error, score, name, at = index.data(PaintRole)
         rect = option.rect
         palette: QPalette = option.palette
         state = option.state
@@ -70,6 +81,8 @@ class ResultDelegate(QStyledItemDelegate):
             picture = self._paint_placeholder(painter, box, palette, error)
         if self.show_scores:
             self._paint_badge(painter, picture, f"{score:.2f}")
+        if at is not None:
+            self._paint_play(painter, picture, time_label(at))
 
         metrics = self._metrics(option)
         text_rect = QRect(
@@ -117,7 +130,28 @@ class ResultDelegate(QStyledItemDelegate):
             painter.drawText(inset, Qt.AlignmentFlag.AlignCenter, "cannot show\nthis file")
         return inset
 
-    def _paint_badge(self, painter: QPainter, picture: QRectF, text: str) -> None:
+    def _paint_play(self, painter: QPainter, picture: QRectF, text: str) -> None:
+        """A play triangle in a dark disc at the centre, and the time bottom-left."""
+        radius = max(8.0, min(picture.width(), picture.height()) * 0.14)
+        centre = picture.center()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawEllipse(centre, radius, radius)
+        side = radius * 0.9
+        triangle = QPolygonF(
+            [
+                QPointF(centre.x() - side * 0.4, centre.y() - side * 0.55),
+                QPointF(centre.x() - side * 0.4, centre.y() + side * 0.55),
+                QPointF(centre.x() + side * 0.6, centre.y()),
+            ]
+        )
+        painter.setBrush(QColor(255, 255, 255, 230))
+        painter.drawPolygon(triangle)
+        self._paint_badge(painter, picture, text, bottom_left=True)
+
+    def _paint_badge(
+        self, painter: QPainter, picture: QRectF, text: str, *, bottom_left: bool = False
+    ) -> None:
         if self._badge_font is None or self._badge_metrics is None:
             font = QFont(painter.font())
             font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
@@ -126,7 +160,10 @@ class ResultDelegate(QStyledItemDelegate):
         font, metrics = self._badge_font, self._badge_metrics
         width = metrics.horizontalAdvance(text) + 12
         height = metrics.height() + 4
-        badge = QRectF(picture.right() - width - 5, picture.y() + 5, width, height)
+        if bottom_left:
+            badge = QRectF(picture.x() + 5, picture.bottom() - height - 5, width, height)
+        else:
+            badge = QRectF(picture.right() - width - 5, picture.y() + 5, width, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(badge, height / 2, height / 2)

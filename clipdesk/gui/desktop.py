@@ -1,5 +1,6 @@
-"""Talking to the desktop: open a file, reveal it in the file manager, copy its path,
-and save a pasted image where a similarity search can read it."""
+"""Talking to the desktop: open a file (a video from a given second), reveal it in the
+file manager, copy its path, and save a pasted image where a similarity search can read
+it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, QProcess, QUrl
@@ -19,6 +21,44 @@ from clipdesk.core.files import atomic_write
 def open_file(path: str) -> bool:
     """Open with the user's default application."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+# Players that start at a given second, and how each is told (seconds, decimal point).
+_PLAYERS: tuple[tuple[str, str], ...] = (
+    ("mpv", "--start={s}"),
+    ("vlc", "--start-time={s}"),
+    ("celluloid", "--mpv-start={s}"),
+    ("mplayer", "-ss {s}"),
+    ("ffplay", "-ss {s}"),
+)
+
+
+def player_command(
+    path: str, at: float, which: Callable[[str], str | None] = shutil.which
+) -> list[str] | None:
+    """The command that plays ``path`` from ``at`` seconds with a player on this
+    computer, or None when none of the known ones is installed."""
+    for name, option in _PLAYERS:
+        program = which(name)
+        if program:
+            return [program, *option.format(s=f"{max(at, 0.0):.2f}").split(), "--", path]
+    return None
+
+
+def play_video(path: str, at: float | None) -> bool:
+    """Play a video from ``at`` seconds in the system's player (the default application,
+    from the start, when no player that takes a start time is installed)."""
+    command = player_command(path, at) if at else None
+    if command is not None and QProcess.startDetached(command[0], command[1:])[0]:
+        return True
+    return open_file(path)
+
+
+def open_result(path: str, at: float | None = None) -> bool:
+    """Open a result: a video plays from ``at`` (its best scene), a photo opens."""
+    from clipdesk.core.mediatypes import is_video_path
+
+    return play_video(path, at) if is_video_path(path) else open_file(path)
 
 
 def reveal_file(path: str) -> bool:

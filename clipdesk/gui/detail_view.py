@@ -1,4 +1,5 @@
-"""The detail view: a large preview and the facts of one result, with its actions.
+"""The detail view: a large preview and the facts of one result, with its actions; a
+video's scenes as a strip of frames under the preview.
 
 The facts the catalog already holds show at once; the preview and the EXIF summary are
 read in a worker and arrive a moment later.
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from clipdesk.gui import desktop
 from clipdesk.gui.face_marks import FacePreview
+from clipdesk.gui.scene_strip import SceneFrame, SceneStrip
 from clipdesk.gui.tag_editor import PhotoTagsEditor
 
 if TYPE_CHECKING:
@@ -75,14 +77,18 @@ def load_preview(path: str, size: int = PREVIEW_SIZE) -> Preview:
 
     from clipdesk.core.errors import ImageReadError
     from clipdesk.core.imageio import read_image
+    from clipdesk.core.mediatypes import is_video_path
+    from clipdesk.core.video.frames import frame_at
 
     preview = Preview(path)
     try:
-        decoded = read_image(Path(path), target_size=size)
+        if is_video_path(path):
+            image = frame_at(path, 0.0, size)  # its scenes come as a strip (``scene_strip``)
+        else:
+            image = read_image(Path(path), target_size=size).image
     except (ImageReadError, OSError) as exc:
         preview.error = str(exc)
         return preview
-    image = decoded.image
     image.thumbnail((size, size))
     rgb = image.convert("RGB")
     preview.image = QImage(
@@ -151,7 +157,12 @@ class DetailView(QDialog):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(QSize(320, 240))
         self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        outer.addWidget(self.preview, 3)
+        left = QVBoxLayout()
+        left.addWidget(self.preview, 1)
+        self.scenes = SceneStrip()
+        self.scenes.sceneChosen.connect(self._play_scene)
+        left.addWidget(self.scenes)
+        outer.addLayout(left, 3)
         self.preview.faceClicked.connect(self._face_clicked)
         side = QVBoxLayout()
         self.form = QFormLayout()
@@ -168,7 +179,9 @@ class DetailView(QDialog):
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             side.addWidget(button)
         outer.addLayout(side, 2)
-        self.open_button.clicked.connect(lambda: self._hit and desktop.open_file(self._hit.path))
+        self.open_button.clicked.connect(
+            lambda: self._hit and desktop.open_result(self._hit.path, self._hit.time)
+        )
         self.reveal_button.clicked.connect(
             lambda: self._hit and desktop.reveal_file(self._hit.path)
         )
@@ -194,6 +207,7 @@ class DetailView(QDialog):
         self._render_facts()
         self.preview.setPixmap(QPixmap())
         self.preview.setText("Loading…")
+        self.scenes.set_scenes([])
         self.previewWanted.emit(hit.path)
 
     def set_preview(self, preview: Preview) -> None:
@@ -207,6 +221,16 @@ class DetailView(QDialog):
         if preview.exif:
             self.facts["EXIF"] = " · ".join(f"{k} {v}" for k, v in preview.exif.items())
             self._render_facts()
+
+    def set_scenes(self, path: str, scenes: list[SceneFrame]) -> None:
+        """A video's scenes, as a strip of frames under the preview."""
+        if self._hit is None or path != self._hit.path:
+            return
+        self.scenes.set_scenes(scenes)
+
+    def _play_scene(self, start: float) -> None:
+        if self._hit is not None:
+            desktop.play_video(self._hit.path, start)
 
     def set_tags(self, path: str, tags: list[PhotoTag]) -> None:
         """The shown photo's tags, with the ones the user took off it."""
@@ -272,7 +296,7 @@ class DetailView(QDialog):
         elif key == Qt.Key.Key_Right:
             self.stepRequested.emit(1)
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._hit is not None:
-            desktop.open_file(self._hit.path)
+            desktop.open_result(self._hit.path, self._hit.time)
         else:
             super().keyPressEvent(event)
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clipdesk.core.mediatypes import is_video_path
 from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import DetailView, load_preview
@@ -36,6 +37,7 @@ from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_face
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_pager import ResultsPager
 from clipdesk.gui.results_view import MoreBar, ResultsView
+from clipdesk.gui.scene_strip import load_scenes
 from clipdesk.gui.search_bar import SearchBar
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings
@@ -432,6 +434,8 @@ class MainWindow(QMainWindow):
         if detail is None:
             return
         self.service.run_task(load_preview, path, done=detail.set_preview)
+        if library is not None and is_video_path(path):
+            self.service.run_task(load_scenes, library, path, done=lambda r: detail.set_scenes(*r))
         if library is not None:
             self._reload_detail_tags(path)
             self._reload_detail_faces(path)
@@ -468,7 +472,7 @@ class MainWindow(QMainWindow):
     def _open_index(self, index: QModelIndex) -> None:
         hit = index.data(HitRole)
         if hit is not None:
-            desktop.open_file(hit.path)
+            desktop.open_result(hit.path, hit.time)
 
     # -- drops and paste ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 
 from clipdesk.gui.cutoff import adaptive_cutoff, next_step
+from clipdesk.gui.media_keys import key_for, time_label
 from clipdesk.gui.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ HitRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 ThumbErrorRole = Qt.ItemDataRole.UserRole + 4
-PaintRole = Qt.ItemDataRole.UserRole + 5  # (image or None, error or None, score, name)
+# (image or None, error or None, score, name, a video's time or None)
+PaintRole = Qt.ItemDataRole.UserRole + 5
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -65,8 +67,8 @@ class ResultsModel(QAbstractListModel):
         scores = [h.score for h in self._hits]
         self._shown = adaptive_cutoff(scores) if cutoff else len(self._hits)
         self._rows_by_path = {}
-        for row, hit in enumerate(self._hits):
-            self._rows_by_path.setdefault(hit.path, []).append(row)
+        for row, hit in enumerate(self._hits):  # by thumbnail key: a video's has its time
+            self._rows_by_path.setdefault(key_for(hit), []).append(row)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -110,7 +112,8 @@ class ResultsModel(QAbstractListModel):
             hit = self.hit(row)
             if hit is None:
                 continue
-            if self._loader.image(hit.path) is None and self._loader.error(hit.path) is None:
+            key = key_for(hit)
+            if self._loader.image(key) is None and self._loader.error(key) is None:
                 return False
         return True
 
@@ -125,22 +128,24 @@ class ResultsModel(QAbstractListModel):
         hit = self._hits[index.row()]
         if role == PaintRole:
             loader = self._loader
-            image = loader.image(hit.path)
+            key = key_for(hit)
+            image = loader.image(key)
             error = None
             if image is None:
-                error = loader.error(hit.path)
+                error = loader.error(key)
                 if error is None:
-                    loader.request(hit.path)
-            return image, error, hit.score, os.path.basename(hit.path)
+                    loader.request(key)
+            return image, error, hit.score, os.path.basename(hit.path), hit.time
         if role == Qt.ItemDataRole.DecorationRole:
-            image: QImage | None = self._loader.image(hit.path)
+            image: QImage | None = self._loader.image(key_for(hit))
             if image is None:
-                self._loader.request(hit.path)
+                self._loader.request(key_for(hit))
             return image
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(hit.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{hit.path}\nscore {hit.score:.3f}"
+            at = "" if hit.time is None else f"\nat {time_label(hit.time)}"
+            return f"{hit.path}\nscore {hit.score:.3f}{at}"
         if role == ScoreRole:
             return hit.score
         if role == PathRole:
@@ -148,7 +153,7 @@ class ResultsModel(QAbstractListModel):
         if role == HitRole:
             return hit
         if role == ThumbErrorRole:
-            return self._loader.error(hit.path)
+            return self._loader.error(key_for(hit))
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

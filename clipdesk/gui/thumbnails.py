@@ -1,7 +1,8 @@
 """Thumbnails: an on-disk cache built in the background, loaded for visible items only.
 
 The cache key is the photo's path, size and modification time plus the thumbnail size,
-so an edited photo gets a new thumbnail and stale ones simply age out. Reading and
+so an edited photo gets a new thumbnail and stale ones simply age out. A video's
+thumbnail is one frame, named by a key with its time (``media_keys.py``). Reading and
 scaling happen in a small thread pool of its own (so thumbnails never wait behind an
 indexing job); the GUI thread only receives finished ``QImage`` objects via a signal.
 """
@@ -30,6 +31,7 @@ from PySide6.QtGui import QImage, QImageReader
 
 from clipdesk.core import paths
 from clipdesk.core.files import atomic_write
+from clipdesk.gui.media_keys import split_key
 
 THUMB_QUALITY = 85
 MEMORY_BYTES = 96 * 1024 * 1024  # decoded thumbnails kept in memory
@@ -47,13 +49,15 @@ class ThumbnailCache:
         self.directory = directory or thumbnail_dir()
         self.size = size
 
-    def key(self, path: str) -> str | None:
-        """The cache key for ``path`` as it is now on disk; None if it cannot be read."""
+    def key(self, source: str) -> str | None:
+        """The cache key for ``source`` (a path, or a video's path and time) as it is now
+        on disk; None if it cannot be read."""
+        path, at = split_key(source)
         try:
             st = os.stat(path)
         except OSError:
             return None
-        raw = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{self.size}".encode(
+        raw = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{self.size}\0{at}".encode(
             "utf-8", "surrogateescape"
         )
         return hashlib.sha1(raw).hexdigest()
@@ -86,15 +90,20 @@ class ThumbnailCache:
             raise ValueError("thumbnail could not be decoded")
         return image
 
-    def _make(self, path: str) -> bytes:
+    def _make(self, source: str) -> bytes:
         from clipdesk.core.errors import ImageReadError
         from clipdesk.core.imageio import read_image
+        from clipdesk.core.mediatypes import is_video_path
+        from clipdesk.core.video.frames import frame_at
 
+        path, at = split_key(source)
         try:
-            decoded = read_image(Path(path), target_size=self.size)
+            if is_video_path(path):
+                image = frame_at(path, at or 0.0, self.size)
+            else:
+                image = read_image(Path(path), target_size=self.size).image
         except ImageReadError as exc:
             raise ValueError(str(exc)) from exc
-        image = decoded.image
         image.thumbnail((self.size, self.size))
         out = io.BytesIO()
         image.convert("RGB").save(out, "JPEG", quality=THUMB_QUALITY)
