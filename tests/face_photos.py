@@ -1,5 +1,8 @@
 """Real face photos for the people tests: dlib's example photos and variants derived from them.
 
+``write_bald_guys`` gives real different photos of the same people: dlib's collage of four
+actors, six photos each, cut apart.
+
 ``/work/shared/data/faces-dlib`` (or ``CLIPDESK_FACES_DATA``) holds public photos from
 dlib's examples (PASCAL VOC 2011, Boost Software License for the collection) with a box
 for every face. Each person there appears once, so "the same person in several photos"
@@ -26,6 +29,51 @@ PEOPLE: dict[str, tuple[str, tuple[int, int, int, int]]] = {
     "right": ("2008_002506.jpg", (329, 78, 109, 109)),
     "upper": ("2009_004587.jpg", (154, 46, 75, 76)),
 }
+
+# bald_guys.jpg is a collage of 24 different photos of four actors, six each: each face's
+# box (as dlib's detector draws it at full size) and who it is, checked by eye. Cut
+# apart, they are 24 real photos of four people, taken years apart, in any light and pose.
+BALD_GUYS: tuple[tuple[tuple[int, int, int, int], str], ...] = (
+    ((342, 54, 447, 159), "statham"),
+    ((54, 74, 235, 255), "diesel"),
+    ((1437, 95, 1747, 406), "johnson"),
+    ((532, 114, 712, 294), "diesel"),
+    ((875, 128, 1025, 278), "statham"),
+    ((314, 231, 439, 356), "diesel"),
+    ((54, 373, 235, 553), "diesel"),
+    ((871, 413, 1051, 593), "statham"),
+    ((552, 433, 732, 613), "diesel"),
+    ((327, 443, 477, 594), "statham"),
+    ((1828, 446, 1933, 550), "johnson"),
+    ((1655, 699, 1760, 804), "johnson"),
+    ((62, 709, 212, 859), "statham"),
+    ((1050, 751, 1230, 931), "willis"),
+    ((771, 811, 951, 991), "willis"),
+    ((400, 830, 616, 1046), "statham"),
+    ((62, 991, 212, 1141), "willis"),
+    ((1107, 1074, 1257, 1224), "willis"),
+    ((771, 1249, 951, 1429), "willis"),
+    ((18, 1260, 234, 1476), "diesel"),
+    ((352, 1260, 568, 1476), "willis"),
+    ((1786, 1289, 1967, 1469), "johnson"),
+    ((1070, 1309, 1250, 1489), "johnson"),
+    ((1461, 1351, 1587, 1476), "johnson"),
+)
+
+
+def write_bald_guys(folder: Path) -> list[FacePhoto]:
+    """The collage cut into its 24 photos: each face with half its size around it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = Image.open(source("bald_guys.jpg")).convert("RGB")
+    out = []
+    for number, ((left, top, right, bottom), person) in enumerate(BALD_GUYS):
+        pad = (right - left) // 2
+        crop = image.crop((left - pad, top - pad, right + pad, bottom + pad))
+        path = folder / f"{person}-{number:02d}.jpg"
+        crop.save(path, quality=92)
+        out.append(FacePhoto(path, person))
+    return out
+
 
 # How each photo of a person is derived: (context around the face as a multiple of its
 # box, long side in pixels, mirrored, brightness).

@@ -13,7 +13,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from face_photos import PEOPLE, VARIANTS, FacePhoto, pairwise, source, write_people
+from face_photos import (
+    PEOPLE,
+    VARIANTS,
+    FacePhoto,
+    pairwise,
+    source,
+    write_bald_guys,
+    write_people,
+)
 
 from clipdesk.cli import main
 from clipdesk.core.errors import PeopleError
@@ -267,3 +275,16 @@ def test_the_threshold_is_read_from_the_library(tmp_path, tiny_shapes_installed)
     assert LOWEST < threshold.value <= HIGHEST
     assert np.mean(distances < threshold.value) <= 0.01
     print(f"threshold {threshold.value:.3f} from {threshold.pairs} same-photo pairs")
+
+
+def test_different_photos_of_the_same_people_group_together(tmp_path, tiny_shapes_installed):
+    """24 real photos of four people (years apart, any light and pose), each alone."""
+    photos = write_bald_guys(tmp_path / "photos")
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as lib:
+        run_to_end(lib.index([tmp_path / "photos"], workers=1, faces=True))
+        found = [subject(lib, p.path).person_id for p in photos]
+        people = lib.people.people()
+    precision, recall = pairwise([p.person for p in photos], found)
+    print(f"four people, 24 photos: precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.9 and recall >= 0.9
+    assert len(people) == 4 and sorted(p.photos for p in people) == [6, 6, 6, 6]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT = 0.5
+DEFAULT = 0.55
 LOWEST = 0.35
 HIGHEST = 0.6
 MIN_PAIRS = 20

@@ -92,12 +92,13 @@ class PeopleService:
                 )
             )
         self.store.assign(placed)
+        self.store.drop_empty_unnamed()  # people merged into others by the new faces
         return len(new)
 
     def _loaded(self) -> Clusters:
         if self._clusters is None:
             rows = self.store.face_rows()
-            self._clusters = Clusters.of(rows, self.store.rejections())
+            self._clusters = Clusters.of(rows, self.store.rejections(), self.store.fixed_persons())
             self._pairs = same_photo_distances([r.fingerprint for r in rows], _stack(rows))
         return self._clusters
 
@@ -117,7 +118,7 @@ class PeopleService:
             threshold = calibrate([r.fingerprint for r in rows], _stack(rows))
             self.store.unassign_auto()
             kept = [r for r in rows if r.assigned_by == "user"]
-            clusters = Clusters.of(kept, self.store.rejections())
+            clusters = Clusters.of(kept, self.store.rejections(), self.store.fixed_persons())
             placed: dict[int, int] = {}
             for row in rows:
                 if row.assigned_by != "user":
@@ -147,7 +148,7 @@ class PeopleService:
         for person in self.store.people(include_hidden=True):
             if person.id == person_id:
                 return person
-        raise PeopleError(f"no person {ref}: `clipdesk people` lists them")
+        raise PeopleError(f"no person called {ref}: `clipdesk people` lists them")
 
     def faces_in(self, path: str | os.PathLike[str]) -> list[PhotoFace]:
         """The faces found in one indexed photo, left to right."""
@@ -156,7 +157,7 @@ class PeopleService:
     def _resolve(self, ref: str | int) -> int:
         found = self.store.find_person(str(ref))
         if found is None:
-            raise PeopleError(f"no person {ref}: `clipdesk people` lists them")
+            raise PeopleError(f"no person called {ref}: `clipdesk people` lists them")
         return found
 
     def _fingerprint(self, path: str | os.PathLike[str]) -> str:

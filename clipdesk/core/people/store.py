@@ -148,6 +148,15 @@ class PeopleStore:
                     .values(person_id=person_id, assigned_by=by)
                 )
 
+    def fixed_persons(self) -> set[int]:
+        """People clustering must not merge away: named, or holding a face the user placed."""
+        user = select(faces.c.person_id).where(
+            faces.c.assigned_by == "user", faces.c.person_id.is_not(None)
+        )
+        query = select(persons.c.id).where(persons.c.name.is_not(None) | persons.c.id.in_(user))
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(query)}
+
     def person_ids(self) -> set[int]:
         with self.engine.connect() as conn:
             return {r[0] for r in conn.execute(select(persons.c.id))}
