@@ -132,3 +132,31 @@ def test_scene_count_is_bounded_per_minute() -> None:
     assert len(scenes) <= min(MAX_SCENES, 2 * SCENES_PER_MINUTE)
     assert scenes[0].start == 0.0 and scenes[-1].end == 120.0
     assert all(a.end == b.start for a, b in itertools.pairwise(scenes))
+
+
+def test_a_growing_video_is_read_only_once_settled(tmp_path: Path) -> None:
+    """Videos take the photos' path through the watcher: its events count, the scan lists
+    them, and a file still growing waits until two looks at it agree."""
+    from watchdog.events import FileCreatedEvent
+
+    from clipdesk.core.catalog.records import StatEntry
+    from clipdesk.core.scanner import scan_tree
+    from clipdesk.core.watch.dirty import Scope
+    from clipdesk.core.watch.folders import scopes_for
+    from clipdesk.core.watch.stability import Stabilizer
+
+    folder = os.fsencode(tmp_path)
+    assert scopes_for(FileCreatedEvent(os.fsdecode(folder) + "/clip.MOV")) == [Scope(folder)]
+    assert scopes_for(FileCreatedEvent(os.fsdecode(folder) + "/clip.mov.part")) == []
+    clip = vs.write_video(tmp_path / "clip.webm", [("circle", "red")], "libvpx-vp9", seconds=1)
+    assert [e.path for e in scan_tree(folder)] == [os.fsencode(clip)]
+    now = [0.0]
+    settle = Stabilizer(2.0, clock=lambda: now[0])
+    path = os.fsencode(clip)
+    assert settle.wait_s(StatEntry(path, 1000, 1, 1)) > 0  # first look
+    now[0] = 3.0
+    assert settle.wait_s(StatEntry(path, 5000, 2, 1)) > 0  # it grew: look again later
+    now[0] = 4.0
+    assert settle.wait_s(StatEntry(path, 5000, 2, 1)) > 0  # unchanged, but not for long
+    now[0] = 5.5
+    assert settle.wait_s(StatEntry(path, 5000, 2, 1)) == 0  # settled: read it now
