@@ -8,14 +8,17 @@ the largest dimension HNSW takes is 4,000 instead of 2,000); the candidates it f
 scored again from the float32 truth, so a search's scores are exactly those of the
 folder library and half precision can only cost recall (BENCHMARKS.md measures it).
 
-Filters arrive as an allowed set of ids. A small set is scored exactly (no graph); a
-large one is searched in the graph with pgvector's iterative scan, which keeps walking
-until enough allowed rows are found.
+A library of up to 20,000 photos, and an allowed set (a filter) of up to 20,000, is
+searched exactly: PostgreSQL scans the rows (``ORDER BY distance + 0`` keeps the graph
+out of it), as the folder library scans its dense copy. Larger ones are searched in the
+graph, a filtered one with pgvector's iterative scan, which keeps walking until enough
+allowed rows are found.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -26,13 +29,14 @@ from clipdesk.core.vectors._dense import as_labels, as_vectors
 
 __all__ = ["EXACT_LIMIT", "PgVectorStore", "table_name"]
 
-# Allowed sets up to this size are scored exactly from the float32 vectors.
+# Libraries and allowed sets up to this size are searched exactly (a scan, no graph).
 EXACT_LIMIT = 20_000
 HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
-MIN_EF_SEARCH = 100
-# The graph's candidates, rescored exactly: this many times k (and at least 40).
+HNSW_EF_CONSTRUCTION = 128
+MIN_EF_SEARCH = 200
+# Candidates rescored from float32: this many times k (and at least 40).
 OVERSAMPLE = 2
+COUNT_TTL_S = 5.0  # how long a row count is reused (this process's writes reset it)
 _LOCK = 0x636C6970766563  # advisory lock for creating a model's table
 
 
@@ -57,6 +61,7 @@ class PgVectorStore:
         self.dim = int(dim)
         self.table = table_name(model_key)
         self.problem: str | None = None
+        self._count: tuple[float, int] | None = None  # (when, rows)
 
     @classmethod
     def open(cls, engine: Engine, model_key: str, dim: int) -> PgVectorStore:
@@ -90,6 +95,7 @@ class PgVectorStore:
         vectors = as_vectors(vectors, len(labels), self.dim)
         if not len(labels):
             return
+        self._count = None
         rows = [{"i": int(i), "v": _literal(v)} for i, v in zip(labels, vectors, strict=True)]
         with self.engine.begin() as conn:
             conn.execute(
@@ -104,6 +110,7 @@ class PgVectorStore:
         ids = [int(i) for i in as_labels(labels)]
         if not ids:
             return 0
+        self._count = None
         with self.engine.begin() as conn:
             result = conn.execute(
                 text(f"DELETE FROM {self.table} WHERE id = ANY(:ids)").bindparams(_IDS),
@@ -139,8 +146,14 @@ class PgVectorStore:
     # -- reading ------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar() or 0)
+        """Rows in the table (counted again after this process writes, or after a few
+        seconds for other computers' writes: a count of 1M rows takes tens of ms)."""
+        now = time.monotonic()
+        if self._count is None or now - self._count[0] > COUNT_TTL_S:
+            with self.engine.connect() as conn:
+                rows = int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar() or 0)
+            self._count = (now, rows)
+        return self._count[1]
 
     def __contains__(self, label: object) -> bool:
         if not isinstance(label, int | np.integer) or label < 0:
@@ -198,24 +211,25 @@ class PgVectorStore:
             ids = [int(i) for i in np.unique(as_labels(allowed))]
             if not ids:
                 return []
-        if ids is not None and len(ids) <= max(EXACT_LIMIT, k):
-            candidates = np.array(ids, dtype=np.int64)  # scored exactly below
-        else:
-            candidates = self._graph_candidates(query, max(k * OVERSAMPLE, 40), ids)
+        exact = len(ids) <= EXACT_LIMIT if ids is not None else len(self) <= EXACT_LIMIT
+        candidates = self._candidates(query, max(k * OVERSAMPLE, 40), ids, exact=exact)
         return self._rescored(query, candidates, k)
 
-    def _graph_candidates(self, query: np.ndarray, n: int, ids: list[int] | None) -> np.ndarray:
+    def _candidates(
+        self, query: np.ndarray, n: int, ids: list[int] | None, *, exact: bool
+    ) -> np.ndarray:
+        """The ``n`` nearest ids by halfvec distance: by a scan (``exact``) or the graph."""
         where = "WHERE id = ANY(:ids)" if ids is not None else ""
-        sql = text(
-            f"SELECT id FROM {self.table} {where} ORDER BY v <=> CAST(:q AS halfvec) LIMIT :n"
-        )
+        distance = "(v <=> CAST(:q AS halfvec))" + (" + 0" if exact else "")
+        sql = text(f"SELECT id FROM {self.table} {where} ORDER BY {distance} LIMIT :n")
         params: dict[str, object] = {"q": _literal(query), "n": n}
         if ids is not None:
             sql = sql.bindparams(_IDS)
             params["ids"] = ids
         with self.engine.begin() as conn:
-            conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, n)}"))
-            conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            if not exact:
+                conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, n)}"))
+                conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
             return np.fromiter(conn.execute(sql, params).scalars(), dtype=np.int64)
 
     def _rescored(
