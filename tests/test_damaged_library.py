@@ -89,6 +89,28 @@ def test_a_missing_table_is_reported_and_repaired(library_copy, capsys):  # noqa
     assert cli(capsys, "--library", str(library), "tags", "list").code == 0
 
 
+def test_index_bytes_changed_with_their_time_kept_are_found_by_check(
+    library_copy,  # noqa: F811
+    capsys,
+):
+    """Opening a library compares the index files' sizes and times with their manifest;
+    ``check`` reads every byte, and ``check --repair`` refills the index from the catalog."""
+    library, _photos = library_copy
+    (manifest_path,) = (library / "vectors").glob("*/manifest.json")
+    entry = json.loads(manifest_path.read_text())["files"]["vectors"]
+    vectors = manifest_path.parent / entry["name"]
+    raw = bytearray(vectors.read_bytes())
+    raw[-9] ^= 0x10
+    vectors.write_bytes(bytes(raw))
+    os.utime(vectors, ns=(entry["mtime_ns"], entry["mtime_ns"]))
+    assert cli(capsys, "--library", str(library), "search", "red").code == 0
+    run = cli(capsys, "--library", str(library), "check")
+    assert run.code == 1 and "vectors file does not match the manifest" in run.out, run.out
+    run = cli(capsys, "--library", str(library), "check", "--repair")
+    assert "Traceback" not in run.err, run.err
+    assert cli(capsys, "--library", str(library), "check").code == 0
+
+
 # -- read-only ------------------------------------------------------------------------------
 
 

@@ -291,10 +291,12 @@ def test_damaged_index_opens_empty_with_a_reason(tmp_path: Path, damage: str) ->
     manifest_path = tmp_path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     files = {k: tmp_path / v["name"] for k, v in manifest["files"].items()}
-    if damage == "flip-graph":
+    if damage == "flip-graph":  # written over later: its time is no longer the saved one
         raw = bytearray(files["graph"].read_bytes())
         raw[len(raw) // 2] ^= 0x40
         files["graph"].write_bytes(bytes(raw))
+        saved_ns = manifest["files"]["graph"]["mtime_ns"]
+        os.utime(files["graph"], ns=(saved_ns + 10**9, saved_ns + 10**9))
     elif damage == "truncate-vectors":
         files["vectors"].write_bytes(files["vectors"].read_bytes()[:-100])
     elif damage == "drop-manifest":
@@ -311,6 +313,25 @@ def test_damaged_index_opens_empty_with_a_reason(tmp_path: Path, damage: str) ->
     index = VectorIndex.open(tmp_path, 16)
     assert index.problem and len(index) == 0
     assert index.query(random_vectors(1, 16)[0], 3) == []
+
+
+def test_bytes_changed_with_their_time_kept_are_found_by_the_full_check(tmp_path: Path):
+    """Opening compares sizes and times, not every byte (a cold search at 1M photos
+    would hash for seconds); a change that keeps both is what ``verify`` (``clipdesk
+    check``) reads every byte for."""
+    _saved(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    entry = manifest["files"]["vectors"]
+    vectors = tmp_path / entry["name"]
+    raw = bytearray(vectors.read_bytes())
+    raw[-5] ^= 0x01
+    vectors.write_bytes(bytes(raw))
+    os.utime(vectors, ns=(entry["mtime_ns"], entry["mtime_ns"]))
+    index = VectorIndex.open(tmp_path, 16)
+    assert index.problem is None and len(index) == 200  # not hashed on open
+    assert "vectors file does not match" in (index.verify() or "")
+    _saved(tmp_path / "clean")
+    assert VectorIndex.open(tmp_path / "clean", 16).verify() is None
 
 
 def test_wrong_dimension_is_a_problem_not_a_crash(tmp_path: Path) -> None:

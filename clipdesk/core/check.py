@@ -88,7 +88,7 @@ def check_library(library: Library, *, repair: bool = False) -> CheckReport:
     current_key = library.catalog.get_meta("model_key")
     pending = waiting_in_new_roots(library.catalog.roots())
     if current_key and current_key in dims:
-        _, problems = library.open_index(current_key, dims[current_key], repair=False)
+        _, problems = library.open_index(current_key, dims[current_key], repair=False, full=True)
         report.problems.extend(problems)
         pending += library.catalog.counts(current_key).pending
         orphans = library.catalog.orphan_embedding_count(current_key)

@@ -95,6 +95,7 @@ class OnnxEncoder:
 
     ``text_fallback`` encodes texts when the text tower was not exported (a Hugging Face
     tokenizer, or an export that failed its check); without it such an export is unusable.
+    ``keep_optimised`` caches ONNX Runtime's optimised graphs (not for files about to go).
     """
 
     backend: Backend = "onnx"
@@ -109,6 +110,7 @@ class OnnxEncoder:
         batch_size: int | None = None,
         text_fallback: TorchEncoder | None = None,
         providers: tuple[str, ...] = (CPU,),
+        keep_optimised: bool = True,
     ) -> None:
         self._tokenizer: TextTokenizer | None = None
         if meta.get("text"):
@@ -122,6 +124,7 @@ class OnnxEncoder:
         self.text_fallback = None if self._tokenizer is not None else text_fallback
         self.preprocess_cfg = PreprocessConfig.from_open_clip(meta["preprocess"])
         self.providers = tuple(providers)
+        self.keep_optimised = keep_optimised
         self.device = device_of(self.providers)
         self.dtype = str(meta["image"]["precision"])
         self.model_key = str(meta["model_key"])
@@ -142,7 +145,9 @@ class OnnxEncoder:
             if tower not in self._sessions:
                 entry = self.meta[tower]
                 path = self.directory / entry["file"]
-                session = make_session(path, self.threads, self.providers)
+                session = make_session(
+                    path, self.threads, self.providers, keep_optimised=self.keep_optimised
+                )
                 if device_of(session.get_providers()) != self.device:  # the GPU failed
                     self.providers, self.device = (CPU,), "cpu"
                 self._sessions[tower] = session

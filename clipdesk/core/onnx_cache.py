@@ -82,27 +82,55 @@ def read_export(directory: Path) -> dict[str, Any] | None:
 
 
 def make_session(
-    path: Path, threads: int | None = None, providers: tuple[str, ...] = (CPU,)
+    path: Path,
+    threads: int | None = None,
+    providers: tuple[str, ...] = (CPU,),
+    *,
+    keep_optimised: bool = False,
 ) -> Any:
     """A session on ``providers`` (see :mod:`clipdesk.core.onnx_devices`; the CPU's by
     default); CPU threads default to the cores, and idle threads do not spin (the decode
     workers need those cycles while the encoder waits for the next batch). A GPU
-    provider that fails to start leaves a CPU session."""
+    provider that fails to start leaves a CPU session. With ``keep_optimised`` (a model
+    that will be used again, not an export's candidate) a CPU session loads the cached
+    optimised copy of the model (:mod:`clipdesk.core.onnx_optimised`), making it once."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = int(threads or os.cpu_count() or 1)
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
+    def options(level: Any) -> Any:
+        made = ort.SessionOptions()
+        made.intra_op_num_threads = int(threads or os.cpu_count() or 1)
+        made.inter_op_num_threads = 1
+        made.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        made.graph_optimization_level = level
+        made.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        made.log_severity_level = 3
+        return made
+
+    full = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if tuple(providers) != (CPU,):
         try:
-            return ort.InferenceSession(str(path), options, providers=list(providers))
+            return ort.InferenceSession(str(path), options(full), providers=list(providers))
         except Exception:  # a GPU provider that cannot start here: the CPU it is
             pass
-    return ort.InferenceSession(str(path), options, providers=[CPU])
+    if not keep_optimised:
+        return ort.InferenceSession(str(path), options(full), providers=[CPU])
+    from clipdesk.core import onnx_optimised
+
+    target = onnx_optimised.optimised_path(Path(path), ort.__version__)
+    if target is not None and target.is_file():
+        try:  # already optimised: optimising again would only cost time
+            off = options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+            return ort.InferenceSession(str(target), off, providers=[CPU])
+        except Exception:
+            onnx_optimised.forget(target)
+    made = options(full)
+    written = onnx_optimised.writing_path(target) if target is not None else None
+    if written is not None:
+        made.optimized_model_filepath = str(written)
+    session = ort.InferenceSession(str(path), made, providers=[CPU])
+    if written is not None and target is not None and written.is_file():
+        onnx_optimised.keep(written, target)
+    return session
 
 
 def trim_tokens(tokens: np.ndarray, pad_id: int = 0) -> np.ndarray:

@@ -153,11 +153,11 @@ class Library:
         return self._vectors.searchable()
 
     def open_index(
-        self, model_key: str, dim: int, *, repair: bool
+        self, model_key: str, dim: int, *, repair: bool, full: bool = False
     ) -> tuple[VectorIndex, list[str]]:
         """Open one model's index and compare it with the database (see
         :meth:`ModelVectors.open_index`)."""
-        return self._vectors.open_index(model_key, dim, repair=repair)
+        return self._vectors.open_index(model_key, dim, repair=repair, full=full)
 
     def repair_index(self, model_key: str, dim: int) -> None:
         """Rebuild one model's index from the database and save it (on the writer)."""

@@ -60,15 +60,22 @@ class ModelVectors:
             return self._model.get(), self.index
 
     def open_index(
-        self, model_key: str, dim: int, *, repair: bool
+        self, model_key: str, dim: int, *, repair: bool, full: bool = False
     ) -> tuple[VectorIndex, list[str]]:
         """Open one model's vector store and compare it with the database.
 
         With ``repair`` it is refilled from the database in memory; the caller saves it
         (never while another process writes the library: see :meth:`save_if_free`).
+        ``full`` also reads every saved byte against its checksum (``clipdesk check``);
+        a store that fails it is refilled whole by a repair.
         """
         index = self._store.open_vectors(model_key, dim)
         problems: list[str] = []
+        damaged = index.verify() if full and not index.problem else None
+        if damaged:
+            problems.append(f"index: {damaged}")
+            if repair:
+                index.remove(index.labels())  # nothing saved can be trusted: refill all
         if index.problem:
             problems.append(f"index: {index.problem}")
         db_labels = self._catalog.embedding_ids(model_key)
@@ -81,13 +88,13 @@ class ModelVectors:
             problems.append(f"index: {len(missing)} vectors in the database are missing")
         if len(extra):
             problems.append(f"index: {len(extra)} vectors are not in the database")
-        if repair and (len(missing) or len(extra) or index.problem):
+        if repair and (len(missing) or len(extra) or index.problem or damaged):
             index.sync(db_labels, lambda ids: self._catalog.vectors(ids, dim))
         return index, problems
 
     def repair(self, model_key: str, dim: int) -> None:
         """Rebuild one model's index from the database and save it; run on the writer."""
-        index, _ = self.open_index(model_key, dim, repair=True)
+        index, _ = self.open_index(model_key, dim, repair=True, full=True)
         index.save()
         with self._lock:
             if self._key == model_key:

@@ -101,7 +101,7 @@ def _ship_label_features(
 
     source, tags = vocabulary_for_model(spec.name, install_dir(spec))
     prompts = prompt_set_for_model(spec.name)
-    packed = OnnxEncoder(spec, directory, meta, threads=threads)
+    packed = OnnxEncoder(spec, directory, meta, threads=threads, keep_optimised=False)
     count = write_shipped_features(
         directory / LABEL_FEATURES,
         str(meta["model_key"]),
@@ -178,7 +178,7 @@ def _tower_cosine(
     from clipdesk.core.models.onnx_export import PROBE_TEXTS, probe_images
     from clipdesk.core.onnx_backend import OnnxEncoder
 
-    packed = OnnxEncoder(reference.spec, directory, meta, threads=threads)
+    packed = OnnxEncoder(reference.spec, directory, meta, threads=threads, keep_optimised=False)
     if tower == "image":
         pixels = probe_images(reference.preprocess_cfg)
         got, want = packed.encode_image_batch(pixels), reference.encode_image_batch(pixels)

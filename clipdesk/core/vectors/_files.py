@@ -2,6 +2,15 @@
 
 The manifest is replaced last, so a crash at any point leaves the previous generation
 whole; whatever does not check out raises ``Invalid`` and the index opens empty.
+
+Opening checks each file's size and modification time against the manifest, and hashes
+a file only when they differ (a copied library, a file written over): hashing the graph
+and the vectors cost a cold search at 100k photos most of a tenth of a second, at 1M
+photos seconds. A kill cannot make a saved file and the manifest disagree unseen (files
+are written whole under new names, the manifest last), and the index is compared with
+the catalog on every open either way. What the quick check cannot see, bytes changed in
+place with the time kept, ``clipdesk check`` finds: :func:`verify_generation` hashes
+every file.
 """
 
 from __future__ import annotations
@@ -86,15 +95,7 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
         raise Invalid(f"index format {version}, this version reads {FORMAT_VERSION}")
     if saved_dim != dim:
         raise Invalid(f"index has dimension {saved_dim}, the model has {dim}")
-    paths: dict[str, Path] = {}
-    for kind in KINDS:
-        entry = files[kind]
-        file = directory / os.path.basename(entry["name"])
-        if not file.is_file():
-            raise Invalid(f"{kind} file missing")
-        if file.stat().st_size != entry["size"] or _sha256(file) != entry["sha256"]:
-            raise Invalid(f"{kind} file does not match the manifest")
-        paths[kind] = file
+    paths = _checked_files(directory, files, full=False)
     # Mapped copy-on-write, not read: a search that stays on the graph never brings the
     # dense copy into memory, and the pages it does read are the file cache's, which the
     # system can drop, not the process's own. A change writes private pages.
@@ -123,6 +124,40 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
     return Generation(graph, dense, int(manifest.get("generation", 0)))
 
 
+def _checked_files(directory: Path, files: dict, *, full: bool) -> dict[str, Path]:
+    """The generation's files, each checked against its manifest entry: size, then the
+    modification time as saved, else (or with ``full``) its SHA-256."""
+    paths: dict[str, Path] = {}
+    for kind in KINDS:
+        entry = files[kind]
+        file = directory / os.path.basename(entry["name"])
+        try:
+            stat = file.stat()
+        except OSError:
+            raise Invalid(f"{kind} file missing") from None
+        unchanged = not full and stat.st_mtime_ns == entry.get("mtime_ns")
+        if stat.st_size != entry["size"] or not (unchanged or _sha256(file) == entry["sha256"]):
+            raise Invalid(f"{kind} file does not match the manifest")
+        paths[kind] = file
+    return paths
+
+
+def verify_generation(directory: Path) -> str | None:
+    """Why the saved generation in ``directory`` does not match its manifest byte for
+    byte (every file hashed), or None when it does or none is saved."""
+    path = directory / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        files = json.loads(path.read_text("utf-8"))["files"]
+        _checked_files(directory, files, full=True)
+    except Invalid as exc:
+        return str(exc)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"manifest unreadable ({exc})"
+    return None
+
+
 def save_generation(directory: Path, generation: Generation, params: dict[str, int]) -> None:
     """Write ``generation`` (graph, vectors, labels), then the manifest that names them."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -137,7 +172,13 @@ def save_generation(directory: Path, generation: Generation, params: dict[str, i
     for kind, write in writers.items():
         path = directory / f"{kind}-{gen}{KINDS[kind]}"
         _write_atomic(path, write)
-        files[kind] = {"name": path.name, "size": path.stat().st_size, "sha256": _sha256(path)}
+        stat = path.stat()
+        files[kind] = {
+            "name": path.name,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": _sha256(path),
+        }
     manifest = {
         "format": FORMAT_VERSION,
         "generation": gen,

@@ -31,6 +31,7 @@ from clipdesk.core.vectors._files import (
     Invalid,
     load_generation,
     save_generation,
+    verify_generation,
 )
 from clipdesk.core.vectors._rwlock import RWLock
 from clipdesk.core.vectors._search import (
@@ -132,6 +133,12 @@ class VectorIndex:
             params = {"m": self.m, "ef_construction": self.ef_construction}
             save_generation(self.directory, gen, params)
             self._generation, self._dirty = gen.number, False
+
+    def verify(self) -> str | None:
+        """Why the saved files do not match their checksums, hashing every byte (opening
+        only compares sizes and times: see ``_files``), or None."""
+        with self._save_lock:
+            return verify_generation(self.directory)
 
     # ----------------------------------------------------------------- changes
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:

@@ -143,6 +143,10 @@ class PgVectorStore:
     def save(self) -> None:
         """Nothing to do: every change is committed as it is made."""
 
+    def verify(self) -> str | None:
+        """Nothing to hash: PostgreSQL checks its own pages."""
+        return None
+
     # -- reading ------------------------------------------------------------------------
 
     def __len__(self) -> int:

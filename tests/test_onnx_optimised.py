@@ -1,0 +1,72 @@
+"""ONNX Runtime's optimised graphs, cached per model file: made once, used by the next
+session, never for another file, and never a reason for a session to fail."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from clipdesk.core import onnx_optimised, paths
+from clipdesk.core.models.onnx_export import probe_images
+from clipdesk.core.onnx_cache import make_session
+from clipdesk.core.onnx_optimised import FOLDER
+from clipdesk.core.preprocess import PreprocessConfig
+
+SHIPPED = paths.resources_dir() / "models" / "tiny-shapes" / "onnx"
+
+
+def _image_tower(tmp_path: Path) -> Path:
+    source = next(SHIPPED.glob("image*.onnx"))
+    copy = tmp_path / source.name
+    shutil.copy2(source, copy)
+    return copy
+
+
+def _run(session) -> np.ndarray:
+    size = session.get_inputs()[0].shape[-1]
+    pixels = probe_images(PreprocessConfig(int(size)), n=2, seed=1)
+    return session.run(None, {"pixels": pixels})[0]
+
+
+def test_the_optimised_copy_is_made_once_and_answers_alike(tmp_path: Path) -> None:
+    model = _image_tower(tmp_path)
+    plain = _run(make_session(model))  # an export's candidate: nothing cached
+    assert not (paths.cache_dir() / FOLDER).exists()
+    first = _run(make_session(model, keep_optimised=True))
+    import onnxruntime as ort
+
+    copy = onnx_optimised.optimised_path(model, ort.__version__)
+    assert copy is not None and copy.is_file()
+    made = copy.stat().st_mtime_ns
+    second = _run(make_session(model, keep_optimised=True))
+    assert copy.stat().st_mtime_ns == made  # loaded, not made again
+    np.testing.assert_allclose(first, plain, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(second, plain, rtol=1e-5, atol=1e-6)
+    assert not list(copy.parent.glob(".*.tmp"))
+
+    text = next(SHIPPED.glob("text*.onnx"))
+    shutil.copy(text, model)  # other bytes at the same path: never the old copy
+    assert onnx_optimised.optimised_path(model, ort.__version__) != copy
+    assert onnx_optimised.optimised_path(text, "0.0.0") != onnx_optimised.optimised_path(
+        text, ort.__version__
+    )
+
+
+def test_a_broken_copy_or_an_unwritable_cache_still_gives_a_session(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    model = _image_tower(tmp_path)
+    reference = _run(make_session(model))
+    copy = onnx_optimised.optimised_path(model, ort.__version__)
+    assert copy is not None
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(b"not a model")
+    np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
+    assert copy.is_file() and copy.read_bytes() != b"not a model"  # made again
+
+    shutil.rmtree(paths.cache_dir())
+    paths.cache_dir().parent.mkdir(parents=True, exist_ok=True)
+    paths.cache_dir().write_bytes(b"a file where the cache folder should be")
+    np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
