@@ -168,3 +168,35 @@ def test_text_search_is_the_same_on_postgresql_and_after_a_copy_back(
     for target in (pg_url, back):
         with Library.open(target, model="tiny-shapes") as copy:
             assert {q: _names(copy, q) for q in queries} == expected, target
+
+
+def test_text_read_again_replaces_the_old_words_in_the_index(tmp_path):
+    from sqlalchemy import select, text
+
+    from clipdesk.core.catalog import Catalog, DecodedFacts, StatEntry
+    from clipdesk.core.catalog._photo_text import rebuild_text_index, store_text
+    from clipdesk.core.catalog.allowed import has_text
+    from clipdesk.core.catalog.records import PhotoText, TextLine
+    from clipdesk.core.catalog.schema import files
+
+    catalog = Catalog.open(tmp_path / "catalog.db")
+    root = catalog.add_root(b"/p")
+    catalog.apply_scan(root.id, added=[StatEntry(b"/p/a.jpg", 1, 1, 1)])
+    record = catalog.file_by_path(b"/p/a.jpg")
+    catalog.record_results("m", decoded=[(record.id, DecodedFacts("f" * 32, 10, 10))])
+    box = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+    with catalog.engine.begin() as conn:
+        store_text(conn, "f" * 32, PhotoText((TextLine("Alpha", 0.9, box),), 10, 10), 0.0)
+        store_text(conn, "e" * 32, PhotoText((TextLine("Alpha", 0.9, box),), 10, 10), 0.0)
+        store_text(conn, "f" * 32, PhotoText((TextLine("Beta", 0.9, box),), 10, 10), 1.0)
+
+    def matching(word: str) -> list[str]:
+        with catalog.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(files.c.fingerprint).where(has_text(word)))]
+
+    for _ in range(2):  # as stored, then rebuilt (as after a copy)
+        assert matching("beta") == ["f" * 32] and matching("alpha") == []
+        with catalog.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM photo_text_fts")).scalar() == 2
+            rebuild_text_index(conn)
+    catalog.close()

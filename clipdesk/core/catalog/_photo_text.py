@@ -45,6 +45,15 @@ def store_text(conn: Connection, fingerprint: str, value: PhotoText, now: float)
     """Replace what is stored of ``fingerprint``'s text, index included (one transaction
     with the caller's other writes)."""
     words = normalise(" ".join(line.text for line in value.lines))
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # the index row shares the stored row's rowid: found without a scan
+        conn.execute(
+            text(
+                "DELETE FROM photo_text_fts WHERE rowid = "
+                "(SELECT rowid FROM photo_text WHERE fingerprint = :f)"
+            ),
+            {"f": fingerprint},
+        )
     conn.execute(delete(photo_text).where(photo_text.c.fingerprint == fingerprint))
     conn.execute(
         insert(photo_text).values(
@@ -56,13 +65,14 @@ def store_text(conn: Connection, fingerprint: str, value: PhotoText, now: float)
             updated_at=now,
         )
     )
-    if conn.dialect.name == "sqlite":
-        conn.execute(text("DELETE FROM photo_text_fts WHERE fingerprint = :f"), {"f": fingerprint})
-        if words:
-            conn.execute(
-                text("INSERT INTO photo_text_fts (fingerprint, words) VALUES (:f, :w)"),
-                {"f": fingerprint, "w": words},
-            )
+    if sqlite and words:
+        conn.execute(
+            text(
+                "INSERT INTO photo_text_fts (rowid, fingerprint, words) "
+                "SELECT rowid, fingerprint, words FROM photo_text WHERE fingerprint = :f"
+            ),
+            {"f": fingerprint},
+        )
 
 
 def rebuild_text_index(conn: Connection) -> None:
@@ -72,8 +82,8 @@ def rebuild_text_index(conn: Connection) -> None:
         conn.execute(text("DELETE FROM photo_text_fts"))
         conn.execute(
             text(
-                "INSERT INTO photo_text_fts (fingerprint, words) "
-                "SELECT fingerprint, words FROM photo_text WHERE words != ''"
+                "INSERT INTO photo_text_fts (rowid, fingerprint, words) "
+                "SELECT rowid, fingerprint, words FROM photo_text WHERE words != ''"
             )
         )
 
