@@ -24,6 +24,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -46,6 +47,15 @@ def _bin_dir() -> Path:
     if not found:
         raise RuntimeError(f"no PostgreSQL binaries in {package}")
     return found[-1].parent
+
+
+def _others_may_run(path: Path) -> bool:
+    """Whether a user other than the owner may reach and run ``path`` (every folder
+    above it searchable by others)."""
+    for folder in path.parents:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            return False
+    return bool(path.stat().st_mode & stat.S_IXOTH)
 
 
 def _free_port() -> int:
@@ -87,7 +97,16 @@ class PgServer:
             os._exit(70)
 
     def start(self) -> PgServer:
-        """initdb (password logins over TCP, trust on the socket), then start postgres."""
+        """initdb (password logins over TCP, trust on the socket), then start postgres;
+        on any failure the server (if it started) and the folder are removed."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         home = self.folder / "server"
         home.mkdir()
         data = home / "data"
@@ -98,6 +117,18 @@ class PgServer:
                 os.chown(path, self._as_user.pw_uid, self._as_user.pw_gid)
         env = {**os.environ, "LC_ALL": "C.UTF-8"}
         bindir = _bin_dir()
+        if self._as_user is not None and not _others_may_run(bindir / "postgres"):
+            # A checkout under a private folder (/root): the server's user cannot reach
+            # the wheel's binaries, so it gets its own copy (about 45 MB) in our folder,
+            # laid out as in site-packages (the binaries find their libraries by RPATH).
+            install = bindir.parent
+            package = install.parent
+            copy = self.folder / "pg" / package.name / install.name
+            shutil.copytree(install, copy, symlinks=True)
+            libs = package.with_name(package.name + ".libs")
+            if libs.is_dir():
+                shutil.copytree(libs, self.folder / "pg" / libs.name, symlinks=True)
+            bindir = copy / "bin"
         done = subprocess.run(
             [str(bindir / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
              "--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=UTF8",
@@ -119,7 +150,6 @@ class PgServer:
         )  # fmt: skip
         log.close()
         self._wait_ready()
-        return self
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         import psycopg
