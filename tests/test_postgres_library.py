@@ -17,8 +17,10 @@ import pytest
 from cli_harness import run_cli
 from sqlalchemy import create_engine, inspect
 
+from clipdesk.core.dupes import find_duplicates
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.library import Library
+from clipdesk.core.progress import run_to_end
 
 
 def _tables(url: str) -> set[str]:
@@ -58,6 +60,15 @@ def test_search_on_postgres_equals_the_folder_library(
                 "SELECT indexdef FROM pg_indexes WHERE indexname LIKE 'vectors_%hnsw'"
             ).fetchall()
         assert kinds and "halfvec_cosine_ops" in kinds[0][0]
+        # Tags and dupes run there too, with the folder library's answers.
+        run_to_end(shared.tags.run())
+        tags = [(t.name, t.count) for library in (shared, local) for t in library.tags.list_tags()]
+        assert tags[: len(tags) // 2] == tags[len(tags) // 2 :] and any(c for _, c in tags)
+        groups = [
+            [[p.to_json() for p in g.photos] for g in run_to_end(find_duplicates(lib)).groups]
+            for lib in (shared, local)
+        ]
+        assert groups[0] == groups[1]
     finally:
         shared.close()
         local.close()
