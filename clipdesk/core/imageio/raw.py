@@ -64,9 +64,13 @@ def _container_exif(data: bytes) -> Image.Exif | None:
     return exif if len(exif) else None
 
 
-def _open_jpeg(data: bytes) -> Image.Image | None:
+def _open_jpeg(data: bytes, target_size: int | None = None) -> Image.Image | None:
+    """A JPEG preview, decoded by libjpeg at 1/2, 1/4 or 1/8 scale where the encoder's
+    ``target_size`` allows (a 12-MP preview: 50 ms whole, a few ms scaled)."""
     try:
         im = Image.open(io.BytesIO(data), formats=("JPEG",))
+        if target_size and min(im.size) >= 2 * target_size:
+            im.draft(im.mode, (target_size, target_size))
         im.load()
         return im
     except MemoryError:
@@ -166,7 +170,7 @@ def _from_libraw(
     orientation = _FLIP_TO_ORIENTATION.get(int(sizes.flip), 1)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    preview = _libraw_preview(raw)
+    preview = _libraw_preview(raw, target_size)
     taken, camera = _facts(exif, preview)
     need = target_size or 0
     if preview is not None and min(preview.size) >= need:
@@ -187,7 +191,7 @@ def _from_libraw(
     return RawImage(Image.fromarray(rgb), width, height, taken, camera, "RAW developed")
 
 
-def _libraw_preview(raw: object) -> Image.Image | None:
+def _libraw_preview(raw: object, target_size: int | None) -> Image.Image | None:
     """The embedded preview LibRaw finds, as an image (JPEG or bitmap); None without one."""
     import numpy as np
     import rawpy
@@ -199,7 +203,7 @@ def _libraw_preview(raw: object) -> Image.Image | None:
     except Exception:  # LibRawNoThumbnailError, an unsupported or damaged thumbnail
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
-        return _open_jpeg(bytes(thumb.data))
+        return _open_jpeg(bytes(thumb.data), target_size)
     if thumb.format == rawpy.ThumbFormat.BITMAP:
         array = np.asarray(thumb.data)
         if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
