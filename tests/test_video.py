@@ -160,3 +160,24 @@ def test_a_growing_video_is_read_only_once_settled(tmp_path: Path) -> None:
     assert settle.wait_s(StatEntry(path, 5000, 2, 1)) > 0  # unchanged, but not for long
     now[0] = 5.5
     assert settle.wait_s(StatEntry(path, 5000, 2, 1)) == 0  # settled: read it now
+
+
+def test_videos_and_raw_pairs_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """The same scenes, times and RAW+JPEG pairs on a shared PostgreSQL library."""
+    from raw_samples import write_dng
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    codec, scenes = VIDEOS["shapes.webm"]
+    vs.write_video(folder / "shapes.webm", scenes, codec, seconds=SECONDS)
+    circle = vs.shape_picture("circle", "red", 96)
+    write_dng(folder / "IMG_0001.DNG", circle, circle)
+    circle.save(folder / "IMG_0001.JPG", quality=90)
+    with Library.open(pg_url, model="tiny-shapes") as library:
+        run(library.index([folder], workers=1))
+        hit = library.search("a black triangle", k=1).hits[0]
+        assert Path(hit.path).name == "shapes.webm" and SECONDS <= hit.time < 2 * SECONDS
+        names = [Path(h.path).name for h in library.search("a red circle", k=5).hits]
+        assert names[0] == "IMG_0001.JPG" and "IMG_0001.DNG" not in names
+        raw = library.search("a red circle", k=5, filters=Filters(types=("raw",))).hits
+        assert [Path(h.path).name for h in raw] == ["IMG_0001.JPG"]
