@@ -102,6 +102,9 @@ def test_bad_videos_are_recorded_once_with_a_reason(videos) -> None:
 def test_similar_takes_a_video_or_a_frame(videos, tmp_path: Path) -> None:
     library, folder, _ = videos
     assert Path(library.similar(folder / "shapes.webm", k=1).hits[0].path).name == "shapes.webm"
+    elsewhere = vs.write_video(tmp_path / "copy.mkv", VIDEOS["shapes.webm"][1], "libx264",
+                               seconds=SECONDS, size=80)  # fmt: skip
+    assert Path(library.similar(elsewhere, k=1).hits[0].path).name == "shapes.webm"
     frame = tmp_path / "frame.png"
     vs.shape_picture("star", "green", 96).save(frame)
     hit = library.similar(frame, k=1).hits[0]

@@ -130,7 +130,8 @@ class LibraryReader:
     def image_vector(
         self, image: str | os.PathLike[str], *, encoder: Encoder | None = None
     ) -> np.ndarray:
-        """The embedding of an image file: stored if the library has it, else computed."""
+        """The embedding of an image file: stored if the library has it, else computed.
+        A video stands for its scenes: the mean of their vectors."""
         encoder = encoder or self._model.get()
         path = Path(image).expanduser().resolve()
         stored = self._catalog.vector_for_file(path_bytes(path), encoder.model_key)
@@ -143,8 +144,15 @@ class LibraryReader:
             return mean_vector(self._catalog.scene_vectors(scenes, encoder.model_key))
         from clipdesk.core.errors import ImageReadError
         from clipdesk.core.imageio import read_image
+        from clipdesk.core.mediatypes import is_video_path
 
         try:
+            if is_video_path(path):  # a video from elsewhere: its scenes, read here
+                from clipdesk.core.video.reader import read_video
+                from clipdesk.core.video.vectors import mean_vector
+
+                video = read_video(path_bytes(path), target_size=encoder.preprocess_cfg.size)
+                return mean_vector(encoder.encode_images([s.image for s in video.scenes]))
             decoded = read_image(path, target_size=encoder.preprocess_cfg.size)
         except ImageReadError as exc:
             raise LibraryError(f"cannot read {path}: {exc}") from exc
