@@ -39,6 +39,16 @@ def misbehave(item: str) -> str:
     return item.upper()
 
 
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def longer_for_long_items(seconds: float) -> float | None:
+    """A limit of its own for an item known to take long (as a video gets)."""
+    return seconds + 5.0 if seconds >= 1.0 else None
+
+
 def pid_of(_item: object) -> int:
     return os.getpid()
 
@@ -116,6 +126,17 @@ def test_hung_task_is_killed_after_the_timeout() -> None:
         assert 1.4 < elapsed < 15
         gone = before - set(pool.worker_pids())
         assert len(gone) == 1 and not any(alive(pid) for pid in gone)
+
+
+def test_an_item_may_have_a_longer_time_limit_of_its_own() -> None:
+    with DecodePool(nap, workers=1, timeout_s=1.0, timeout_for=longer_for_long_items) as pool:
+        results(pool, [0.0])  # the worker started: its boot is not timed
+        out = dict(pool.map_unordered([2.0, 0.1]))
+    assert out == {2.0: 2.0, 0.1: 0.1}  # 2 s is over the pool's 1 s, under its own 7 s
+    with DecodePool(nap, workers=1, timeout_s=1.0) as pool:
+        results(pool, [0.0])
+        out = dict(pool.map_unordered([2.0]))
+    assert out == {2.0: TaskFailure("timed out after 1 s", "timeout")}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")

@@ -184,3 +184,16 @@ def test_videos_and_raw_pairs_on_postgres(pg_url: str, tmp_path: Path) -> None:
         assert names[0] == "IMG_0001.JPG" and "IMG_0001.DNG" not in names
         raw = library.search("a red circle", k=5, filters=Filters(types=("raw",))).hits
         assert [Path(h.path).name for h in raw] == ["IMG_0001.JPG"]
+
+
+def test_a_video_gets_a_time_limit_scaled_to_its_size() -> None:
+    from clipdesk.core.catalog.records import FileRecord
+    from clipdesk.core.decode_task import job_timeout
+    from clipdesk.core.preprocess import PreprocessConfig
+    from clipdesk.core.video.indexing import decode_job
+
+    cfg = PreprocessConfig(size=64)
+    video = FileRecord(1, 1, b"/v/clip.MP4", 500_000_000, 1, 1, None, "pending")
+    photo = FileRecord(2, 1, b"/v/photo.jpg", 500_000_000, 1, 1, None, "pending")
+    assert job_timeout(decode_job(video, cfg, 60.0)) == pytest.approx(560.0)
+    assert job_timeout(decode_job(photo, cfg, 60.0)) is None  # the pool's own limit
