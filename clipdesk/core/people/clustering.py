@@ -38,7 +38,10 @@ class Clusters:
 
     @classmethod
     def of(
-        cls, rows: Iterable[FaceRow], rejected: set[tuple[int, int]], fixed: set[int] = frozenset()
+        cls,
+        rows: Iterable[FaceRow],
+        rejected: Iterable[tuple[int, int]],
+        fixed: Iterable[int] = (),
     ) -> Clusters:
         out = cls(rejected=set(rejected), fixed=set(fixed))
         for row in rows:

@@ -10,9 +10,9 @@ lane and is never undone by clustering. Reads run on the caller's thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,7 @@ __all__ = ["FACES_SETTING", "PeopleService", "PersonInfo", "PhotoFace"]
 THRESHOLD_META = "faces_threshold"  # "<value> <same-photo pairs it was read from>"
 FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds none unless asked
 DETECTOR = "hog"
+T = TypeVar("T")
 
 
 def clean_name(name: str) -> str:
@@ -168,8 +169,10 @@ class PeopleService:
 
     # -- the user's word (lane jobs) -------------------------------------------------------
 
-    def _edit(self, func, name: str):  # type: ignore[no-untyped-def]
-        def run():  # type: ignore[no-untyped-def]
+    def _edit(self, func: Callable[[], T], name: str) -> T:
+        """Run one edit on the writer lane; clustering reads the tables afresh after it."""
+
+        def run() -> T:
             try:
                 return func()
             finally:

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from clipdesk.core.catalog.schema import face_rejections, face_scans, faces, files, persons, roots
+from clipdesk.core.people.edits import PersonEdits
 from clipdesk.core.people.records import FaceRow, PersonInfo, PhotoFace
 
 if TYPE_CHECKING:
@@ -37,8 +38,8 @@ def _storable(text: str) -> bool:
     return True
 
 
-class PeopleStore:
-    """Reads and writes of the people tables."""
+class PeopleStore(PersonEdits):
+    """Reads and writes of the people tables (the user's edits in ``PersonEdits``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -215,7 +216,7 @@ class PeopleStore:
         return out
 
     def _covers(
-        self, conn: object, ids: Iterable[int]
+        self, conn: Connection, ids: Iterable[int]
     ) -> dict[int, tuple[str, tuple[float, float, float, float]]]:
         """Each person's cover: their most certain face in a visible photo."""
         from os import fsdecode
@@ -237,22 +238,9 @@ class PeopleStore:
             .order_by(faces.c.person_id, faces.c.score.desc(), faces.c.id)
         )
         out: dict[int, tuple[str, tuple[float, float, float, float]]] = {}
-        for row in conn.execute(query):  # type: ignore[attr-defined]
+        for row in conn.execute(query):
             out.setdefault(row[0], (fsdecode(row[1]), (row[2], row[3], row[4], row[5])))
         return out
-
-    def rename(self, person_id: int, name: str, *, confirm: bool = False) -> None:
-        """Name a person; with ``confirm`` their faces so far become the user's word."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(persons)
-                .where(persons.c.id == person_id)
-                .values(name=name, name_key=name.casefold())
-            )
-            if confirm:
-                conn.execute(
-                    update(faces).where(faces.c.person_id == person_id).values(assigned_by="user")
-                )
 
     def person_of(self, face_id: int) -> int | None:
         with self.engine.connect() as conn:
@@ -273,93 +261,6 @@ class PeopleStore:
             row = conn.execute(select(persons.c.name).where(persons.c.id == person_id)).first()
             return None if row is None else row[0]
 
-    def set_hidden(self, person_id: int, hidden: bool) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(persons).where(persons.c.id == person_id).values(hidden=hidden))
-
-    def merge(self, keep: int, gone: int) -> None:
-        """Move every face of ``gone`` to ``keep`` (but those the user took out of
-        ``keep``), carry the user's "not this person", keep a name, and drop ``gone``."""
-        with self.engine.begin() as conn:
-            kept_out = select(face_rejections.c.face_id).where(face_rejections.c.person_id == keep)
-            conn.execute(
-                update(faces)
-                .where(faces.c.person_id == gone, faces.c.id.in_(kept_out))
-                .values(person_id=None)
-            )
-            conn.execute(update(faces).where(faces.c.person_id == gone).values(person_id=keep))
-            # The user said these are one person: clustering leaves the group as it is.
-            conn.execute(update(faces).where(faces.c.person_id == keep).values(assigned_by="user"))
-            already = select(face_rejections.c.face_id).where(face_rejections.c.person_id == keep)
-            conn.execute(
-                update(face_rejections)
-                .where(
-                    face_rejections.c.person_id == gone, face_rejections.c.face_id.not_in(already)
-                )
-                .values(person_id=keep)
-            )
-            names = {
-                r[0]: (r[1], r[2])
-                for r in conn.execute(
-                    select(persons.c.id, persons.c.name, persons.c.hidden).where(
-                        persons.c.id.in_([keep, gone])
-                    )
-                )
-            }
-            conn.execute(delete(persons).where(persons.c.id == gone))
-            if names[keep][0] is None and names[gone][0] is not None:
-                name = names[gone][0]
-                conn.execute(
-                    update(persons)
-                    .where(persons.c.id == keep)
-                    .values(name=name, name_key=name.casefold())
-                )
-
-    def reject(self, face_ids: Sequence[int], person_id: int) -> None:
-        """ "Not this person": out of the person, and kept out."""
-        with self.engine.begin() as conn:
-            known = {
-                r[0]
-                for r in conn.execute(
-                    select(face_rejections.c.face_id).where(
-                        face_rejections.c.person_id == person_id,
-                        face_rejections.c.face_id.in_(list(face_ids)),
-                    )
-                )
-            }
-            for face_id in face_ids:
-                if face_id not in known:
-                    conn.execute(
-                        insert(face_rejections).values(face_id=face_id, person_id=person_id)
-                    )
-            conn.execute(
-                update(faces)
-                .where(faces.c.id.in_(list(face_ids)), faces.c.person_id == person_id)
-                .values(person_id=None, assigned_by="user")
-            )
-            # The user looked at this person: the faces left in it are their word too, so
-            # grouping again keeps the person (and with it the "not").
-            conn.execute(
-                update(faces).where(faces.c.person_id == person_id).values(assigned_by="user")
-            )
-
-    def accept(self, face_id: int, person_id: int) -> None:
-        """The user's "this is that person": their word wins over an earlier "not"."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(face_rejections).where(
-                    and_(
-                        face_rejections.c.face_id == face_id,
-                        face_rejections.c.person_id == person_id,
-                    )
-                )
-            )
-            conn.execute(
-                update(faces)
-                .where(faces.c.id == face_id)
-                .values(person_id=person_id, assigned_by="user")
-            )
-
     def faces_of(self, fingerprint: str, person_id: int) -> list[int]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -368,19 +269,3 @@ class PeopleStore:
                 )
             )
             return [r[0] for r in rows]
-
-    def unassign_auto(self) -> None:
-        """Loosen every face clustering placed, before clustering the library again."""
-        with self.engine.begin() as conn:
-            conn.execute(update(faces).where(faces.c.assigned_by == "auto").values(person_id=None))
-
-    def drop_empty_unnamed(self) -> None:
-        with self.engine.begin() as conn:
-            used = select(faces.c.person_id).where(faces.c.person_id.is_not(None))
-            conn.execute(delete(persons).where(persons.c.name.is_(None), persons.c.id.not_in(used)))
-
-    def forget_all(self) -> None:
-        """Every face, embedding, name and decision: gone, in one transaction."""
-        with self.engine.begin() as conn:
-            for table in (face_rejections, faces, face_scans, persons):
-                conn.execute(delete(table))
