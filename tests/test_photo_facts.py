@@ -254,3 +254,36 @@ def test_cli_reads_the_same_language_and_refuses_bad_queries(facts_library):
     ):
         done = run_cli([*common, "search", bad])
         assert done.code == 2 and message in done.err and not done.out, done
+
+
+@pytest.mark.parametrize(
+    "gps",
+    [
+        {1: "N", 2: (38.0, 43.0), 3: "E", 4: (4.0e9, 0.0, 0.0)},  # no such longitude
+        {2: (38.0, 43.0, 20.0)},  # no longitude
+        {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)},  # what broken GPS writes
+        {1: "S", 2: (91.0, 0.0, 0.0), 3: "W", 4: (9.0, 8.0, 21.0)},
+        {1: b"\xff\xfe", 2: (38.0,), 3: 7, 4: (9.0, 8.0)},  # odd types, short tuples
+    ],
+)
+def test_damaged_gps_is_no_position_never_an_error(gps):
+    import io
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    from clipdesk.core.imageio.decode import read_image
+    from clipdesk.core.imageio.exif import gps_position
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update(gps)
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 200, 10)).save(buffer, "JPEG", exif=exif.tobytes())
+    with Image.open(io.BytesIO(buffer.getvalue())) as im:
+        found = gps_position(im)
+    assert found is None
+    assert read_image(buffer.getvalue()).position is None  # the photo itself reads fine
+    zero = Image.Exif()
+    zero.get_ifd(0x8825).update({2: (IFDRational(1, 0), 0.0, 0.0), 4: (1.0, 0.0, 0.0)})
+    zero_buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(zero_buffer, "JPEG", exif=zero.tobytes())
+    assert read_image(zero_buffer.getvalue()).position is None
