@@ -102,3 +102,29 @@ def test_a_killed_ray_driver_leaves_no_processes_and_a_rerun_finishes(
     assert f'"encoded": {40 - before}' in out  # only what was missing
     with Library.open(tmp_path / "lib") as library:
         assert library.status()["indexed"] == 40
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_lost(
+    tiny_shapes_installed: str, tmp_path: Path
+) -> None:
+    from clipdesk.training.shapes import write_sample_library
+
+    photos = tmp_path / "photos"
+    write_sample_library(photos, 200, seed=11)
+    run = _index(tmp_path / "lib", photos, tiny_shapes_installed)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and run.poll() is None:
+        for process in psutil.process_iter(["cmdline"]):
+            if "ray::BatchEmbedder.run" in " ".join(process.info["cmdline"] or []):
+                process.kill()  # a worker busy with a batch
+                killed = process.pid
+                break
+        time.sleep(0.1)
+    out, err = run.communicate(timeout=300)
+    assert killed is not None, "no worker was caught busy"
+    assert run.returncode == 0, err
+    assert '"encoded": 200' in out and '"skipped": 0' in out
+    with Library.open(tmp_path / "lib") as library:
+        assert library.status()["indexed"] == 200
