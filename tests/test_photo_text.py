@@ -168,6 +168,7 @@ def test_text_search_is_the_same_on_postgresql_and_after_a_copy_back(
     for target in (pg_url, back):
         with Library.open(target, model="tiny-shapes") as copy:
             assert {q: _names(copy, q) for q in queries} == expected, target
+            assert copy.catalog.text_words("bak") == ["bakery"], target  # what the box offers
 
 
 def test_text_read_again_replaces_the_old_words_in_the_index(tmp_path):

@@ -143,8 +143,14 @@ class PhotoTexts:
         """Words read in photos that start with ``prefix`` (normalised; "" for any),
         most photos first: what the search box suggests after ``text:``."""
         start = normalise(prefix).replace(" ", "")
-        if self.engine.dialect.name != "sqlite":
-            return []
+        if self.engine.dialect.name == "postgresql":  # no vocabulary table: count words
+            query = text(
+                "SELECT word FROM (SELECT regexp_split_to_table(words, ' ') AS word "
+                "FROM photo_text) AS w WHERE word <> '' AND word LIKE :lo || '%' "
+                "GROUP BY word ORDER BY count(*) DESC, word LIMIT :n"
+            )
+            with self.engine.connect() as conn:
+                return [row[0] for row in conn.execute(query, {"lo": start, "n": limit})]
         query = text(
             "SELECT term FROM photo_text_vocab WHERE term >= :lo AND term < :hi "
             "ORDER BY doc DESC, term LIMIT :n"
