@@ -176,13 +176,16 @@ def test_read_text_setting_decides_whether_the_window_reads_text(qtbot, tmp_path
     draw_photo(photos / "sign.jpg", ("GARDEN",), seed=3, size=(480, 320))
     win = open_window(qtbot, tmp_path / "lib")
     try:
-        win.service.writes.read_text = chosen.read_text  # as the app applies its settings
+        win.service.read_text = chosen.read_text  # as the app applies its settings
+        catalog = win.service.library.catalog
+        # Kept in the library too, so its folder watcher and the command line follow it.
+        qtbot.waitUntil(lambda: catalog.get_meta("read_text") == "off", timeout=TIMEOUT_MS)
         with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
             win.side.folders.addRequested.emit(str(photos))
-        catalog = win.service.library.catalog
         fingerprint = catalog.file_by_path(photos.resolve() / "sign.jpg").fingerprint
         assert catalog.photo_text(fingerprint) is None
-        win.service.writes.read_text = True
+        win.service.read_text = True
+        qtbot.waitUntil(lambda: catalog.get_meta("read_text") == "on", timeout=TIMEOUT_MS)
         with qtbot.waitSignal(win.service.indexFinished, timeout=TIMEOUT_MS):
             win.service.index()
         assert [line.text for line in catalog.photo_text(fingerprint).lines] == ["GARDEN"]

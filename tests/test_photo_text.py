@@ -154,6 +154,23 @@ def test_ocr_is_on_by_default_and_no_ocr_skips_it(tmp_path, monkeypatch, tiny_sh
     assert found["results"][0]["text"] == "GARDEN"
 
 
+def test_the_librarys_text_setting_is_followed_when_a_run_does_not_say(
+    tmp_path, monkeypatch, tiny_shapes_installed
+):
+    monkeypatch.delenv("CLIPDESK_OCR")  # the default would read text
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    draw_photo(photos / "sign.jpg", ("GARDEN",), seed=3, size=(480, 320))
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as library:
+        library.set_read_text(False)
+        run(library.index([photos], workers=1))  # as the folder watcher and `index` run
+        fingerprint = library.catalog.file_by_path(photos.resolve() / "sign.jpg").fingerprint
+        assert library.catalog.photo_text(fingerprint) is None
+        library.set_read_text(True)
+        run(library.index(workers=1))
+        assert [line.text for line in library.catalog.photo_text(fingerprint).lines] == ["GARDEN"]
+
+
 def test_text_search_is_the_same_on_postgresql_and_after_a_copy_back(
     text_library, pg_url, tmp_path
 ):

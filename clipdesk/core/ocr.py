@@ -19,9 +19,12 @@ from PIL import Image
 
 from clipdesk.core.catalog.records import PhotoText, TextLine
 
-__all__ = ["OCR_DECODE_SIDE", "OCR_ENV", "read_text", "text_wanted"]
+__all__ = ["OCR_DECODE_SIDE", "OCR_ENV", "TEXT_SETTING", "read_text", "text_wanted"]
 
 OCR_ENV = "CLIPDESK_OCR"  # "0" or "off": do not read text unless asked
+# The library's own setting (its meta table): "off" once the window's "Read text in
+# photos" was turned off, so the folder watcher and the command line follow it.
+TEXT_SETTING = "read_text"
 # A photo's longest side is brought down to this many pixels before OCR: text legible in
 # a 1080p view stays legible, and the detector's cost stays bounded for 50-MP photos.
 OCR_SIDE = 1920
@@ -30,11 +33,13 @@ OCR_DECODE_SIDE = 1080
 MIN_CONFIDENCE = 0.5  # lines the recogniser is less sure of are noise more often than not
 
 
-def text_wanted(asked: bool | None) -> bool:
-    """Whether an index run reads text in photos: as asked, else on unless the
-    environment (``CLIPDESK_OCR=0``) turns the default off."""
+def text_wanted(asked: bool | None, setting: str | None = None) -> bool:
+    """Whether an index run reads text in photos: as asked, else as the library's
+    setting says ("on"/"off"), else on unless ``CLIPDESK_OCR=0`` turns the default off."""
     if asked is not None:
         return asked
+    if setting in ("on", "off"):
+        return setting == "on"
     return os.environ.get(OCR_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
 
 

@@ -126,7 +126,7 @@ class DesktopApp:
         self.window.settings = new
         self.service.index_workers = new.decode_workers()
         self.service.find_faces = new.find_faces
-        self.service.writes.read_text = new.read_text
+        self.service.read_text = new.read_text
         self._save()
         if clear_cache:
             self.service.run_task(self.window.loader.cache.clear)

@@ -157,6 +157,19 @@ class LibraryService(QObject):
         if changed and not self._closed:
             self.writes.set_faces_on(on)
 
+    @property
+    def read_text(self) -> bool:
+        return self.writes.read_text
+
+    @read_text.setter
+    def read_text(self, on: bool) -> None:
+        """Index runs read text in photos or not; a change is also kept in the library,
+        so its folder watcher and the command line follow it."""
+        changed = on != self.writes.read_text
+        self.writes.read_text = on
+        if changed and not self._closed:
+            self.writes.set_text_on(on)
+
     def open(self) -> None:
         """Open the library (catalog and migrations) in the background."""
         self.opener.open()

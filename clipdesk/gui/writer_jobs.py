@@ -232,6 +232,13 @@ class WriterJobs(QObject):
             change = lambda: library.people.set_faces_on(on)  # noqa: E731
             self._edit(change, lambda _: None, "Could not change the faces setting")
 
+    def set_text_on(self, on: bool) -> None:
+        """Keep the library's own "read text" setting (its watcher and the CLI follow it)."""
+        library = self.library
+        if library is not None:
+            change = lambda: library.set_read_text(on)  # noqa: E731
+            self._edit(change, lambda _: None, "Could not change the text setting")
+
     def edit_vocabulary(self, action: str, tag: str, value: str | None = None) -> None:
         """Add, rename, describe or remove a tag; the library is then tagged again (every
         tag: thresholds are read from the whole vocabulary)."""

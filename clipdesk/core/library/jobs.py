@@ -80,7 +80,7 @@ class LibraryJobs:
         """Add ``folders`` as roots, then index every root (looking for faces as
         ``face_sink`` decides, reading text as ``ocr.text_wanted`` does; reading files in
         ``pool`` when given)."""
-        from clipdesk.core.ocr import text_wanted
+        from clipdesk.core.ocr import TEXT_SETTING, text_wanted
 
         for folder in folders:
             add_root(self._catalog, folder)
@@ -96,7 +96,7 @@ class LibraryJobs:
             batch_size=batch_size,
             prepare=self.faster_encoder if pool is None else None,
             faces=sink,
-            text=text_wanted(text),
+            text=text_wanted(text, self._catalog.get_meta(TEXT_SETTING)),
             pool=pool,
         )
         if retag and not report.cancelled:
@@ -133,7 +133,7 @@ class LibraryJobs:
         retag: bool,
     ) -> Generator[Progress, None, ReconcileReport]:
         """Compare some folders (default: every root) with the catalog, then embed."""
-        from clipdesk.core.ocr import text_wanted
+        from clipdesk.core.ocr import TEXT_SETTING, text_wanted
         from clipdesk.core.watch.dirty import Scope
         from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
 
@@ -160,7 +160,7 @@ class LibraryJobs:
                 pool=pool,
                 prepare=self.faster_encoder,  # a big burst is worth the ONNX export
                 faces=self.face_sink(None),
-                text=text_wanted(None),
+                text=text_wanted(None, self._catalog.get_meta(TEXT_SETTING)),
             )
         report.cancelled = cancel.cancelled
         if retag and not report.cancelled:

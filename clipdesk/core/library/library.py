@@ -199,6 +199,14 @@ class Library:
                 self._people = PeopleService(store, self.catalog, self.writer)
             return self._people
 
+    def set_read_text(self, on: bool) -> None:
+        """Keep whether index runs read text in photos (on the writer): the folder
+        watcher and the command line follow it; ``index --no-ocr`` still skips a run."""
+        from clipdesk.core.ocr import TEXT_SETTING
+
+        value = "on" if on else "off"
+        self.writer.call(lambda: self.catalog.set_meta(TEXT_SETTING, value), name="text setting")
+
     # -- roots --------------------------------------------------------------------------
 
     def roots(self) -> list[RootRecord]:
