@@ -212,6 +212,11 @@ def test_people_command_line(library, capsys):
         assert again.people.faces_on() is False
         assert run_to_end(again.index()).faces == 0
         assert again.people.faces_in(target) == []
+    capsys.readouterr()
+    assert main([*where, "index", "--faces", "--no-tags"]) == 0  # asked: found again
+    found = capsys.readouterr().err
+    assert "Found " in found and " faces" in found
+    assert json.loads(cli(*where, "people", "--json", capsys=capsys)[1])["people"]
 
 
 def test_people_on_postgres(pg_url: str, tmp_path, tiny_shapes_installed):

@@ -304,6 +304,11 @@ def cmd_index(args: argparse.Namespace) -> int:
                 f"{report.removed} removed, {report.skipped} skipped)",
                 file=sys.stderr,
             )
+            if report.faces:
+                print(
+                    f"Found {report.faces} faces (`clipdesk people` lists the people)",
+                    file=sys.stderr,
+                )
             for root in report.offline_roots:
                 print(f"offline (kept as it was): {root}", file=sys.stderr)
         _say_tagged(report.tagging, quiet=args.json)
