@@ -18,7 +18,7 @@ from cli_harness import run_cli
 from sqlalchemy import create_engine, inspect
 
 from clipdesk.core.dupes import find_duplicates
-from clipdesk.core.errors import CatalogError
+from clipdesk.core.errors import CatalogError, LibraryError
 from clipdesk.core.library import Library
 from clipdesk.core.progress import run_to_end
 
@@ -198,3 +198,12 @@ def test_library_copy_both_ways_keeps_vectors_and_tags(
     finally:
         for library in libraries:
             library.close()
+
+
+def test_a_read_only_shared_library_searches(pg_url: str, sample_library, tmp_path: Path) -> None:
+    copied = run_cli(["library", "copy", os.fspath(sample_library.copy(tmp_path / "l")), pg_url])
+    assert copied.code == 0, copied
+    with Library.open(pg_url, read_only=True) as library:
+        assert len(library.search("a red circle", k=5).hits) == 5
+        with pytest.raises(LibraryError, match="read-only"):
+            library.add_root(tmp_path)

@@ -69,6 +69,9 @@ class PgVectorStore:
         makes it; the others wait on an advisory lock and find it made)."""
         store = cls(engine, model_key, dim)
         t = store.table
+        with engine.connect() as conn:  # made already: nothing to write (a read-only library)
+            if conn.execute(text(f"SELECT to_regclass('{t}_hnsw')")).scalar() is not None:
+                return store
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
             conn.execute(
