@@ -293,3 +293,25 @@ def test_different_photos_of_the_same_people_group_together(tmp_path, tiny_shape
     print(f"four people, 24 photos: precision {precision:.3f}, recall {recall:.3f}")
     assert precision >= 0.9 and recall >= 0.9
     assert len(people) == 4 and sorted(p.photos for p in people) == [6, 6, 6, 6]
+
+
+def test_edits_from_another_process_are_seen_by_the_next_index(library, tmp_path):
+    """The window indexes while `clipdesk people merge` runs elsewhere: the window's copy
+    of the faces is read again, so new faces go to people that still exist."""
+    lib, photos = library
+    run_to_end(lib.index(faces=True))  # nothing new; clustering has not read the faces yet either
+    write_people(
+        tmp_path / "photos" / "first", people={"upper": PEOPLE["upper"]}, variants=VARIANTS[:1]
+    )
+    run_to_end(lib.index(faces=True))  # clustering now holds every face in memory
+    upper = subject(lib, photos[12].path).person_id
+    right = subject(lib, photos[8].path).person_id
+    with Library.open(lib.directory, model="tiny-shapes") as other:
+        other.people.merge(right, upper)  # "upper" is gone: its faces are "right"'s now
+    later = write_people(
+        tmp_path / "photos" / "later",
+        people={"upper": PEOPLE["upper"]},
+        variants=((2.4, 500, True, 0.9),),
+    )
+    run_to_end(lib.index(faces=True))
+    assert subject(lib, later[0].path).person_id == right

@@ -10,6 +10,7 @@ lane and is never undone by clustering. Reads run on the caller's thread.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 __all__ = ["FACES_SETTING", "PeopleService", "PersonInfo", "PhotoFace"]
 
 THRESHOLD_META = "faces_threshold"  # "<value> <same-photo pairs it was read from>"
+# Changed by every write to the people tables, by any process: clustering keeps a copy of
+# every face in memory, and reads them again when another process (a `clipdesk people`
+# edit while the window indexes) changed them since.
+VERSION_META = "people_version"
 FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds none unless asked
 DETECTOR = "hog"
 T = TypeVar("T")
@@ -63,6 +68,7 @@ class PeopleService:
         self.writer = writer
         self._clusters: Clusters | None = None  # the lane's own copy, rebuilt after edits
         self._pairs = np.zeros(0, np.float32)  # distances of faces sharing a photo
+        self._version: str | None = None  # VERSION_META when ``_clusters`` was read
 
     # -- indexing (on the lane) -----------------------------------------------------------
 
@@ -94,14 +100,22 @@ class PeopleService:
             )
         self.store.assign(placed)
         self.store.drop_empty_unnamed()  # people merged into others by the new faces
+        self._version = self._changed()
         return len(new)
 
     def _loaded(self) -> Clusters:
-        if self._clusters is None:
+        if self._clusters is None or self.catalog.get_meta(VERSION_META) != self._version:
+            self._version = self.catalog.get_meta(VERSION_META)
             rows = self.store.face_rows()
             self._clusters = Clusters.of(rows, self.store.rejections(), self.store.fixed_persons())
             self._pairs = same_photo_distances([r.fingerprint for r in rows], _stack(rows))
         return self._clusters
+
+    def _changed(self) -> str:
+        """Mark the people tables changed (on the lane, after a write); the new mark."""
+        mark = f"{os.getpid()}-{time.monotonic_ns()}"
+        self.catalog.set_meta(VERSION_META, mark)
+        return mark
 
     def threshold(self) -> Threshold:
         """The library's threshold as last read from its faces."""
@@ -134,9 +148,8 @@ class PeopleService:
                     )
             self.store.assign(placed)
             self.store.drop_empty_unnamed()
-            self._clusters = None
 
-        self.writer.call(run, name="group faces again")
+        self._edit(run, "group faces again")
 
     # -- reading --------------------------------------------------------------------------
 
@@ -177,6 +190,7 @@ class PeopleService:
                 return func()
             finally:
                 self._clusters = None
+                self._changed()
 
         return self.writer.call(run, name=name)
 
