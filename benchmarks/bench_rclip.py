@@ -1,0 +1,208 @@
+"""clipdesk beside rclip 3.3, the closest peer: the same photos, the same model, whole runs.
+
+rclip (a command-line CLIP photo search on ONNX Runtime) indexes the folder it is run in
+and answers a query in one process. Both get the same random-initialised ViT-B-32-256
+(the registry default's architecture; random weights cost what trained ones cost):
+
+- rclip its fp32 ONNX towers in the layout it downloads (``RCLIP_DATADIR`` /
+  ``ViT-B-32-256-datacomp_s34b_b86k/{visual,textual}.onnx``, input ``input``, and
+  ``tokenizer/bpe_simple_vocab_16e6.txt.gz``), exported here from open_clip;
+- clipdesk a pack of the same weights (``clipdesk models export``'s ``write_pack``),
+  imported before the first run (timed apart).
+
+A run is what a user waits for, whole processes: rclip ``rclip -f QUERY`` in the photo
+folder; clipdesk ``clipdesk index DIR`` then ``clipdesk search QUERY``, twice: its default
+index (which also reads text in photos, looks for faces and tags the photos), and with
+``--no-ocr --no-faces``, the work rclip does (plus tags). The first run starts from an
+empty database (and, for clipdesk, an empty cache); the warm run repeats it unchanged.
+rclip is installed from the registry into its own virtual environment (never this one:
+it pins other numpy and ONNX Runtime versions), kept under ``$CLIPDESK_BENCH_DIR`` with
+the photos, the model files and the pack, so a second run only measures. Run::
+
+    .venv/bin/python benchmarks/bench_rclip.py [--photos 40] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchlib import bench_dir, print_conditions, save_results, table
+from photos import ensure_photos
+
+ROOT = Path(__file__).resolve().parents[1]
+RCLIP = "rclip==3.3.0"
+ARCH = "ViT-B-32-256"
+RCLIP_SUBDIR = "ViT-B-32-256-datacomp_s34b_b86k"
+QUERY = "a red car parked in front of a house"
+# clipdesk's default index also reads text in photos (OCR) and looks for faces, which rclip
+# does not do; the second variant does rclip's work (and still tags the photos).
+VARIANTS = {
+    "clipdesk (default)": [],
+    "clipdesk --no-ocr --no-faces": ["--no-ocr", "--no-faces"],
+}
+
+
+def _rclip_venv(work: Path) -> Path:
+    """rclip's own venv, made once; returns its ``rclip`` script."""
+    venv = work / "rclip-venv"
+    script = venv / "bin" / "rclip"
+    if not script.is_file():
+        print(f"installing {RCLIP} into {venv} (once)", flush=True)
+        base_python = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base_python, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", RCLIP], check=True
+        )
+    return script
+
+
+def _model_files(work: Path) -> tuple[Path, Path]:
+    """rclip's model folder and clipdesk's pack, of the same random weights (made once)."""
+    rclip_dir = work / "rclip-model"
+    pack = work / "bench-rclip.clipdesk-pack"
+    if (rclip_dir / RCLIP_SUBDIR / "textual.onnx").is_file() and pack.is_file():
+        return rclip_dir, pack
+    os.environ["CLIPDESK_MODELS_DIR"] = str(work / "maker-models")
+    os.environ["CLIPDESK_CACHE_DIR"] = str(work / "maker-cache")
+    from clipdesk.core.clip_tokenizer import VOCAB_NAME, default_vocab_path
+    from clipdesk.core.models.pack import write_pack
+    from clipdesk.core.models.registry import get_model
+    from clipdesk.core.models.testing import save_random_model
+
+    logging.disable(logging.WARNING)  # "no pretrained weights": that is the point
+    folder = save_random_model(work / "maker-models" / "bench-rclip", ARCH, name="bench-rclip")
+    logging.disable(logging.NOTSET)
+    _export_rclip_layout(folder, rclip_dir / RCLIP_SUBDIR)
+    (rclip_dir / "tokenizer").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(default_vocab_path(), rclip_dir / "tokenizer" / VOCAB_NAME)
+    start = time.perf_counter()
+    write_pack(get_model("bench-rclip"), pack)
+    print(f"pack made in {time.perf_counter() - start:.0f} s", flush=True)
+    return rclip_dir, pack
+
+
+def _export_rclip_layout(folder: Path, out: Path) -> None:
+    """The model's towers as rclip ships them: fp32, input ``input``, full 77 tokens."""
+    import open_clip
+    import torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = open_clip.create_model(f"local-dir:{folder}", weights_only=True).eval()
+
+    class Tower(torch.nn.Module):
+        def __init__(self, image: bool) -> None:
+            super().__init__()
+            self.model, self.image = model, image  # a submodule: its weights export
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_image(x) if self.image else self.model.encode_text(x)
+
+    tokens = open_clip.get_tokenizer(ARCH)(["a photo of a dog", "a cat"])
+    import warnings
+
+    warnings.simplefilter("ignore")  # the legacy exporter's notices
+    for module, example, name in (
+        (Tower(True), torch.zeros(2, 3, 256, 256), "visual.onnx"),
+        (Tower(False), tokens, "textual.onnx"),
+    ):
+        with torch.enable_grad():
+            torch.onnx.export(
+                module.eval(), (example,), str(out / name), dynamo=False,
+                input_names=["input"], output_names=["output"],
+                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                opset_version=17, do_constant_folding=True,
+            )  # fmt: skip
+
+
+def _timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    seconds = time.perf_counter() - start
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{run.stdout[-2000:]}{run.stderr[-3000:]}")
+    return seconds
+
+
+def run_rclip(script: Path, model_dir: Path, photos: Path, data: Path) -> tuple[float, float]:
+    """(first, warm) seconds of ``rclip -f QUERY`` in the photo folder."""
+    data.mkdir(parents=True)
+    (data / RCLIP_SUBDIR).symlink_to(model_dir / RCLIP_SUBDIR)
+    (data / "tokenizer").symlink_to(model_dir / "tokenizer")
+    env = {**os.environ, "RCLIP_DATADIR": str(data), "HF_HUB_OFFLINE": "1"}
+    argv = [str(script), "-f", QUERY]
+    return _timed(argv, env, photos), _timed(argv, env, photos)
+
+
+def run_clipdesk(
+    pack: Path, photos: Path, base: Path, flags: list[str]
+) -> tuple[float, float, float]:
+    """(import, first, warm) seconds: ``models import``, then index (with ``flags``) +
+    search twice."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CLIPDESK_MODELS_DIR": str(base / "models"),
+        "CLIPDESK_CACHE_DIR": str(base / "cache"),
+        "CLIPDESK_DATA_DIR": str(base / "data"),
+        "CLIPDESK_CONFIG_DIR": str(base / "config"),
+    }
+    for name in ("CLIPDESK_LIBRARY", "CLIPDESK_MODEL", "CLIPDESK_BACKEND", "CLIPDESK_DEVICE"):
+        env.pop(name, None)
+    cli = [sys.executable, "-m", "clipdesk"]
+    imported = _timed([*cli, "models", "import", str(pack)], env)
+    lib = ["--model", "bench-rclip", "--library", str(base / "lib")]
+    runs = []
+    for _ in range(2):
+        runs.append(
+            _timed([*cli, *lib, "index", *flags, str(photos)], env)
+            + _timed([*cli, *lib, "search", QUERY, "-n", "10"], env)
+        )
+    return imported, runs[0], runs[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=40, help="12-MP photos (default 40)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat both, interleaved")
+    args = parser.parse_args()
+    info = print_conditions(f"clipdesk beside rclip 3.3, {args.photos} photos, {ARCH}")
+    work = bench_dir() / "rclip"
+    work.mkdir(parents=True, exist_ok=True)
+    script = _rclip_venv(work)
+    model_dir, pack = _model_files(work)
+    photos = work / f"photos-{args.photos}"
+    ensure_photos(photos, args.photos)
+    rows, results = [], {"conditions": info, "photos": args.photos, "rounds": []}
+    for i in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-") as tmp:
+            base = Path(tmp)
+            r_first, r_warm = run_rclip(script, model_dir, photos, base / "rclip-data")
+            found = {"rclip": [r_first, r_warm]}
+            rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
+            for label, flags in VARIANTS.items():
+                imported, c_first, c_warm = run_clipdesk(
+                    pack, photos, base / label.replace(" ", "-"), flags
+                )
+                found[label] = [c_first, c_warm, imported]
+                rows.append([
+                    i + 1, label, f"{c_first:.2f}", f"{c_warm:.2f}",
+                    f"{r_first / c_first:.2f}x", f"{r_warm / c_warm:.2f}x",
+                ])  # fmt: skip
+                print(f"round {i + 1}: {label}: models import {imported:.2f} s", flush=True)
+        results["rounds"].append(found)  # type: ignore[union-attr]
+    print(table(["round", "tool", "first s", "warm s", "first vs rclip", "warm vs rclip"], rows))
+    print("x: rclip's seconds / clipdesk's (above 1: clipdesk is faster); targets 1.0x and 2x")
+    save_results("rclip", results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
