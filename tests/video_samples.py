@@ -102,3 +102,34 @@ def write_wave(path: Path) -> Path:
         out.setframerate(8000)
         out.writeframes(b"\0\0" * 8000)
     return path
+
+
+def write_portrait_video(
+    path: Path,
+    upright: Image.Image,
+    codec: str,
+    *,
+    how: str = "matrix",
+    seconds: float = 1.0,
+    fps: int = 10,
+) -> Path:
+    """A video as a phone records one held upright: the sensor's frames lie on their side
+    (``upright`` turned a quarter anticlockwise) and the file asks players to turn them a
+    quarter clockwise, by a display matrix (``how="matrix"``, what phones write) or by a
+    ``rotate`` tag (``how="tag"``, what old FFmpeg conversions carry)."""
+    sideways = np.asarray(upright.convert("RGB").transpose(Image.Transpose.ROTATE_90))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = sideways.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        if how == "matrix":
+            stream.set_display_rotation(-90)  # anticlockwise degrees: a quarter clockwise
+        else:
+            stream.metadata["rotate"] = "90"  # clockwise degrees
+        for _ in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(sideways, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

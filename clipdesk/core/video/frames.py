@@ -2,7 +2,8 @@
 
 The window shows a video result by the frame where its best scene starts, and a video's
 scenes as a strip of such frames. Seeking goes to the key frame before the time and
-decodes forward, so a frame costs at most one group of pictures.
+decodes forward, so a frame costs at most one group of pictures. A portrait phone video
+comes upright, as a player shows it (``orient``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from PIL import Image
 
 from clipdesk.core.errors import ImageReadError
+from clipdesk.core.video.orient import frame_turn, upright
 
 __all__ = ["frame_at"]
 
@@ -38,6 +40,7 @@ def frame_at(path: str | bytes, at: float, size: int) -> Image.Image:
             scale = size / max(picture.width, picture.height)
             width = max(1, round(picture.width * scale))
             height = max(1, round(picture.height * scale))
-            return picture.reformat(width=width, height=height, format="rgb24").to_image()
+            image = picture.reformat(width=width, height=height, format="rgb24").to_image()
+            return upright(image, frame_turn(picture, dict(stream.metadata)))
     except av.error.FFmpegError as exc:
         raise ImageReadError("damaged video", str(exc)) from None

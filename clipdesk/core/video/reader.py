@@ -6,7 +6,8 @@ sample costs a tiny signature (``scenes.py``), and only a scene's picture is con
 at the encoder's size, so the cost per minute of video is the decoding itself plus at
 most ``SCENES_PER_MINUTE`` pictures. Bad input becomes :class:`ImageReadError` with a
 short reason, recorded once by the indexer: no video stream (audio only), no frames,
-absurd dimensions, a truncated or damaged file.
+absurd dimensions, a truncated or damaged file. A phone's portrait video is stored
+sideways: its pictures are turned upright (``orient``) before they are embedded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from clipdesk.core.errors import ImageReadError
+from clipdesk.core.video.orient import SWAPS_SIDES, frame_turn, upright
 from clipdesk.core.video.scenes import SIGNATURE_SIDE, SceneCutter
 
 __all__ = ["DecodedVideo", "VideoScene", "read_video", "video_fingerprint"]
@@ -189,10 +191,14 @@ def _read(container: object, target_size: int) -> DecodedVideo:
     last = -1.0
     scale = target_size / min(width, height)
     size = (max(target_size, round(width * scale)), max(target_size, round(height * scale)))
+    tags = dict(stream.metadata)
+    turn: Image.Transpose | None = None
     try:
         for frame in container.decode(stream):  # type: ignore[attr-defined]
             if frame.width * frame.height > MAX_PIXELS:
                 raise ImageReadError("absurd video dimensions")
+            if last < 0:
+                turn = frame_turn(frame, tags)
             t = frame.time if frame.time is not None else last + 1.0 / 30
             last = max(last, t)
             if t + 1e-6 < next_sample:
@@ -201,7 +207,7 @@ def _read(container: object, target_size: int) -> DecodedVideo:
             sig = frame.reformat(width=SIGNATURE_SIDE, height=SIGNATURE_SIDE, format="rgb24")
             if cutter.add(t, sig.to_ndarray()):
                 picture = frame.reformat(width=size[0], height=size[1], format="rgb24")
-                cutter.set_frame(picture.to_image())
+                cutter.set_frame(upright(picture.to_image(), turn))
     except av.error.FFmpegError as exc:
         if last < 0:
             raise ImageReadError("damaged video", str(exc)) from None
@@ -213,6 +219,8 @@ def _read(container: object, target_size: int) -> DecodedVideo:
         raise ImageReadError("truncated video", f"frames end at {last:.1f} s of {duration:.1f} s")
     scenes = cutter.finish(max(duration, last))
     metadata = dict(container.metadata)  # type: ignore[attr-defined]
+    if turn in SWAPS_SIDES:
+        width, height = height, width
     return DecodedVideo(
         width,
         height,
