@@ -115,3 +115,31 @@ def test_the_detail_view_lists_the_scenes_as_frames(qtbot, monkeypatch, video_li
     assert played == [(video, 4.0)]
     view.set_scenes("/somewhere/else.mp4", [])  # another result's answer: ignored
     assert view.scenes.count() == 3
+
+
+def test_the_detail_view_shows_the_matched_scene(qtbot, tmp_path, tiny_shapes_installed) -> None:
+    """Opened from a search, a video's preview is the frame of the scene that matched,
+    and the strip has that scene selected."""
+    from gui_windows import TIMEOUT_MS, close_window, open_window
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    vs.write_video(folder / "clip.mp4", SCENES, "libx264", seconds=2.0)
+    window = open_window(qtbot, tmp_path / "lib")
+    try:
+        with qtbot.waitSignal(window.service.indexFinished, timeout=TIMEOUT_MS):
+            window.side.folders.addRequested.emit(str(folder))
+        with qtbot.waitSignal(window.resultsShown, timeout=TIMEOUT_MS):
+            window.search_bar.set_text("a blue square")
+        hit = window.model.hits()[0]
+        assert os.path.basename(hit.path) == "clip.mp4" and hit.time == 2.0
+        window.show_detail(window.model.index(0))
+        detail = window.detail
+        qtbot.waitUntil(
+            lambda: detail.image is not None and detail.scenes.count() == 3, timeout=TIMEOUT_MS
+        )
+        r, g, b = _centre(detail.image)
+        assert b > 150 and r < 80 and g < 80  # the blue square, not the first frame's red
+        assert detail.scenes.currentRow() == 1 and detail.scenes.chosen_start() == 2.0
+    finally:
+        close_window(qtbot, window)

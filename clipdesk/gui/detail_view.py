@@ -2,7 +2,8 @@
 video's scenes as a strip of frames under the preview.
 
 The facts the catalog already holds show at once; the preview and the EXIF summary are
-read in a worker and arrive a moment later.
+read in a worker and arrive a moment later. A video's preview is the frame of the scene
+the search matched, and the strip marks that scene.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ PREVIEW_SIZE = 1024
 @dataclass
 class Preview:
     path: str
+    at: float | None = None  # the second shown, for a video
     image: QImage | None = None
     exif: dict[str, str] = field(default_factory=dict)
     error: str | None = None
@@ -71,8 +73,9 @@ def _exif_text(tag: int, value: object) -> str:
     return f"{number:g}"
 
 
-def load_preview(path: str, size: int = PREVIEW_SIZE) -> Preview:
-    """Read a large preview and an EXIF summary; runs in a worker thread."""
+def load_preview(path: str, size: int = PREVIEW_SIZE, at: float | None = None) -> Preview:
+    """Read a large preview and an EXIF summary; runs in a worker thread. A video shows
+    its frame at ``at`` seconds (the matched scene's start), else its first."""
     from PIL import Image
 
     from clipdesk.core.errors import ImageReadError
@@ -80,10 +83,10 @@ def load_preview(path: str, size: int = PREVIEW_SIZE) -> Preview:
     from clipdesk.core.mediatypes import is_video_path
     from clipdesk.core.video.frames import frame_at
 
-    preview = Preview(path)
+    preview = Preview(path, at)
     try:
         if is_video_path(path):
-            image = frame_at(path, 0.0, size)  # its scenes come as a strip (``scene_strip``)
+            image = frame_at(path, at or 0.0, size)  # its scenes: a strip (``scene_strip``)
         else:
             image = read_image(Path(path), target_size=size).image
     except (ImageReadError, OSError) as exc:
@@ -141,7 +144,7 @@ class DetailView(QDialog):
     findSimilar = Signal(str)
     tagDecided = Signal(str, str, str)  # path, tag, "yes" | "no" | "forget"
     stepRequested = Signal(int)  # -1 previous, +1 next
-    previewWanted = Signal(str)  # the window loads it through the service
+    previewWanted = Signal(str, object)  # path, second or None: the window loads it
     faceClicked = Signal(str, object)  # path, PhotoFace: the user names or corrects it
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -194,6 +197,11 @@ class DetailView(QDialog):
     def hit(self) -> SearchHit | None:
         return self._hit
 
+    @property
+    def image(self) -> QImage | None:
+        """The preview shown (None while it loads or when it cannot be read)."""
+        return self._image
+
     def show_hit(self, hit: SearchHit) -> None:
         """Show a result: facts now, preview and EXIF when the worker brings them."""
         self._hit = hit
@@ -208,11 +216,11 @@ class DetailView(QDialog):
         self.preview.setPixmap(QPixmap())
         self.preview.setText("Loading…")
         self.scenes.set_scenes([])
-        self.previewWanted.emit(hit.path)
+        self.previewWanted.emit(hit.path, hit.time)
 
     def set_preview(self, preview: Preview) -> None:
-        if self._hit is None or preview.path != self._hit.path:
-            return  # the user moved on
+        if self._hit is None or (preview.path, preview.at) != (self._hit.path, self._hit.time):
+            return  # the user moved on (to another file, or another scene of this one)
         if preview.image is None:
             self.preview.setText(f"Cannot show this file:\n{preview.error}")
         else:
@@ -223,10 +231,10 @@ class DetailView(QDialog):
             self._render_facts()
 
     def set_scenes(self, path: str, scenes: list[SceneFrame]) -> None:
-        """A video's scenes, as a strip of frames under the preview."""
+        """A video's scenes, as a strip of frames under the preview, the matched one marked."""
         if self._hit is None or path != self._hit.path:
             return
-        self.scenes.set_scenes(scenes)
+        self.scenes.set_scenes(scenes, at=self._hit.time)
 
     def _play_scene(self, start: float) -> None:
         if self._hit is not None:

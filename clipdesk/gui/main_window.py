@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from clipdesk.core.mediatypes import is_video_path
 from clipdesk.core.progress import Progress
 from clipdesk.gui import desktop, drops
-from clipdesk.gui.detail_view import DetailView, load_preview
+from clipdesk.gui.detail_view import PREVIEW_SIZE, DetailView, load_preview
 from clipdesk.gui.dupes_view import DuplicatesDialog
 from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_faces
 from clipdesk.gui.results_model import HitRole, ResultsModel
@@ -428,12 +428,12 @@ class MainWindow(QMainWindow):
         self.detail.show()
         self.detail.raise_()
 
-    def _load_preview(self, path: str) -> None:
+    def _load_preview(self, path: str, at: float | None = None) -> None:
         detail = self.detail
         library = self.service.library
         if detail is None:
             return
-        self.service.run_task(load_preview, path, done=detail.set_preview)
+        self.service.run_task(load_preview, path, PREVIEW_SIZE, at, done=detail.set_preview)
         if library is not None and is_video_path(path):
             self.service.run_task(load_scenes, library, path, done=lambda r: detail.set_scenes(*r))
         if library is not None:

@@ -69,8 +69,9 @@ class SceneStrip(QListWidget):
         self.itemClicked.connect(self._chosen)
         self.hide()
 
-    def set_scenes(self, scenes: list[SceneFrame]) -> None:
-        """Show the scenes (hidden when there are none: a photo)."""
+    def set_scenes(self, scenes: list[SceneFrame], at: float | None = None) -> None:
+        """Show the scenes (hidden when there are none: a photo), the one playing at
+        ``at`` seconds selected and scrolled to."""
         self.clear()
         for scene in scenes:
             item = QListWidgetItem(f"{time_label(scene.start)} to {time_label(scene.end)}")
@@ -80,9 +81,26 @@ class SceneStrip(QListWidget):
             item.setToolTip(f"play from {time_label(scene.start)}")
             self.addItem(item)
         self.setVisible(bool(scenes))
+        row = _scene_at(scenes, at)
+        if row is not None:
+            self.setCurrentRow(row)
+            self.scrollToItem(self.item(row))
+
+    def chosen_start(self) -> float | None:
+        """The start of the selected scene (the matched one), if any."""
+        item = self.currentItem()
+        return None if item is None else float(item.data(_START_ROLE))
 
     def starts(self) -> list[float]:
         return [float(self.item(i).data(_START_ROLE)) for i in range(self.count())]
 
     def _chosen(self, item: QListWidgetItem) -> None:
         self.sceneChosen.emit(float(item.data(_START_ROLE)))
+
+
+def _scene_at(scenes: list[SceneFrame], at: float | None) -> int | None:
+    """The row of the scene playing at ``at`` seconds (the last that starts by then)."""
+    if at is None or not scenes:
+        return None
+    rows = [i for i, scene in enumerate(scenes) if scene.start <= at + 1e-3]
+    return rows[-1] if rows else 0
