@@ -99,6 +99,19 @@ def test_bad_videos_are_recorded_once_with_a_reason(videos) -> None:
     assert (again.decoded, again.skipped) == (0, 0)  # nothing is read twice
 
 
+def test_a_video_counts_as_one_file_embedded(videos) -> None:
+    """The "N embedded" count is of files, a video once; its scenes are counted apart."""
+    library, folder, report = videos
+    good = [*VIDEOS, "static.mp4"]
+    scenes = sum(len(library.catalog.scenes_of_file(os.fsencode(folder / n))) for n in good)
+    assert scenes >= 6
+    assert (report.decoded, report.encoded, report.reused) == (3, 3, 0)
+    assert report.scenes_encoded == scenes
+    out = report.to_json()
+    assert (out["encoded"], out["scenes_encoded"]) == (3, scenes)
+    assert library.status()["indexed"] == 3
+
+
 def test_similar_takes_a_video_or_a_frame(videos, tmp_path: Path) -> None:
     library, folder, _ = videos
     assert Path(library.similar(folder / "shapes.webm", k=1).hits[0].path).name == "shapes.webm"

@@ -29,9 +29,10 @@ class ChangeCounts:
     moved: int = 0
     removed: int = 0
     decoded: int = 0
-    encoded: int = 0
+    encoded: int = 0  # files given new vectors: a video counts once, however many scenes
     reused: int = 0
     skipped: int = 0
+    scenes_encoded: int = 0  # the videos' scenes among them, each with its own vector
 
     def add_counts(self, other: ChangeCounts) -> None:
         """Sum ``other``'s counts into these (a watcher's totals over its looks)."""

@@ -236,8 +236,9 @@ class _BatchWriter:
             # After the files are recorded: a run stopped in between looks again.
             self.report.faces += self.faces.record(batch.faces)
         self.report.decoded += len(batch.facts)
-        self.report.encoded += len(created)
         photos_created = len(created) - batch.new_scenes
+        self.report.encoded += photos_created + batch.new_videos  # a video is one file
+        self.report.scenes_encoded += batch.new_scenes
         self.report.reused += len(batch.facts) - photos_created - batch.new_videos
         self.report.skipped += len(batch.skipped)
         if time.monotonic() - self.last_save > SAVE_INTERVAL_S:

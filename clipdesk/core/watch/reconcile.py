@@ -37,6 +37,8 @@ class ReconcileReport(IndexReport):
             k: getattr(self, k)
             for k in ("added", "changed", "moved", "removed", "decoded", "encoded", "skipped")
         }
+        if self.scenes_encoded:
+            out["scenes_encoded"] = self.scenes_encoded
         if self.offline_roots:
             out["offline_roots"] = self.offline_roots
         if self.online_roots:
