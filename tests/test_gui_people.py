@@ -56,6 +56,10 @@ def test_the_window_finds_people_and_a_click_on_a_face_names_it(qtbot, tmp_path,
             people._clicked(people.list.item(0))
         shown = {h.path for h in win.model.hits()}
         assert shown and len(shown) < len(photos)
+        # A listing by person alone is not ranked: no score badges on it.
+        from clipdesk.gui.results_model import PaintRole
+
+        assert win.model.index(0).data(PaintRole)[2] is None
         # In a photo's window, a click on a face names it.
         row = 0
         path = win.model.hits()[row].path

@@ -234,3 +234,13 @@ def test_find_takes_one_query_object(dated):
     hits = library.find(query).hits
     assert len(hits) == 4
     assert all(h.path.endswith(".jpg") and "/holiday/" not in h.path for h in hits)
+
+
+def test_a_listing_by_filters_alone_is_marked_unscored(dated):
+    """Filters without words list photos newest first; their 1.0 is no score to show."""
+    library, _dates, _photos = dated
+    listed = library.find(SearchQuery.from_text("", k=5, filters=Filters(types=("png",))))
+    ranked = library.find(SearchQuery.from_text(QUERY, k=5, filters=Filters(types=("png",))))
+    assert listed.hits and not listed.scored
+    assert ranked.hits and ranked.scored
+    assert {h.score for h in listed.hits} == {1.0}

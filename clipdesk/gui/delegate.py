@@ -79,7 +79,7 @@ class ResultDelegate(QStyledItemDelegate):
             picture = self._paint_image(painter, box, image)
         else:
             picture = self._paint_placeholder(painter, box, palette, error)
-        if self.show_scores:
+        if self.show_scores and score is not None:
             self._paint_badge(painter, picture, f"{score:.2f}")
         if at is not None:
             self._paint_play(painter, picture, time_label(at))

@@ -71,6 +71,7 @@ class SearchOutcome:
     elapsed_s: float = 0.0
     error: str | None = None
     fetched: int = 0  # hits the core returned: k when there may be more
+    scored: bool = True  # False: listed by filters alone, so no score badges
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def run_search(library: Library, request: SearchRequest) -> SearchOutcome:
         return outcome
     outcome.fetched = len(results.hits)
     outcome.hits = results.hits
+    outcome.scored = results.scored
     outcome.notes = list(results.notes)
     outcome.elapsed_s = time.perf_counter() - started
     return outcome

@@ -45,6 +45,7 @@ class ResultsModel(QAbstractListModel):
         super().__init__(parent)
         self._loader = loader
         self._hits: list[SearchHit] = []
+        self.scored = True  # False: hits listed by filters alone carry no meaningful score
         self._shown = 0
         self._rows_by_path: dict[str, list[int]] = {}
         # Thumbnails arrive one by one; the view hears of them in batches (one repaint).
@@ -58,11 +59,17 @@ class ResultsModel(QAbstractListModel):
 
     # -- contents -----------------------------------------------------------------------
 
-    def set_hits(self, hits: Sequence[SearchHit], *, cutoff: bool = True) -> None:
-        """Replace the results; the adaptive cut-off decides how many are rows."""
+    def set_hits(
+        self, hits: Sequence[SearchHit], *, cutoff: bool = True, scored: bool = True
+    ) -> None:
+        """Replace the results; the adaptive cut-off decides how many are rows.
+
+        ``scored`` False (a listing by filters alone) paints no score badges.
+        """
         self._loader.reset()
         self.beginResetModel()
         self._hits = list(hits)
+        self.scored = scored
         self._changed_rows.clear()
         scores = [h.score for h in self._hits]
         self._shown = adaptive_cutoff(scores) if cutoff else len(self._hits)
@@ -135,7 +142,8 @@ class ResultsModel(QAbstractListModel):
                 error = loader.error(key)
                 if error is None:
                     loader.request(key)
-            return image, error, hit.score, os.path.basename(hit.path), hit.time
+            score = hit.score if self.scored else None
+            return image, error, score, os.path.basename(hit.path), hit.time
         if role == Qt.ItemDataRole.DecorationRole:
             image: QImage | None = self._loader.image(key_for(hit))
             if image is None:

@@ -119,6 +119,6 @@ def _list_newest(query: SearchQuery, parts: SearchParts) -> SearchResults:
     """Photos passing the filters (people among them), newest first; each scores 1.0
     (it matches them all)."""
     records = parts.catalog.newest_files(conditions(query.filters), limit=max(query.k, 0))
-    results = SearchResults(query=query.text, model=parts.model_name)
+    results = SearchResults(query=query.text, model=parts.model_name, scored=False)
     results.hits = [SearchHit(f.fspath, 1.0, f) for f in records]
     return results

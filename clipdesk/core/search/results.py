@@ -53,6 +53,8 @@ class SearchResults:
     model: str
     hits: list[SearchHit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # False for a listing by filters alone: every hit "scores" 1.0, which means nothing.
+    scored: bool = True
 
     def to_json(self) -> dict[str, object]:
         return {
