@@ -48,9 +48,7 @@ class ResultsPager:
     def show(self, outcome: SearchOutcome) -> None:
         """Fill the grid with ``outcome``'s hits (all of them after "Show more")."""
         self._last_outcome = outcome
-        self._model.set_hits(
-            outcome.hits, cutoff=not self._expand_next, scored=outcome.scored
-        )
+        self._model.set_hits(outcome.hits, cutoff=not self._expand_next, scored=outcome.scored)
         self._expand_next = False
 
     def update_bar(self) -> None:
