@@ -19,7 +19,7 @@ from clipdesk.core.library import Library
 from clipdesk.core.mediatypes import RAW_EXTENSIONS
 from clipdesk.core.preprocess import PreprocessConfig
 from clipdesk.core.progress import run_to_end as run
-from clipdesk.core.search import Filters
+from clipdesk.core.search import Filters, SearchQuery
 from clipdesk.core.search.filetypes import FILE_TYPES
 from clipdesk.training.shapes import render_scene, scene_for
 
@@ -140,3 +140,68 @@ def test_without_its_jpeg_the_raw_shows_itself(raw_library, tmp_path: Path) -> N
     with Library.open(tmp_path / "lib", model=library.model_name) as other:
         run(other.index([copy], workers=1))
         assert _names(other.search("a red circle", k=1)) == ["IMG_0001.DNG"]
+
+
+TOKYO = (35.6762, 139.6503)
+TAKEN = {0x9003: "2023:08:01 18:30:00", 0x9011: "+09:00"}  # DateTimeOriginal, its offset
+
+
+def _gps_preview(picture: Image.Image) -> bytes:
+    """A JPEG preview whose own EXIF carries the date, its offset and the GPS position."""
+    import io
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    def dms(value: float) -> tuple[IFDRational, ...]:
+        minutes = value % 1 * 60
+        return IFDRational(int(value)), IFDRational(int(minutes)), IFDRational(minutes % 1 * 60)
+
+    exif = Image.Exif()
+    sub = exif.get_ifd(0x8769)
+    sub.update(TAKEN)
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", dms(TOKYO[0]), "E", dms(TOKYO[1])
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_a_raw_carries_its_time_zone_and_gps(tmp_path: Path, tiny_shapes_installed: str) -> None:
+    """Read from the RAW's Exif and GPS directories (previewed or developed), or from its
+    preview's EXIF when LibRaw cannot read it; then searched and shown like a JPEG's."""
+    import datetime as dt
+
+    import tifffile
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    square = _shape("square", "blue")
+    with_preview = write_dng(
+        photos / "TOKYO.DNG", square, square, taken=None, exif=TAKEN, gps=TOKYO
+    )
+    developed = write_dng(photos / "bare.dng", _shape("star", "green"), exif=TAKEN, gps=TOKYO)
+    unknown = photos / "future.nef"
+    unknown.write_bytes(b"NEWCAMERA\0" * 64 + _gps_preview(_shape("heart", "yellow")))
+    with tifffile.TiffFile(with_preview) as tif:  # what the file carries, as tifffile reads it
+        tags = tif.pages[0].tags
+        assert tags["ExifTag"].value["OffsetTimeOriginal"] == "+09:00"
+        assert tags["GPSTag"].value["GPSLatitudeRef"] == "N"
+        assert tags["GPSTag"].value["GPSLongitude"][0] == 139
+    when = dt.datetime(2023, 8, 1, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    for path, how in [(with_preview, "RAW preview"), (developed, "RAW developed"),
+                      (unknown, "RAW preview")]:  # fmt: skip
+        decoded = read_image(path, target_size=64)
+        assert decoded.format == how, path.name
+        assert (decoded.taken_at, decoded.taken_offset) == (when.timestamp(), 9 * 60), path.name
+        assert decoded.position == pytest.approx(TOKYO, abs=1e-3), path.name
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as library:
+        run(library.index([photos], workers=1))
+        record = library.catalog.file_by_path(with_preview.resolve())
+        assert record is not None and record.taken_offset == 9 * 60
+        assert (record.latitude, record.longitude) == pytest.approx(TOKYO, abs=1e-3)
+        assert record.place is not None and record.place.endswith("Japan")
+        query = SearchQuery.from_text("a blue square place:Japan after:2023-08 before:2023-09")
+        hits = library.find(query).hits
+        assert sorted(Path(h.path).name for h in hits) == ["TOKYO.DNG", "bare.dng", "future.nef"]
+        assert hits[0].to_json()["taken_at"] == "2023-08-01T18:30:00+09:00"
+        assert Path(hits[0].path).name == "TOKYO.DNG"

@@ -120,7 +120,10 @@ def read_image(
         raise ImageReadError("empty file")
     if raw if raw is not None else not isinstance(source, bytes) and is_raw_path(source):
         got = read_raw(data, target_size=target_size, max_pixels=max_pixels)
-        return DecodedImage(got.image, got.width, got.height, got.taken_at, got.camera, got.format)
+        return DecodedImage(
+            got.image, got.width, got.height, got.taken_at, got.camera, got.format,
+            got.taken_offset, got.position,
+        )  # fmt: skip
     ensure_openers()
     with warnings.catch_warnings():
         # Pillow warns about damaged EXIF and about sizes between its warning level and

@@ -6,8 +6,9 @@ takes milliseconds, developing the sensor data takes a second or more and adds n
 search can see. So the preview is taken whenever its short side reaches the size the
 encoder needs, and the RAW is developed (at half size) only without one. A RAW variant
 LibRaw cannot read still gives its preview when one can be found in the bytes; without
-one it is recorded with the reason. EXIF (date, camera, orientation) is read from the
-file's own TIFF directory (most RAW formats are TIFF underneath), else from the preview.
+one it is recorded with the reason. EXIF (date and its time zone, camera, GPS position,
+orientation) is read from the file's own TIFF directories (most RAW formats are TIFF
+underneath), else from the preview's, the way a JPEG's is read.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
 from clipdesk.core import mediatypes
 from clipdesk.core.errors import ImageReadError
 from clipdesk.core.imageio.colour import convert_to_rgb
-from clipdesk.core.imageio.exif import TRANSPOSE, camera_name, taken_at_epoch
+from clipdesk.core.imageio.exif import TRANSPOSE, camera_name, gps_position, taken_at
 
 __all__ = ["RAW_EXTENSIONS", "is_raw_path", "read_raw"]
 
@@ -115,6 +116,16 @@ class RawImage:
     taken_at: float | None
     camera: str | None
     format: str  # "RAW preview" or "RAW developed": which path gave the pixels
+    taken_offset: int | None = None  # minutes east of UTC, when EXIF says
+    position: tuple[float, float] | None = None  # GPS (latitude, longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    taken_at: float | None = None
+    taken_offset: int | None = None
+    camera: str | None = None
+    position: tuple[float, float] | None = None
 
 
 def _upright(im: Image.Image, orientation: int) -> Image.Image:
@@ -122,14 +133,29 @@ def _upright(im: Image.Image, orientation: int) -> Image.Image:
     return rgb.transpose(TRANSPOSE[orientation]) if orientation in TRANSPOSE else rgb
 
 
-def _facts(exif: Image.Exif | None, preview: Image.Image | None) -> tuple[float | None, str | None]:
+def _facts(exif: Image.Exif | None, preview: Image.Image | None) -> _Facts:
+    """Each fact from the RAW's own directories when they hold it, else the preview's
+    (a converter may keep the date in one and the GPS in the other)."""
+    found = _Facts()
     for source in (exif, preview.getexif() if preview is not None else None):
-        if source is not None and len(source):
-            tags = _Tags(source)
-            taken, camera = taken_at_epoch(tags), camera_name(tags)  # type: ignore[arg-type]
-            if taken is not None or camera is not None:
-                return taken, camera
-    return None, None
+        if source is None or not len(source):
+            continue
+        tags: Image.Image = _Tags(source)  # type: ignore[assignment]
+        if found.taken_at is None:
+            taken, offset = taken_at(tags)
+            found = replace(found, taken_at=taken, taken_offset=offset)
+        if found.camera is None:
+            found = replace(found, camera=camera_name(tags))
+        if found.position is None:
+            found = replace(found, position=gps_position(tags))
+    return found
+
+
+def _raw_image(image: Image.Image, width: int, height: int, facts: _Facts, fmt: str) -> RawImage:
+    return RawImage(
+        image, width, height, facts.taken_at, facts.camera, fmt, facts.taken_offset,
+        facts.position,
+    )  # fmt: skip
 
 
 def read_raw(data: bytes, *, target_size: int | None = None, max_pixels: int) -> RawImage:
@@ -149,9 +175,9 @@ def read_raw(data: bytes, *, target_size: int | None = None, max_pixels: int) ->
             preview = _embedded_jpeg(data)
             if preview is None:
                 raise ImageReadError("unsupported raw variant", repr(exc)) from None
-            taken, camera = _facts(exif, preview)
             w, h = preview.size
-            return RawImage(convert_to_rgb(preview), w, h, taken, camera, "RAW preview")
+            facts = _facts(exif, preview)
+            return _raw_image(convert_to_rgb(preview), w, h, facts, "RAW preview")
         with raw:
             return _from_libraw(raw, data, exif, target_size, max_pixels)
 
@@ -171,11 +197,11 @@ def _from_libraw(
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     preview = _libraw_preview(raw, target_size)
-    taken, camera = _facts(exif, preview)
+    facts = _facts(exif, preview)
     need = target_size or 0
     if preview is not None and min(preview.size) >= need:
         image = _upright(preview, orientation)
-        return RawImage(image, width, height, taken, camera, "RAW preview")
+        return _raw_image(image, width, height, facts, "RAW preview")
     try:
         rgb = raw.postprocess(  # type: ignore[attr-defined]
             half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False
@@ -187,8 +213,8 @@ def _from_libraw(
         if fallback is None:
             raise ImageReadError("damaged raw image", repr(exc)) from None
         image = _upright(fallback, orientation)
-        return RawImage(image, width, height, taken, camera, "RAW preview")
-    return RawImage(Image.fromarray(rgb), width, height, taken, camera, "RAW developed")
+        return _raw_image(image, width, height, facts, "RAW preview")
+    return _raw_image(Image.fromarray(rgb), width, height, facts, "RAW developed")
 
 
 def _libraw_preview(raw: object, target_size: int | None) -> Image.Image | None:
