@@ -30,10 +30,14 @@ def write_video(
     fps: int = 10,
     size: int = 96,
     noise: int = 0,
+    tags: dict[str, str] | None = None,
 ) -> Path:
-    """One shape per scene, each shown for ``seconds``; ``noise`` jitters every frame."""
+    """One shape per scene, each shown for ``seconds``; ``noise`` jitters every frame;
+    ``tags`` go in the container's metadata (a MOV keeps any name, as phones write them)."""
     rng = np.random.default_rng(1)
-    with av.open(str(path), "w") as container:
+    options = {"movflags": "use_metadata_tags"} if path.suffix.lower() == ".mov" else {}
+    with av.open(str(path), "w", options=options) as container:
+        container.metadata.update(tags or {})
         stream = container.add_stream(codec, rate=fps)
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"

@@ -149,7 +149,9 @@ def decode_video(job: DecodeJob) -> DecodeOutput:
             height=video.height,
             taken_at=video.taken_at,
             camera=video.camera,
-            taken_offset=0 if video.taken_at is not None else None,  # MP4 times are UTC
+            taken_offset=video.taken_offset,
+            latitude=video.position[0] if video.position else None,
+            longitude=video.position[1] if video.position else None,
             text=PhotoText((), video.width, video.height) if job.text else None,
         )
         faces = () if job.faces else None

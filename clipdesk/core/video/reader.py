@@ -12,7 +12,6 @@ sideways: its pictures are turned upright (``orient``) before they are embedded.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import os
 import stat
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from clipdesk.core.errors import ImageReadError
+from clipdesk.core.video.facts import video_facts
 from clipdesk.core.video.orient import SWAPS_SIDES, frame_turn, upright
 from clipdesk.core.video.scenes import SIGNATURE_SIDE, SceneCutter
 
@@ -48,6 +48,8 @@ class DecodedVideo:
     taken_at: float | None
     camera: str | None
     scenes: list[VideoScene]
+    taken_offset: int | None = None  # minutes east of UTC (see ``facts``)
+    position: tuple[float, float] | None = None  # (latitude, longitude)
 
 
 def _open_file(path: bytes) -> int:
@@ -90,27 +92,6 @@ def video_fingerprint(path: bytes) -> str:
         raise ImageReadError("cannot read file", str(exc)) from None
     finally:
         os.close(fd)
-
-
-def _taken_at(metadata: dict[str, str]) -> float | None:
-    text = metadata.get("creation_time") or metadata.get("com.apple.quicktime.creationdate")
-    if not text:
-        return None
-    try:
-        when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.UTC)  # MP4 times are UTC
-    return when.timestamp() if 1900 <= when.year <= 2200 else None
-
-
-def _camera(metadata: dict[str, str]) -> str | None:
-    make = metadata.get("com.apple.quicktime.make", "").strip()
-    model = metadata.get("com.apple.quicktime.model", "").strip()
-    if make and model.lower().startswith(make.lower()):
-        make = ""
-    return " ".join(p for p in (make, model) if p)[:100] or None
 
 
 def _boxes_cut_off(handle: object) -> bool:
@@ -218,14 +199,16 @@ def _read(container: object, target_size: int) -> DecodedVideo:
     if duration and last < 0.9 * duration - 1.0:
         raise ImageReadError("truncated video", f"frames end at {last:.1f} s of {duration:.1f} s")
     scenes = cutter.finish(max(duration, last))
-    metadata = dict(container.metadata)  # type: ignore[attr-defined]
+    facts = video_facts(dict(container.metadata))  # type: ignore[attr-defined]
     if turn in SWAPS_SIDES:
         width, height = height, width
     return DecodedVideo(
         width,
         height,
         max(duration, last),
-        _taken_at(metadata),
-        _camera(metadata),
+        facts.taken_at,
+        facts.camera,
         [VideoScene(s.start, s.end, s.frame) for s in scenes],  # type: ignore[arg-type]
+        facts.taken_offset,
+        facts.position,
     )
