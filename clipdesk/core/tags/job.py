@@ -69,7 +69,8 @@ def run_tagging(
     records = list(only) if only is not None else vocabulary
     photo_set = store.photo_set(model_key)
     fps, images = store.library_vectors(model_key)
-    report.photos, report.tags = len(fps), len(records)
+    owners = store.scene_owners(fps)  # a video's scenes are rows; their tags go on it
+    report.photos, report.tags = len({owners.get(fp, fp) for fp in fps}), len(records)
     yield Progress("tag", 0, len(records), "reading embeddings")
     if not fps or not records:
         if only is None:
@@ -117,8 +118,8 @@ def run_tagging(
             if record.id not in alive:
                 continue
             zero_shot = ZeroShot(scores[:, j], margins[:, j], chosen[j], refined.get(j))
-            _tag_one(store, record, model_key, fps, images, zero_shot, features.vectors[j],
-                     reference, report)  # fmt: skip
+            _tag_one(store, record, model_key, (fps, owners), images, zero_shot,
+                     features.vectors[j], reference, report)  # fmt: skip
         yield Progress("tag", start + len(chunk), len(records), chunk[-1].name)
         if cancel.cancelled:
             report.cancelled = True
@@ -256,17 +257,31 @@ def _refine(
     return {j: models.select(i) for i, j in enumerate(which)}
 
 
+def on_files(
+    rows: Sequence[tuple[str, str, float, float]], owners: dict[str, str]
+) -> list[tuple[str, str, float, float]]:
+    """Rows ``(fingerprint, source, score, confidence)`` with each scene's moved to its
+    video: a video has a tag when one of its scenes has it, as its best scene has it."""
+    best: dict[str, tuple[str, str, float, float]] = {}
+    for fp, source, score, confidence in rows:
+        owner = owners.get(fp, fp)
+        if owner not in best or confidence > best[owner][3]:
+            best[owner] = (owner, source, score, confidence)
+    return list(best.values())
+
+
 def _tag_one(
     store: TagStore,
     record: TagRecord,
     model_key: str,
-    fps: list[str],
+    rows_of: tuple[list[str], dict[str, str]],
     images: np.ndarray,
     zero_shot: ZeroShot,
     tag_vector: np.ndarray,
     reference: np.ndarray,
     report: TagReport,
 ) -> None:
+    fps, owners = rows_of
     calibration = zero_shot.calibration
     info: dict[str, object] = {
         "calibration": calibration.to_json(),
@@ -296,6 +311,7 @@ def _tag_one(
             for i in decide(confidence)
         ]
         model = TagModel("zero-shot", calibration.threshold, None, info)
+    rows = on_files(rows, owners)
     store.replace_automatic(record.id, rows, model_key, model=model)
     report.tagged[record.name] = len(rows)
 

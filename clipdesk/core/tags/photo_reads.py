@@ -1,7 +1,9 @@
 """What tagging reads of the library's photos: their vectors, files and keywords.
 
 Plain reads over the catalog's tables by fingerprint (tags follow a photo's content, not
-its path), chunked so that a long list never exceeds SQLite's parameter limit.
+its path), chunked so that a long list never exceeds SQLite's parameter limit. A video's
+scenes are read as photos of their own, each under its scene's fingerprint; the job puts
+what they get on the video (``scene_owners``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from sqlalchemy import Engine, and_, exists, select
 
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
-from clipdesk.core.catalog.schema import embeddings, file_tags, files, tags
+from clipdesk.core.catalog.schema import embeddings, file_tags, files, tags, video_scenes
+from clipdesk.core.video.vectors import mean_vector
 
 __all__ = [
     "has_readable_file",
     "keywords_by_fingerprint",
     "library_vectors",
     "paths_for",
+    "scene_owners",
     "vectors_for",
 ]
 
@@ -27,10 +31,34 @@ _CHUNK = 500
 
 
 def has_readable_file():  # type: ignore[no-untyped-def]
-    """An embedding that some readable file of the library still has."""
-    return exists().where(
+    """An embedding that some readable file of the library still has: a photo's, or a
+    scene's of a readable video."""
+    own = exists().where(
         and_(files.c.fingerprint == embeddings.c.fingerprint, files.c.status == "ok")
     )
+    scene = exists().where(
+        and_(
+            video_scenes.c.scene_fp == embeddings.c.fingerprint,
+            files.c.fingerprint == video_scenes.c.fingerprint,
+            files.c.status == "ok",
+        )
+    )
+    return own | scene
+
+
+def scene_owners(engine: Engine, fingerprints: Sequence[str]) -> dict[str, str]:
+    """The video each of ``fingerprints`` is a scene of (photos are left out)."""
+    fps = list(dict.fromkeys(fingerprints))
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(fps), _CHUNK):
+            rows = conn.execute(
+                select(video_scenes.c.scene_fp, video_scenes.c.fingerprint).where(
+                    video_scenes.c.scene_fp.in_(fps[start : start + _CHUNK])
+                )
+            )
+            out.update({scene: video for scene, video in rows})
+    return out
 
 
 def library_vectors(engine: Engine, model_key: str) -> tuple[list[str], np.ndarray]:
@@ -65,7 +93,31 @@ def vectors_for(
                 )
             )
             out.update({fp: np.frombuffer(v, dtype=np.float32).copy() for fp, v in rows})
+    videos = [fp for fp in fps if fp not in out]
+    if videos:
+        out.update(_video_vectors(engine, videos, model_key))
     return out
+
+
+def _video_vectors(
+    engine: Engine, fingerprints: Sequence[str], model_key: str
+) -> dict[str, np.ndarray]:
+    """Videos as one vector each (their scenes' mean): a video the user tagged teaches
+    a tag as a photo does."""
+    scenes: dict[str, list[np.ndarray]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(fingerprints), _CHUNK):
+            rows = conn.execute(
+                select(video_scenes.c.fingerprint, embeddings.c.vector)
+                .join(embeddings, embeddings.c.fingerprint == video_scenes.c.scene_fp)
+                .where(
+                    embeddings.c.model_key == model_key,
+                    video_scenes.c.fingerprint.in_(fingerprints[start : start + _CHUNK]),
+                )
+            )
+            for video, blob in rows:
+                scenes.setdefault(video, []).append(np.frombuffer(blob, dtype=np.float32))
+    return {video: mean_vector(np.stack(rows)) for video, rows in scenes.items()}
 
 
 def paths_for(engine: Engine, fingerprints: Iterable[str]) -> dict[str, list[FileRecord]]:

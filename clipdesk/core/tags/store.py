@@ -350,6 +350,10 @@ class TagStore:
         """``(fingerprints, vectors)`` of every readable photo embedded with ``model_key``."""
         return photo_reads.library_vectors(self.engine, model_key)
 
+    def scene_owners(self, fingerprints: Sequence[str]) -> dict[str, str]:
+        """The video each of ``fingerprints`` is a scene of (photos are left out)."""
+        return photo_reads.scene_owners(self.engine, fingerprints)
+
     def vectors_for(self, fingerprints: Sequence[str], model_key: str) -> dict[str, np.ndarray]:
         return photo_reads.vectors_for(self.engine, fingerprints, model_key)
 
