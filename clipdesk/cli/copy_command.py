@@ -1,4 +1,7 @@
-"""`clipdesk library copy SRC DST`: move a library between a folder and PostgreSQL."""
+"""`clipdesk library copy SRC DST`: move a library between a folder and PostgreSQL.
+
+The ``library`` group also holds ``roots``, ``mount`` and ``unmount``
+(:mod:`clipdesk.cli.mount_commands`)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ __all__ = ["add_parser"]
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from clipdesk.cli.checks import non_empty
+    from clipdesk.cli.mount_commands import add_subparsers
 
-    p = subparsers.add_parser("library", help="whole libraries: copy one to another store")
+    p = subparsers.add_parser(
+        "library", help="whole libraries: copy one to another store; where roots are mounted"
+    )
     sub = p.add_subparsers(dest="library_command", required=True, metavar="COMMAND")
     copy = sub.add_parser(
         "copy",
@@ -20,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     copy.add_argument("target", type=non_empty, metavar="DST", help="new library folder or address")
     copy.add_argument("--json", action="store_true", help="print JSON")
     copy.set_defaults(func=cmd_copy)
+    add_subparsers(sub)
 
 
 def cmd_copy(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, exists, func, select
 
 from clipdesk.core.catalog._scenes import scene_of_some_file
+from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import embeddings, files
 
 
@@ -69,7 +70,7 @@ class EmbeddingTable:
             blob = conn.execute(
                 select(embeddings.c.vector)
                 .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-                .where(files.c.path == path, embeddings.c.model_key == model_key)
+                .where(files.c.path == stored_path(path), embeddings.c.model_key == model_key)
             ).scalar()
         return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
 

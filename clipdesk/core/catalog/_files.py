@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, select
 
 from clipdesk.core.catalog.records import (
     FileRecord,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range, path_bytes
+from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range, stored_path
 from clipdesk.core.catalog.schema import files
+
+
+def _by_path(rows: Iterable[Sequence[object]]) -> dict[bytes, FileRecord]:
+    records = (file_record(row) for row in rows)
+    return {record.path: record for record in records}
 
 
 class FileTable:
@@ -22,12 +27,12 @@ class FileTable:
     def files_of_root(self, root_id: int) -> dict[bytes, FileRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(*FILE_COLUMNS).where(files.c.root_id == root_id))
-            return {row.path: file_record(row) for row in rows}
+            return _by_path(rows)
 
     def files_in_dir(self, directory: bytes) -> dict[bytes, FileRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*FILE_COLUMNS).where(files.c.dir == directory))
-            return {row.path: file_record(row) for row in rows}
+            rows = conn.execute(select(*FILE_COLUMNS).where(files.c.dir == stored_path(directory)))
+            return _by_path(rows)
 
     def has_files(self, root_id: int) -> bool:
         with self.engine.connect() as conn:
@@ -39,7 +44,7 @@ class FileTable:
         lo, hi = folder_range(directory)
         with self.engine.connect() as conn:
             rows = conn.execute(select(*FILE_COLUMNS).where(files.c.path >= lo, files.c.path < hi))
-            return {row.path: file_record(row) for row in rows}
+            return _by_path(rows)
 
     def files_by_identity(
         self, identities: Iterable[tuple[int, int, int]]
@@ -62,7 +67,7 @@ class FileTable:
     def file_by_path(self, path: str | os.PathLike[str] | bytes) -> FileRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(*FILE_COLUMNS).where(files.c.path == path_bytes(path))
+                select(*FILE_COLUMNS).where(files.c.path == stored_path(path))
             ).first()
         return file_record(row) if row else None
 

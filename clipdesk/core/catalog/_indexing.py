@@ -18,7 +18,7 @@ from clipdesk.core.catalog.records import (
     SceneRecord,
     StatEntry,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record, stored_path
 from clipdesk.core.catalog.schema import (
     embeddings,
     face_scans,
@@ -64,14 +64,15 @@ class IndexingWrites:
                         .values(path=b"\0moving\0" + str(file_id).encode())
                     )
             for file_id, entry in moved:
+                path = stored_path(entry.path)
                 conn.execute(
                     update(files)
                     .where(files.c.id == file_id)
                     .values(
                         root_id=root_id,
-                        path=entry.path,
-                        dir=os.path.dirname(entry.path),
-                        ext=extension(entry.path),
+                        path=path,
+                        dir=os.path.dirname(path),
+                        ext=extension(path),
                         updated_at=now,
                     )
                 )
@@ -95,9 +96,9 @@ class IndexingWrites:
                     [
                         {
                             "root_id": root_id,
-                            "path": e.path,
-                            "dir": os.path.dirname(e.path),
-                            "ext": extension(e.path),
+                            "path": path,
+                            "dir": os.path.dirname(path),
+                            "ext": extension(path),
                             "size": e.size,
                             "mtime_ns": e.mtime_ns,
                             "inode": e.inode,
@@ -106,6 +107,7 @@ class IndexingWrites:
                             "updated_at": now,
                         }
                         for e in added
+                        for path in (stored_path(e.path),)
                     ],
                 )
 

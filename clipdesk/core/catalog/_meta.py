@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 from sqlalchemy import Engine, select
 
 from clipdesk.core.catalog.dialect import insert_ignore, insert_replace, statistics_present
 from clipdesk.core.catalog.schema import meta, models
 
+LIBRARY_ID_KEY = "library_id"
+
 
 class MetaTable:
     """Part of :class:`Catalog`: meta values, registered models, planner statistics."""
 
     engine: Engine
+    read_only: bool
+
+    def library_id(self, *, create: bool = True) -> str | None:
+        """The library's identity: a random id made the first time it is asked for
+        (None when it has none yet and ``create`` is false or the library is read-only).
+        Copying the library keeps it; this computer's mounts of its roots are kept
+        under it."""
+        found = self.get_meta(LIBRARY_ID_KEY)
+        if found is not None or self.read_only or not create:
+            return found
+        with self.engine.begin() as conn:  # two computers at once: the first one's wins
+            conn.execute(
+                insert_ignore(conn, meta), {"key": LIBRARY_ID_KEY, "value": uuid.uuid4().hex}
+            )
+        return self.get_meta(LIBRARY_ID_KEY)
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:

@@ -8,11 +8,17 @@ import time
 from sqlalchemy import Engine, delete, select, update
 
 from clipdesk.core.catalog.dialect import insert_ignore
+from clipdesk.core.catalog.mounts import to_local
 from clipdesk.core.catalog.records import (
     RootRecord,
 )
-from clipdesk.core.catalog.rows import path_bytes
+from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import files, roots
+
+
+def _root(row) -> RootRecord:  # type: ignore[no-untyped-def]
+    """A root row as a record, its path as this computer sees it (``mounts``)."""
+    return RootRecord(row[0], to_local(bytes(row[1])), *row[2:])
 
 
 class RootTable:
@@ -21,24 +27,28 @@ class RootTable:
     engine: Engine
 
     def add_root(self, path: str | os.PathLike[str] | bytes) -> RootRecord:
-        raw = path_bytes(path)
+        raw = stored_path(path)
         with self.engine.begin() as conn:
             conn.execute(
                 insert_ignore(conn, roots),
                 {"path": raw, "added_at": time.time(), "online": True},
             )
-        root = self.root_by_path(raw)
-        assert root is not None
-        return root
+            row = conn.execute(select(roots).where(roots.c.path == raw)).one()
+        return _root(row)
 
     def root_by_path(self, path: str | os.PathLike[str] | bytes) -> RootRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(roots).where(roots.c.path == path_bytes(path))).first()
-        return RootRecord(*row) if row else None
+            row = conn.execute(select(roots).where(roots.c.path == stored_path(path))).first()
+        return _root(row) if row else None
 
     def roots(self) -> list[RootRecord]:
         with self.engine.connect() as conn:
-            return [RootRecord(*row) for row in conn.execute(select(roots).order_by(roots.c.id))]
+            return [_root(row) for row in conn.execute(select(roots).order_by(roots.c.id))]
+
+    def stored_roots(self) -> dict[int, bytes]:
+        """Each root's path as the library stores it (as the first computer saw it)."""
+        with self.engine.connect() as conn:
+            return {int(i): bytes(p) for i, p in conn.execute(select(roots.c.id, roots.c.path))}
 
     def remove_root(self, root_id: int) -> None:
         """Forget a root and its files; embeddings stay until garbage-collected."""

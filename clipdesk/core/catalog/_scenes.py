@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Engine, and_, exists, select
 
 from clipdesk.core.catalog.records import SceneRecord
+from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import embeddings, files, video_scenes
 
 __all__ = ["SceneTable", "carries_vectors", "scene_of_some_file"]
@@ -81,7 +82,7 @@ class SceneTable:
         query = (
             select(*_SCENE_COLUMNS)
             .join(files, files.c.fingerprint == video_scenes.c.fingerprint)
-            .where(files.c.path == path)
+            .where(files.c.path == stored_path(path))
             .order_by(video_scenes.c.idx)
         )
         with self.engine.connect() as conn:

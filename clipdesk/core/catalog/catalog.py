@@ -25,6 +25,7 @@ from clipdesk.core.catalog._roots import RootTable
 from clipdesk.core.catalog._scenes import SceneTable
 from clipdesk.core.catalog.allowed import AllowedSets
 from clipdesk.core.catalog.database import open_database
+from clipdesk.core.catalog.mounts import MountMap, install, uninstall
 from clipdesk.core.catalog.rows import folder_range, path_bytes
 
 __all__ = ["Catalog", "folder_range", "path_bytes"]
@@ -46,6 +47,14 @@ class Catalog(
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
+        self.mounts = MountMap()
+
+    def use_mounts(self, mounts: MountMap) -> None:
+        """Translate paths through ``mounts`` (this computer's view of the roots) from
+        now until :meth:`close`; see :mod:`clipdesk.core.catalog.mounts`."""
+        uninstall(self.mounts)
+        self.mounts = mounts
+        install(mounts)
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Catalog:
@@ -55,4 +64,5 @@ class Catalog(
         return cls(database.engine, read_only=database.read_only)
 
     def close(self) -> None:
+        uninstall(self.mounts)
         self.engine.dispose()

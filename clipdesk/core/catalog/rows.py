@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from clipdesk.core.catalog.mounts import to_local, to_stored
 from clipdesk.core.catalog.records import FileRecord
 from clipdesk.core.catalog.schema import files
 
@@ -34,11 +35,19 @@ FILE_COLUMNS = (
 
 
 def file_record(row: Sequence[object]) -> FileRecord:
-    return FileRecord(*row)  # type: ignore[arg-type]
+    """A file row as a record, its path as this computer sees it (``mounts``)."""
+    values = list(row)
+    values[2] = to_local(values[2])  # type: ignore[arg-type]
+    return FileRecord(*values)  # type: ignore[arg-type]
 
 
 def path_bytes(path: str | os.PathLike[str] | bytes) -> bytes:
     return path if isinstance(path, bytes) else os.fsencode(path)
+
+
+def stored_path(path: str | os.PathLike[str] | bytes) -> bytes:
+    """A path on this computer as the catalog stores it (``mounts``): what queries compare."""
+    return to_stored(path_bytes(path))
 
 
 def extension(path: bytes) -> str:
@@ -48,6 +57,7 @@ def extension(path: bytes) -> str:
 
 
 def folder_range(folder: bytes) -> tuple[bytes, bytes]:
-    """Bounds such that ``lo <= path < hi`` selects everything below ``folder``."""
-    base = folder.rstrip(b"/\\") + os.sep.encode()
+    """Bounds such that ``lo <= path < hi`` selects the stored paths of everything below
+    ``folder`` (a folder on this computer)."""
+    base = to_stored(folder).rstrip(b"/\\") + os.sep.encode()
     return base, base[:-1] + bytes([base[-1] + 1])

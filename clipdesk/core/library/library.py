@@ -22,7 +22,7 @@ from clipdesk.core.lane import WriterLane
 from clipdesk.core.library.jobs import LibraryJobs
 from clipdesk.core.library.model_vectors import ModelVectors
 from clipdesk.core.library.reading import LibraryReader, device_name
-from clipdesk.core.library.roots import add_root, folder_path, root_to_remove
+from clipdesk.core.library.roots import add_root, folder_path, mount_root, root_to_remove
 from clipdesk.core.model_slot import ModelSlot
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.search import Filters, SearchQuery, SearchResults
@@ -218,6 +218,11 @@ class Library:
         return self.writer.call(
             lambda: add_root(self.catalog, path), long=True, name="add a folder"
         )
+
+    def mount_root(self, root: str, folder: str | os.PathLike[str] | None) -> RootRecord:
+        """Where this computer sees a root (its id or path): ``folder``, or with None the
+        path the library stores it at (clipdesk.core.mounts)."""
+        return self.writer.call(lambda: mount_root(self.catalog, root, folder), name="mount")
 
     def remove_root(self, folder: str | os.PathLike[str]) -> None:
         root = root_to_remove(self.catalog, folder)

@@ -16,7 +16,14 @@ from clipdesk.core.errors import LibraryError
 if TYPE_CHECKING:
     from clipdesk.core.catalog import Catalog, RootRecord
 
-__all__ = ["add_root", "folder_path", "root_to_remove"]
+_SEP = os.sep.encode()
+
+
+def _inside(path: bytes, folder: bytes) -> bool:
+    return path == folder or path.startswith(folder.rstrip(_SEP) + _SEP)
+
+
+__all__ = ["add_root", "folder_path", "mount_root", "root_named", "root_to_remove"]
 
 
 def folder_path(folder: str | os.PathLike[str]) -> Path:
@@ -48,3 +55,45 @@ def root_to_remove(catalog: Catalog, folder: str | os.PathLike[str]) -> RootReco
     if root is None:
         raise LibraryError(f"not a root of this library: {folder}")
     return root
+
+
+def root_named(catalog: Catalog, ref: str) -> RootRecord:
+    """The root ``ref`` names: its id, the path the library stores it at, or the folder
+    where this computer sees it; LibraryError when none."""
+    roots = catalog.roots()
+    if ref.isdigit():
+        found = [r for r in roots if r.id == int(ref)]
+    else:
+        stored = catalog.stored_roots()
+        raw = os.fsencode(ref)
+        local = os.fsencode(Path(ref).expanduser().resolve())
+        found = [r for r in roots if raw in (r.path, stored.get(r.id)) or r.path == local]
+    if not found:
+        raise LibraryError(f"not a root of this library: {ref} (`clipdesk library roots`)")
+    return found[0]
+
+
+def mount_root(catalog: Catalog, ref: str, folder: str | os.PathLike[str] | None) -> RootRecord:
+    """Record that this computer sees root ``ref`` at ``folder`` (None: at the path the
+    library stores it at), in this computer's settings, and translate paths through it
+    from now on. Refused when another root is stored inside ``folder``: its photos
+    would be shown twice (remove that root first)."""
+    from clipdesk.core.mounts import mount_map, set_mount
+
+    root = root_named(catalog, ref)
+    library_id = catalog.library_id()
+    if library_id is None:
+        raise LibraryError(
+            "this read-only library has no identity yet: open it once where it can be written"
+        )
+    stored = catalog.stored_roots()
+    local = stored[root.id] if folder is None else os.fsencode(folder_path(folder).resolve())
+    for other, path in stored.items():
+        if other != root.id and (_inside(path, local) or _inside(local, path)):
+            raise LibraryError(
+                f"another root is stored at {os.fsdecode(path)} (id {other}), which overlaps "
+                f"{os.fsdecode(local)}: remove it first (`clipdesk roots --remove`)"
+            )
+    set_mount(library_id, root.id, None if local == stored[root.id] else os.fsdecode(local))
+    catalog.use_mounts(mount_map(catalog))
+    return next(r for r in catalog.roots() if r.id == root.id)

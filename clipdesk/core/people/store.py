@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from clipdesk.core.catalog.mounts import to_local
 from clipdesk.core.catalog.schema import face_rejections, face_scans, faces, files, persons, roots
 from clipdesk.core.people.edits import PersonEdits
 from clipdesk.core.people.records import FaceRow, PersonInfo, PhotoFace
@@ -239,7 +240,8 @@ class PeopleStore(PersonEdits):
         )
         out: dict[int, tuple[str, tuple[float, float, float, float]]] = {}
         for row in conn.execute(query):
-            out.setdefault(row[0], (fsdecode(row[1]), (row[2], row[3], row[4], row[5])))
+            where = fsdecode(to_local(row[1]))  # as this computer sees it
+            out.setdefault(row[0], (where, (row[2], row[3], row[4], row[5])))
         return out
 
     def person_of(self, face_id: int) -> int | None:

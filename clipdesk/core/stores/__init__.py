@@ -50,12 +50,23 @@ def open_store(
     location: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> LibraryStore:
     """The store at ``location`` (``--library``, else ``CLIPDESK_LIBRARY``, else the data
-    dir's folder): a PostgreSQL address opens a shared library, anything else a folder."""
+    dir's folder): a PostgreSQL address opens a shared library, anything else a folder.
+    Its catalog translates paths through this computer's mounts of its roots."""
+    from clipdesk.core.mounts import mount_map
+
     where = paths.library_location(location)
+    store: LibraryStore
     if isinstance(where, Path):
         from clipdesk.core.stores.folder import FolderStore
 
-        return FolderStore.open(where, read_only=read_only)
-    from clipdesk.core.stores.postgres import PostgresStore
+        store = FolderStore.open(where, read_only=read_only)
+    else:
+        from clipdesk.core.stores.postgres import PostgresStore
 
-    return PostgresStore.open(where, read_only=read_only)
+        store = PostgresStore.open(where, read_only=read_only)
+    try:  # this computer's view of the roots (clipdesk.core.mounts)
+        store.catalog.use_mounts(mount_map(store.catalog))
+    except BaseException:
+        store.close()
+        raise
+    return store
