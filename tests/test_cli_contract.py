@@ -275,6 +275,9 @@ def good_base(command: tuple[str, ...], world: World, tmp: Path) -> list[str]:
         ("gui",): ["--screenshot", str(tmp / "shot.png")],
         ("models", "export"): ["no-such-model", "--out", str(tmp / "x.pack")],
         ("library", "copy"): [str(world.template), str(tmp / "copy")],
+        ("library", "roots"): [],
+        ("library", "mount"): ["1", str(world.photos)],
+        ("library", "unmount"): ["1"],
     }[command]
 
 
