@@ -37,6 +37,8 @@ HF_TEXT_MODULES = ("transformers", "sentencepiece")
 TORCH_MODULES = (
     *("torch", "torchvision", "open_clip", "timm", "triton", "functorch", "torchgen"),
     "onnx",  # exporting only: ONNX Runtime reads the files without it
+    # torch's symbolic shapes; otherwise only onnxruntime's shape-inference tools use it.
+    *("sympy", "mpmath"),
 )
 
 
@@ -134,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(command, check=True, env=env, cwd=ROOT)
 
     app = dist / "clipdesk"
+    stripped_mb = 0.0
     if sys.platform.startswith("linux"):
+        strip = shutil.which("strip")
+        if config["trim"] and strip:
+            stripped_mb = bundle_trim.strip_debug(app, strip)
         _add_linux_files(app)
     build_s = time.monotonic() - started
     exe = app / ("clipdesk.exe" if sys.platform == "win32" else "clipdesk")
@@ -156,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "collected_before_trim_mb": round(sum(trim["before_mb"].values()), 1),
         "collected_after_trim_mb": round(sum(trim["after_mb"].values()), 1),
         "trimmed": config["trim"],
+        "debug_info_stripped_mb": round(stripped_mb, 1),
         "cpu_only": config["cpu_only"],
         "version_check_s": round(version_s, 2),
     }

