@@ -63,6 +63,11 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     # scipy is here for reverse_geocoder's k-d tree (scipy.spatial, which imports
     # scipy.linalg, scipy.sparse and scipy.special); nothing the app runs imports these.
     *(f"scipy.{name}" for name in SCIPY_UNUSED),
+    # Qt modules only reached through superqt's qtpy, which tolerates their absence; the
+    # window draws with widgets and downloads through Python, not Qt.
+    "PySide6.QtOpenGL",
+    "PySide6.QtOpenGLWidgets",
+    "PySide6.QtNetwork",
 )
 
 # Paths (relative to the bundle) that belong to the CUDA family, for the link rule above.
