@@ -150,3 +150,21 @@ def test_help_is_fast_and_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False False", result.stderr
+
+
+def test_index_counts_a_video_once_and_its_scenes_apart(cli_env, tmp_path):
+    import video_samples as vs
+    from PIL import Image
+
+    env = {**cli_env[0], "CLIPDESK_LIBRARY": str(tmp_path / "lib")}
+    media = tmp_path / "media"
+    media.mkdir()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(media / "photo.png")
+    vs.write_video(media / "a.mp4", [("circle", "red"), ("square", "blue"), ("star", "green")],
+                   "libx264", seconds=1.0)  # fmt: skip
+    out = json.loads(clipdesk("index", str(media), "--json", "--no-tags", env=env).stdout)
+    assert (out["decoded"], out["encoded"], out["scenes_encoded"]) == (2, 2, 3)
+    vs.write_video(media / "b.mp4", [("heart", "yellow"), ("triangle", "black")], "libx264",
+                   seconds=1.0)  # fmt: skip
+    text = clipdesk("index", "--no-tags", env=env).stderr
+    assert "Indexed 1 files in " in text and "(1 embedded, 2 video scenes, 0 reused," in text

@@ -298,7 +298,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             )
             report = run_job(job)
         if not args.json:
-            scenes = f" ({report.scenes_encoded} video scenes)" if report.scenes_encoded else ""
+            scenes = f", {report.scenes_encoded} video scenes" if report.scenes_encoded else ""
             print(
                 f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
                 f"({report.encoded} embedded{scenes}, {report.reused} reused, "

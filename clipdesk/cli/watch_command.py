@@ -73,7 +73,7 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
                 return
             if event.kind == WatchEventKind.UPDATED and event.report is not None:
                 r = event.report
-                scenes = f" ({r.scenes_encoded} video scenes)" if r.scenes_encoded else ""
+                scenes = f", {r.scenes_encoded} video scenes" if r.scenes_encoded else ""
                 print(
                     f"updated: {r.added} new, {r.changed} changed, {r.moved} moved, "
                     f"{r.removed} removed; {r.decoded} read, {r.encoded} embedded{scenes}, "
