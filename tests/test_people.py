@@ -48,9 +48,10 @@ def library(indexed, tmp_path, tiny_shapes_installed):
     shutil.copytree(base / "photos", tmp_path / "photos")
     shutil.copytree(base / "lib", tmp_path / "lib")
     lib = Library.open(tmp_path / "lib", model=tiny_shapes_installed)
-    # Its own copy of the photos: the faces follow their content, not their paths.
-    lib.remove_root(base / "photos")
+    # Its own copy of the photos: the faces follow their content, not their paths (the
+    # copies hold them when the first folder goes).
     run_to_end(lib.index([tmp_path / "photos"], workers=1))
+    lib.remove_root(base / "photos")
     yield lib, [FacePhoto(tmp_path / "photos" / p.path.name, p.person) for p in photos]
     lib.close()
 

@@ -70,6 +70,17 @@ def _with_library(args: argparse.Namespace, action) -> int:  # type: ignore[no-u
     return with_library(args, action)
 
 
+def _editing(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
+    """Run an edit: it waits while another process writes to the library (an index in
+    the window clusters faces into the same tables), and says so once on stderr."""
+
+    def edit(library: Library) -> int:
+        library.writer.add_wait_listener(lambda message: print(message, file=sys.stderr))
+        return action(library)
+
+    return _with_library(args, edit)
+
+
 def cmd_people(args: argparse.Namespace) -> int:
     from clipdesk.cli.output import print_json
 
@@ -101,7 +112,7 @@ def cmd_name(args: argparse.Namespace) -> int:
         _print_person(library.people.name(args.person, args.name), args.json)
         return 0
 
-    return _with_library(args, action)
+    return _editing(args, action)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -109,7 +120,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         _print_person(library.people.merge(args.keep, args.gone), args.json)
         return 0
 
-    return _with_library(args, action)
+    return _editing(args, action)
 
 
 def cmd_forget_face(args: argparse.Namespace) -> int:
@@ -118,7 +129,7 @@ def cmd_forget_face(args: argparse.Namespace) -> int:
         print(f"{count} face(s) taken out of {args.person}", file=sys.stderr)
         return 0
 
-    return _with_library(args, action)
+    return _editing(args, action)
 
 
 def cmd_hide(args: argparse.Namespace) -> int:
@@ -126,7 +137,7 @@ def cmd_hide(args: argparse.Namespace) -> int:
         library.people.hide(args.person, hidden=not args.undo)
         return 0
 
-    return _with_library(args, action)
+    return _editing(args, action)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -152,4 +163,4 @@ def cmd_forget_all(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _with_library(args, action)
+    return _editing(args, action)

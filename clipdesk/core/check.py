@@ -1,8 +1,9 @@
 """``clipdesk check``: is the database sound, does the index match it, does it match disk?
 
 Checking changes nothing; ``repair=True`` fixes what it can (re-syncs the index from the
-database, rescans the roots and embeds what is missing) and then checks again. A damaged
-catalog is reported, never crashed on, and a repair says what it cannot rebuild.
+database, rescans the roots and embeds what is missing, deletes the text, faces, scenes
+and tags no file holds any more) and then checks again. A damaged catalog is reported,
+never crashed on, and a repair says what it cannot rebuild.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ def check_library(library: Library, *, repair: bool = False) -> CheckReport:
         orphans = library.catalog.orphan_embedding_count(current_key)
         if orphans:
             report.notes.append(f"{orphans} stored embeddings belong to no file any more")
+    report.problems.extend(
+        f"catalog: {count} {what} belong to no file any more"
+        for what, count in library.catalog.orphan_rows().items()
+    )
     if pending:  # the same number `clipdesk status` shows
         report.notes.append(f"{pending} files are waiting to be indexed")
     disk, notes = disk_problems(library)
@@ -131,3 +136,4 @@ def _repair(library: Library) -> None:
         library.repair_index(current_key, dims[current_key])
     for _ in library.index():
         pass
+    library.remove_orphan_rows()

@@ -7,11 +7,12 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, insert, or_, select, update
 
 from clipdesk.core.catalog._photo_text import store_text
 from clipdesk.core.catalog._scenes import carries_vectors
 from clipdesk.core.catalog.dialect import insert_ignore
+from clipdesk.core.catalog.orphans import let_go
 from clipdesk.core.catalog.records import (
     DecodedFacts,
     FileRecord,
@@ -47,9 +48,12 @@ class IndexingWrites:
 
         ``changed`` files lose their fingerprint and are read again; ``moved`` files keep
         it (same inode, size and mtime at a new path), so they cost no decoding or encoding.
+        What no file holds any more after this (the text, faces and scenes of a removed or
+        changed photo) is deleted in the same transaction (``orphans.let_go``).
         """
         now = time.time()
         with self.engine.begin() as conn:
+            released = _fingerprints(conn, [*removed, *(file_id for file_id, _ in changed)])
             if removed:
                 for start in range(0, len(removed), 500):
                     chunk = list(removed[start : start + 500])
@@ -110,6 +114,7 @@ class IndexingWrites:
                         for path in (stored_path(e.path),)
                     ],
                 )
+            let_go(conn, released)
 
     def pending_files(
         self, model_key: str, limit: int | None = None, *, faces: bool = False, text: bool = False
@@ -148,11 +153,14 @@ class IndexingWrites:
     ) -> list[tuple[int, np.ndarray]]:
         """Store one batch of indexing results atomically (with the scenes of its videos).
 
-        Returns ``(embedding id, vector)`` for each embedding created, for the vector index.
+        A file read as other content than before lets its old fingerprint go, in the same
+        transaction. Returns ``(embedding id, vector)`` for each embedding created, for the
+        vector index.
         """
         now = time.time()
         created: list[tuple[int, np.ndarray]] = []
         with self.engine.begin() as conn:
+            before = _fingerprints(conn, [i for i, _ in decoded] + [i for i, _ in skipped])
             for fingerprint, vector in (new_vectors or {}).items():
                 vec = np.ascontiguousarray(vector, dtype=np.float32)
                 result = conn.execute(
@@ -205,4 +213,17 @@ class IndexingWrites:
                     .where(files.c.id == file_id)
                     .values(status="skipped", skip_reason=reason, fingerprint=None, updated_at=now)
                 )
+            let_go(conn, before)
         return created
+
+
+def _fingerprints(conn: Connection, file_ids: Sequence[int]) -> set[str]:
+    """The fingerprints ``file_ids`` hold now (before a change lets some go)."""
+    out: set[str] = set()
+    for start in range(0, len(file_ids), 500):
+        chunk = list(file_ids[start : start + 500])
+        query = select(files.c.fingerprint).where(
+            files.c.id.in_(chunk), files.c.fingerprint.is_not(None)
+        )
+        out.update(row[0] for row in conn.execute(query))
+    return out

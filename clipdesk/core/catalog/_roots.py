@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, select, update
 
 from clipdesk.core.catalog.dialect import insert_ignore
 from clipdesk.core.catalog.mounts import to_local
+from clipdesk.core.catalog.orphans import let_go
 from clipdesk.core.catalog.records import (
     RootRecord,
 )
@@ -51,10 +52,16 @@ class RootTable:
             return {int(i): bytes(p) for i, p in conn.execute(select(roots.c.id, roots.c.path))}
 
     def remove_root(self, root_id: int) -> None:
-        """Forget a root and its files; embeddings stay until garbage-collected."""
+        """Forget a root and its files, with the text, faces and scenes of photos no other
+        root holds (one transaction); embeddings stay, for a photo that comes back."""
         with self.engine.begin() as conn:
+            held = select(files.c.fingerprint).where(
+                files.c.root_id == root_id, files.c.fingerprint.is_not(None)
+            )
+            released = {row[0] for row in conn.execute(held)}
             conn.execute(delete(files).where(files.c.root_id == root_id))
             conn.execute(delete(roots).where(roots.c.id == root_id))
+            let_go(conn, released)
 
     def merge_root_into(self, child_id: int, parent_id: int) -> None:
         """Hand a root's files to a root that contains it, then forget the inner root."""

@@ -5,8 +5,8 @@ come from any thread, each on its own pooled connection, which WAL lets run besi
 writer without blocking.
 
 The operations live with the tables they serve, one module each (``_meta``, ``_roots``,
-``_files``, ``_indexing``, ``_embeddings``, ``_scenes``, ``_report``, and ``allowed`` for
-the allowed sets of searches); :class:`Catalog` puts them on one engine.
+``_files``, ``_indexing``, ``_embeddings``, ``_scenes``, ``_report``, ``orphans``, and
+``allowed`` for the allowed sets of searches); :class:`Catalog` puts them on one engine.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from clipdesk.core.catalog._scenes import SceneTable
 from clipdesk.core.catalog.allowed import AllowedSets
 from clipdesk.core.catalog.database import open_database
 from clipdesk.core.catalog.mounts import MountMap, install, uninstall
+from clipdesk.core.catalog.orphans import OrphanRows
 from clipdesk.core.catalog.rows import folder_range, path_bytes
 
 __all__ = ["Catalog", "folder_range", "path_bytes"]
@@ -40,6 +41,7 @@ class Catalog(
     SceneTable,
     AllowedSets,
     PhotoTexts,
+    OrphanRows,
     Reports,
 ):
     """Roots, files and embeddings of one library."""

@@ -21,6 +21,9 @@ Between processes, a :class:`WriteGuard` (a file lock beside the catalog) is hel
 the length of each long job, so two ``clipdesk index`` runs on one library take turns
 instead of saving vector indexes over each other. While it waits, the lane keeps
 running short jobs and tells the job's watchers once (a ``wait`` progress step).
+A short job that writes what another process's long job writes too (a people edit,
+``call(..., guarded=True)``) runs between the steps of a long job of this process that
+holds the guard, or else takes the guard for itself, waiting as a long job does.
 
 Jobs submitted from the lane's own thread (a job that starts another) run inline.
 """

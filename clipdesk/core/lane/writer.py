@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
@@ -33,10 +34,11 @@ class WriteGuard(Protocol):
 
 class _Task:
     def __init__(self, handle: JobHandle[Any], job: Generator[Progress, None, Any] | None,
-                 call: Callable[[], Any] | None) -> None:  # fmt: skip
+                 call: Callable[[], Any] | None, guarded: bool = False) -> None:  # fmt: skip
         self.handle = handle
         self.job = job
         self.call = call
+        self.guarded = guarded  # a short job that must hold the guard (see ``call``)
         self.started = False
         self.holds_guard = False
         self.told_waiting = False
@@ -55,6 +57,9 @@ class WriterLane:
         self._name = name
         self._cond = threading.Condition()
         self._short: deque[_Task] = deque()
+        self._guarded: deque[_Task] = deque()  # short jobs that need the guard
+        self._guard_retry_at = 0.0
+        self._wait_listeners: list[Callable[[str], None]] = []
         self._long: deque[_Task] = deque()
         self._current: _Task | None = None
         self._thread: threading.Thread | None = None
@@ -90,25 +95,41 @@ class WriterLane:
         func: Callable[[], T],
         *,
         long: bool = False,
+        guarded: bool = False,
         name: str = "",
         on_done: Callable[[JobHandle[T]], None] | None = None,
     ) -> JobHandle[T]:
         """Queue a plain function: a short job (between two steps of the running long
         job), or with ``long`` a job in the long jobs' order (e.g. removing a root,
-        which must not happen in the middle of a scan)."""
+        which must not happen in the middle of a scan).
+
+        ``guarded``: a short job that writes what another process's long job may be
+        writing too (the people tables): it runs between two steps of a long job of
+        this process that holds the guard, else it takes the guard for itself, waiting
+        for another process as a long job does (short jobs keep running meanwhile).
+        """
         handle: JobHandle[T] = JobHandle(name, CancelToken(), long=long, on_done=on_done)
-        task = _Task(handle, None, func)
+        guarded = guarded and not long and self._guard is not None
+        task = _Task(handle, None, func, guarded)
         if self.on_lane_thread():
             self._run_inline(task)
             return handle
-        self._enqueue(task, self._long if long else self._short)
+        into = self._long if long else self._guarded if guarded else self._short
+        self._enqueue(task, into)
         return handle
 
-    def call(self, func: Callable[[], T], *, long: bool = False, name: str = "") -> T:
+    def call(
+        self, func: Callable[[], T], *, long: bool = False, guarded: bool = False, name: str = ""
+    ) -> T:
         """Run ``func`` on the lane and return its result (inline on the lane itself)."""
         if self.on_lane_thread():
             return func()
-        return self.submit_call(func, long=long, name=name).result()
+        return self.submit_call(func, long=long, guarded=guarded, name=name).result()
+
+    def add_wait_listener(self, on_wait: Callable[[str], None]) -> None:
+        """Call ``on_wait(message)`` (on the lane's thread) each time a job starts waiting
+        for another process: how a command that runs no long job says it waits."""
+        self._wait_listeners.append(on_wait)
 
     def run(
         self,
@@ -160,6 +181,7 @@ class WriterLane:
             self._closing = True
             dropped = list(self._long)
             self._long.clear()
+            self._guard_retry_at = 0.0  # guarded jobs get one more try, then are dropped
             current = self._current
             self._cond.notify_all()
         for task in dropped:
@@ -203,6 +225,8 @@ class WriterLane:
                 task.handle.tell_paused()
             elif action == "short":
                 self._run_whole(task)
+            elif action == "guarded":
+                self._run_guarded(task)
             elif action == "start":
                 self._start(task)
             else:
@@ -212,10 +236,16 @@ class WriterLane:
         """What to do next (called holding the condition)."""
         if self._short:
             return self._short.popleft(), "short"
+        if self._guarded and (
+            self._holds_guard() or time.monotonic() >= self._guard_retry_at or self._closing
+        ):
+            return self._guarded.popleft(), "guarded"
         if self._current is None and self._long:
             self._current = self._long.popleft()
         task = self._current
         if task is None:
+            if self._guarded:
+                return None, "poll"
             return None, "exit" if self._closing else "wait"
         if not task.started:
             return task, "start"
@@ -223,7 +253,7 @@ class WriterLane:
             return task, "step"
         if task.handle.pause_news():
             return task, "paused"
-        return None, "wait"
+        return None, "poll" if self._guarded else "wait"
 
     def _start(self, task: _Task) -> None:
         """Take the guard (or wait for it, running short jobs meanwhile), then begin."""
@@ -240,7 +270,7 @@ class WriterLane:
             if not acquired:
                 if not task.told_waiting:
                     task.told_waiting = True
-                    handle.report(Progress("wait", message=WAITING_MESSAGE))
+                    self._tell_waiting(task)
                 with self._cond:
                     if not self._short and not handle.aborted:
                         self._cond.wait(LOCK_POLL_S)
@@ -255,6 +285,44 @@ class WriterLane:
         task.started = True
         if task.call is not None:
             self._run_whole(task)
+
+    def _holds_guard(self) -> bool:
+        return self._current is not None and self._current.holds_guard
+
+    def _run_guarded(self, task: _Task) -> None:
+        """A guarded short job: now if this process holds the guard, else with the guard
+        taken for it; put back to wait (saying so once) while another process has it."""
+        if self._holds_guard():
+            self._run_whole(task)
+            return
+        assert self._guard is not None
+        try:
+            acquired = self._guard.try_acquire()
+        except Exception as exc:  # e.g. a read-only library: the job cannot write
+            task.handle.finish(error=exc)
+            return
+        if not acquired:
+            if self._closing:
+                task.handle.finish(error=Cancelled("the library was closed"))
+                return
+            if not task.told_waiting:
+                task.told_waiting = True
+                self._tell_waiting(task)
+            with self._cond:
+                self._guarded.appendleft(task)
+                self._guard_retry_at = time.monotonic() + LOCK_POLL_S
+            return
+        try:
+            self._run_whole(task)
+        finally:
+            with contextlib.suppress(Exception):
+                self._guard.release()
+
+    def _tell_waiting(self, task: _Task) -> None:
+        task.handle.report(Progress("wait", message=WAITING_MESSAGE))
+        for listener in list(self._wait_listeners):
+            with contextlib.suppress(Exception):
+                listener(WAITING_MESSAGE)
 
     def _step(self, task: _Task) -> None:
         assert task.job is not None

@@ -165,6 +165,13 @@ class Library:
             lambda: self._vectors.repair(model_key, dim), long=True, name="repair the index"
         )
 
+    def remove_orphan_rows(self) -> dict[str, int]:
+        """Delete the text, faces, scenes and tags no file holds any more (``check
+        --repair``), on the writer, in one transaction; what went, by kind."""
+        return self.writer.call(
+            self.catalog.delete_orphan_rows, long=True, name="remove what deleted photos left"
+        )
+
     def remember_model(self) -> None:
         """Record the model in use as the library's model (done by every indexing job)."""
         self.jobs.remember_model()

@@ -4,7 +4,9 @@ Faces come from indexing (``record``, called by the index job on the writer lane
 library's :class:`~clipdesk.core.faces.FaceSink`); people are formed from them as they
 arrive (``clustering``), with a threshold read from the library (``calibration``). The
 user's word (a name, a merge, "not this person", hiding) is a short job on the writer
-lane and is never undone by clustering. Reads run on the caller's thread.
+lane that holds the library's write guard (another process indexing is waited for: its
+clustering writes the same tables) and is never undone by clustering. Reads run on the
+caller's thread.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from clipdesk.core.catalog.orphans import PEOPLE_VERSION
 from clipdesk.core.catalog.rows import path_bytes
 from clipdesk.core.errors import PeopleError
 from clipdesk.core.people.calibration import (
@@ -40,8 +43,8 @@ __all__ = ["FACES_SETTING", "PeopleService", "PersonInfo", "PhotoFace"]
 THRESHOLD_META = "faces_threshold"  # "<value> <same-photo pairs it was read from>"
 # Changed by every write to the people tables, by any process: clustering keeps a copy of
 # every face in memory, and reads them again when another process (a `clipdesk people`
-# edit while the window indexes) changed them since.
-VERSION_META = "people_version"
+# edit while the window indexes, a photo removed) changed them since.
+VERSION_META = PEOPLE_VERSION
 FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds none unless asked
 DETECTOR = "hog"
 T = TypeVar("T")
@@ -192,7 +195,7 @@ class PeopleService:
                 self._clusters = None
                 self._changed()
 
-        return self.writer.call(run, name=name)
+        return self.writer.call(run, guarded=True, name=name)
 
     def name(self, ref: str | int, name: str) -> PersonInfo:
         """Name a person; their faces so far become the user's word."""
@@ -265,6 +268,7 @@ class PeopleService:
     def set_faces_on(self, on: bool) -> None:
         self.writer.call(
             lambda: self.catalog.set_meta(FACES_SETTING, "on" if on else "off"),
+            guarded=True,
             name="faces setting",
         )
 
