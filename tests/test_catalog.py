@@ -199,7 +199,7 @@ def test_offline_root_files_are_counted_offline_not_deleted(catalog):
     assert len(catalog.files_of_root(root.id)) == 1
 
 
-def test_moved_file_keeps_fingerprint_and_changed_file_loses_it(catalog):
+def test_moved_file_keeps_fingerprint_and_changed_file_is_read_again(catalog):
     root, record = _scan_one(catalog)
     catalog.record_results(
         "m",
@@ -211,8 +211,12 @@ def test_moved_file_keeps_fingerprint_and_changed_file_loses_it(catalog):
     assert moved.id == record.id and moved.fingerprint == "fp"
     assert catalog.pending_files("m") == []
     catalog.apply_scan(root.id, changed=[(record.id, StatEntry(b"/photos/sub/a.jpg", 11, 5, 2))])
-    assert catalog.file_by_path(b"/photos/sub/a.jpg").fingerprint is None
+    changed = catalog.file_by_path(b"/photos/sub/a.jpg")
+    # Pending, and still naming what it was until read: a touched photo keeps its faces.
+    assert changed.status == "pending" and changed.fingerprint == "fp"
     assert [f.id for f in catalog.pending_files("m")] == [record.id]
+    assert catalog.counts("m").indexed == 0 and catalog.counts("m").pending == 1
+    assert catalog.allowed_embeddings("m", []).size == 0  # not searched while pending
 
 
 def test_folder_filter_selects_only_that_folder(catalog):

@@ -188,6 +188,51 @@ def test_a_long_job_waits_for_another_process_and_says_so(tmp_path):
         lane.close()
 
 
+def test_a_guarded_short_job_waits_for_another_process_not_for_this_ones_long_job(tmp_path):
+    """A people edit (``guarded``) runs between the steps of this process's own long job,
+    which holds the write lock; while another process holds it, the edit waits (saying so
+    once) and plain short jobs still run."""
+    lane = WriterLane(guard=FileWriteGuard(tmp_path))
+    waits: list[str] = []
+    lane.add_wait_listener(waits.append)
+    log: list[str] = []
+    other = FileWriteGuard(tmp_path)
+    try:
+        long_job = lane.submit(counting(40, log, "w", delay=0.05))
+        while not log:
+            time.sleep(0.01)
+        edit = lane.submit_call(lambda: log.append("edit"), guarded=True)
+        edit.result(5)
+        assert not long_job.done() and "edit" in log and waits == []  # between two steps
+        long_job.result(30)
+        assert other.try_acquire()  # another process writes now
+        edit = lane.submit_call(lambda: "edited", guarded=True)
+        time.sleep(1.0)
+        assert not edit.done() and waits == [WAITING_MESSAGE]
+        assert lane.call(lambda: "short") == "short"  # not held up by the waiting edit
+        other.release()
+        assert edit.result(10) == "edited" and waits == [WAITING_MESSAGE]
+        assert other.try_acquire()  # the edit let the lock go when it ended
+        other.release()
+    finally:
+        other.release()
+        assert lane.close()
+
+
+def test_closing_drops_a_guarded_job_still_waiting_for_another_process(tmp_path):
+    other = FileWriteGuard(tmp_path)
+    assert other.try_acquire()
+    lane = WriterLane(guard=FileWriteGuard(tmp_path))
+    try:
+        edit = lane.submit_call(lambda: "edited", guarded=True)
+        time.sleep(0.5)
+        assert lane.close(10)
+        with pytest.raises(Cancelled):
+            edit.result(1)
+    finally:
+        other.release()
+
+
 # -- a real library -----------------------------------------------------------------------
 
 

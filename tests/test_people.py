@@ -316,3 +316,109 @@ def test_edits_from_another_process_are_seen_by_the_next_index(library, tmp_path
     )
     run_to_end(lib.index(faces=True))
     assert subject(lib, later[0].path).person_id == right
+
+
+def with_sign(photo: Path, out: Path, word: str = "BAKERY") -> None:
+    """``photo`` with a white band above and below it, a word printed in the upper one:
+    the same face, other content, and text for OCR to read."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.open(photo).convert("RGB")
+    band = 140
+    canvas = Image.new("RGB", (image.width, image.height + 2 * band), "white")
+    canvas.paste(image, (0, band))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 72)
+    ImageDraw.Draw(canvas).text((30, 30), word, font=font, fill="black")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, quality=92)
+
+
+def test_a_moved_photo_keeps_faces_name_and_text_and_a_deleted_one_takes_them(
+    library, tmp_path, capsys
+):
+    from clipdesk.core.check import check_library
+
+    lib, photos = library
+    ann = subject(lib, photos[0].path).person_id
+    lib.people.name(ann, "Ann")
+    sign = tmp_path / "photos" / "sign.jpg"
+    with_sign(photos[0].path, sign)
+    report = run_to_end(lib.index(faces=True, text=True))
+    assert report.decoded == 1 and report.faces >= 1
+    assert subject(lib, sign).person_name == "Ann"
+    count = lib.people.person("Ann").photos
+
+    def found(query: str) -> set[str]:
+        return {h.path for h in lib.find(SearchQuery.from_text(query, k=50)).hits}
+
+    def anns() -> set[str]:
+        return {h.path for h in lib.find(SearchQuery(k=50, filters=Filters(persons=("Ann",)))).hits}
+
+    assert found("text:bakery") == {os.fspath(sign)} and os.fspath(sign) in anns()
+    # Moved into another folder: nothing is read again, and nothing is lost.
+    moved = tmp_path / "photos" / "shop" / "sign.jpg"
+    moved.parent.mkdir()
+    os.rename(sign, moved)
+    report = run_to_end(lib.index(faces=True, text=True))
+    assert (report.moved, report.decoded, report.faces) == (1, 0, 0)
+    assert subject(lib, moved).person_name == "Ann"
+    assert found("text:bakery") == {os.fspath(moved)} and os.fspath(moved) in anns()
+    assert lib.people.person("Ann").photos == count
+    fingerprint = lib.catalog.file_by_path(os.fsencode(moved)).fingerprint
+    # Deleted: its faces and text go with it, from the counts, the index and the box.
+    moved.unlink()
+    assert run_to_end(lib.index(faces=True, text=True)).removed == 1
+    assert lib.people.person("Ann").photos == count - 1
+    assert found("text:bakery") == set() and lib.catalog.text_words("bak") == []
+    assert lib.people.store.faces_in_photo(fingerprint) == []
+    assert lib.catalog.photo_text(fingerprint) is None
+    assert os.fspath(moved) not in anns() and anns()
+    assert check_library(lib).ok
+    where = ["--library", os.fspath(lib.directory), "--model", "tiny-shapes"]
+    listed = json.loads(cli(*where, "people", "--json", capsys=capsys)[1])["people"]
+    assert [p["photos"] for p in listed if p["name"] == "Ann"] == [count - 1]
+
+
+def test_a_people_edit_waits_while_another_process_writes(library, tmp_path):
+    """`clipdesk people name` while another process (the window indexing) holds the
+    library's write lock: it says so once, waits, and then names."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from clipdesk.core.lane import WAITING_MESSAGE
+    from clipdesk.core.write_lock import FileWriteGuard
+
+    lib, photos = library
+    person = subject(lib, photos[0].path).person_id
+    lib.close()
+    holder = FileWriteGuard(lib.directory)
+    assert holder.try_acquire()
+    argv = ["--library", os.fspath(lib.directory), "--model", "tiny-shapes"]
+    errors: list[str] = []
+    try:
+        edit = subprocess.Popen(
+            [sys.executable, "-m", "clipdesk", *argv, "people", "name", str(person), "Bea"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        reader = threading.Thread(target=lambda: errors.extend(edit.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while not any(WAITING_MESSAGE in line for line in errors):
+            assert edit.poll() is None, errors  # neither done nor failed: it waits its turn
+            assert time.monotonic() < deadline, errors
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert edit.poll() is None
+        with Library.open(lib.directory, model="tiny-shapes") as other:
+            assert other.people.person(person).name is None
+    finally:
+        holder.release()
+    assert edit.wait(120) == 0, errors
+    reader.join(10)
+    assert [line.strip() for line in errors] == [WAITING_MESSAGE]  # one line, once
+    with Library.open(lib.directory, model="tiny-shapes") as after:
+        assert after.people.person(person).name == "Bea"

@@ -298,8 +298,9 @@ def embed_pending(
             f,
             cfg,
             decode_timeout_s,
-            faces=faces is not None and f.fingerprint not in scanned,
-            text=text and f.fingerprint not in read,
+            # A changed file still names what it was: its new content is not known yet.
+            faces=faces is not None and (f.status == "pending" or f.fingerprint not in scanned),
+            text=text and (f.status == "pending" or f.fingerprint not in read),
         )
         for f in pending
     )

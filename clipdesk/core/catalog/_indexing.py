@@ -46,14 +46,16 @@ class IndexingWrites:
     ) -> None:
         """Record what a scan found, in one transaction.
 
-        ``changed`` files lose their fingerprint and are read again; ``moved`` files keep
-        it (same inode, size and mtime at a new path), so they cost no decoding or encoding.
-        What no file holds any more after this (the text, faces and scenes of a removed or
-        changed photo) is deleted in the same transaction (``orphans.let_go``).
+        ``changed`` files are read again (pending); until then they keep the fingerprint
+        of what they were, so a photo only touched keeps its faces, names and text, and
+        ``record_results`` lets it go if it reads as other content. ``moved`` files keep it
+        (same inode, size and mtime at a new path), so they cost no decoding or encoding.
+        What no file holds any more after this (the text, faces and scenes of a removed
+        photo) is deleted in the same transaction (``orphans.let_go``).
         """
         now = time.time()
         with self.engine.begin() as conn:
-            released = _fingerprints(conn, [*removed, *(file_id for file_id, _ in changed)])
+            released = _fingerprints(conn, removed)
             if removed:
                 for start in range(0, len(removed), 500):
                     chunk = list(removed[start : start + 500])
@@ -88,7 +90,6 @@ class IndexingWrites:
                         size=entry.size,
                         mtime_ns=entry.mtime_ns,
                         inode=entry.inode,
-                        fingerprint=None,
                         status="pending",
                         skip_reason=None,
                         updated_at=now,
