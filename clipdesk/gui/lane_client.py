@@ -82,15 +82,21 @@ class LaneClient(QObject):
         *,
         name: str,
         long: bool = False,
+        guarded: bool = False,
         done: Done | None = None,
         failed: Failed | None = None,
     ) -> JobHandle[Any]:
         """A function on the lane: an edit (between two steps of the running job) or,
-        with ``long``, in the long jobs' order (removing a folder)."""
+        with ``long``, in the long jobs' order (removing a folder); ``guarded``: an edit
+        that holds the library's write guard (of people: see ``WriterLane.submit_call``)."""
         key = object()
         self._pending[key] = _Callbacks(None, done, failed)
         return lane.submit_call(
-            func, long=long, name=name, on_done=lambda handle: self._ended.emit(key, handle)
+            func,
+            long=long,
+            guarded=guarded,
+            name=name,
+            on_done=lambda handle: self._ended.emit(key, handle),
         )
 
     def _on_step(self, key: object, step: Progress) -> None:

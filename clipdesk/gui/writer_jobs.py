@@ -223,14 +223,14 @@ class WriterJobs(QObject):
             self.changed.emit()  # the people panel: counts, names, covers
 
         change = lambda: library.people.set_face(face_id, name)  # noqa: E731
-        self._edit(change, named, "Could not name the face")
+        self._edit(change, named, "Could not name the face", guarded=True)
 
     def set_faces_on(self, on: bool) -> None:
         """Keep the library's own faces setting (its watcher and the CLI follow it)."""
         library = self.library
         if library is not None:
             change = lambda: library.people.set_faces_on(on)  # noqa: E731
-            self._edit(change, lambda _: None, "Could not change the faces setting")
+            self._edit(change, lambda _: None, "Could not change the faces setting", guarded=True)
 
     def set_text_on(self, on: bool) -> None:
         """Keep the library's own "read text" setting (its watcher and the CLI follow it)."""
@@ -253,9 +253,12 @@ class WriterJobs(QObject):
         change = lambda: jobs.edit_vocabulary(library, action, tag, value)  # noqa: E731
         self._edit(change, edited, "Could not change the tags")
 
-    def _edit(self, change: Callable[[], Any], done: Callable[[Any], None], failure: str) -> None:
+    def _edit(self, change: Callable[[], Any], done: Callable[[Any], None], failure: str,
+              *, guarded: bool = False) -> None:  # fmt: skip
+        """A short job on the lane; ``guarded`` for the people tables, which another
+        process's index writes too (the core's own edit then runs inline, guard held)."""
         assert self.library is not None
-        self.client.call(self.library.writer, change, name="edit", done=done,
+        self.client.call(self.library.writer, change, name="edit", done=done, guarded=guarded,
                          failed=lambda exc: self.message.emit(f"{failure}: {exc}"))  # fmt: skip
 
     def remove_folder(self, folder: str) -> None:

@@ -312,11 +312,8 @@ class WriterLane:
                 self._guarded.appendleft(task)
                 self._guard_retry_at = time.monotonic() + LOCK_POLL_S
             return
-        try:
-            self._run_whole(task)
-        finally:
-            with contextlib.suppress(Exception):
-                self._guard.release()
+        task.holds_guard = True  # let go by ``_end``, before the caller hears the result
+        self._run_whole(task)
 
     def _tell_waiting(self, task: _Task) -> None:
         task.handle.report(Progress("wait", message=WAITING_MESSAGE))
