@@ -244,3 +244,29 @@ def test_check_json_names_each_table_and_repair_says_what_it_did(tmp_path, tiny_
     assert after.code == 0 and fixed["ok"] is True and fixed["problems"] == [], after
     assert sum("belong to no file" in p for p in fixed["repaired"]) == 5
     assert json.loads(run_cli(argv).out) == {"ok": True, "problems": []}
+
+
+def test_a_removal_stopped_half_way_leaves_the_photo_and_its_rows_together(library, monkeypatch):
+    """The file and what it carries change in one transaction: a failure (a killed
+    process, a full disk) in the middle of letting rows go undoes the removal too."""
+    from clipdesk.core.catalog import orphans
+
+    lib = library
+    root = lib.catalog.add_root(b"/p")
+    lib.catalog.apply_scan(root.id, added=[StatEntry(b"/p/c.jpg", 1, 1, 1)])
+    c = lib.catalog.file_by_path(b"/p/c.jpg")
+    lib.catalog.record_results("m", decoded=[(c.id, facts(C, "Gamma"))])
+    give_side_rows(lib, C, 2)
+    before = rows_of(lib, C)
+
+    def fail(*_args: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(orphans, "_drop_faceless", fail)  # after the faces were deleted
+    with pytest.raises(OSError):
+        lib.catalog.apply_scan(root.id, removed=[c.id])
+    assert lib.catalog.file_by_path(b"/p/c.jpg") is not None
+    assert rows_of(lib, C) == before and lib.catalog.text_words("gam") == ["gamma"]
+    monkeypatch.undo()
+    lib.catalog.apply_scan(root.id, removed=[c.id])
+    assert rows_of(lib, C)["faces"] == 0 and lib.catalog.orphan_rows() == {}
