@@ -210,3 +210,36 @@ def test_a_video_gets_a_time_limit_scaled_to_its_size() -> None:
     photo = FileRecord(2, 1, b"/v/photo.jpg", 500_000_000, 1, 1, None, "pending")
     assert job_timeout(decode_job(video, cfg, 60.0)) == pytest.approx(560.0)
     assert job_timeout(decode_job(photo, cfg, 60.0)) is None  # the pool's own limit
+
+
+def test_a_moved_video_keeps_its_scenes_and_a_deleted_one_takes_them(tmp_path: Path) -> None:
+    """A video's scenes follow its content: a move keeps them (nothing read again), the
+    last copy deleted takes them, and ``check`` finds nothing left behind."""
+    from clipdesk.core.check import check_library
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    codec, scenes = VIDEOS["shapes.webm"]
+    clip = vs.write_video(folder / "shapes.webm", scenes, codec, seconds=SECONDS)
+    with Library.open(tmp_path / "lib", model="tiny-shapes") as library:
+        run(library.index([folder], workers=1))
+        cut = library.catalog.scenes_of_file(os.fsencode(clip))
+        assert len(cut) == len(scenes)
+        moved = folder / "kept" / "shapes.webm"
+        moved.parent.mkdir()
+        os.rename(clip, moved)
+        report = run(library.index(workers=1))
+        assert (report.moved, report.decoded) == (1, 0)
+        assert library.catalog.scenes_of_file(os.fsencode(moved)) == cut
+        hit = library.search("a black triangle", k=1).hits[0]
+        assert hit.path == os.fspath(moved.resolve()) and hit.time is not None
+        moved.unlink()
+        assert run(library.index(workers=1)).removed == 1
+        with library.catalog.engine.connect() as conn:
+            from sqlalchemy import func, select
+
+            from clipdesk.core.catalog.schema import video_scenes
+
+            assert conn.execute(select(func.count()).select_from(video_scenes)).scalar() == 0
+        assert library.search("a black triangle", k=5).hits == []
+        assert check_library(library).ok
