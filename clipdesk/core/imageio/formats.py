@@ -1,8 +1,9 @@
 """Which files are photos, and the decoders allowed to open them.
 
 Only formats that ordinary photo libraries contain are opened (no EPS, which would run
-Ghostscript, and none of Pillow's exotic plugins). HEIF comes from the optional
-``pillow-heif`` plugin, registered once per process the first time a photo is read;
+Ghostscript, and none of Pillow's exotic plugins). HEIF comes from the ``pi-heif``
+plugin, registered once per process the first time a photo is read: the decode-only
+build of ``pillow-heif`` (same code, without the x265 encoder's 23 MB);
 AVIF is built into Pillow where Pillow was built with it. Camera RAW files are photos
 too, read through LibRaw (``raw.py``).
 """
@@ -26,7 +27,7 @@ def _heif_available() -> bool:
     try:
         import importlib.util
 
-        return importlib.util.find_spec("pillow_heif") is not None
+        return importlib.util.find_spec("pi_heif") is not None
     except (ImportError, ValueError):
         return False
 
@@ -60,7 +61,7 @@ def ensure_openers() -> None:
     with _openers_lock:
         if not _openers_ready and _HAS_HEIF:
             try:
-                from pillow_heif import register_heif_opener
+                from pi_heif import register_heif_opener
 
                 register_heif_opener()
             except Exception:  # an unusable plugin means HEIF files get "not an image"
