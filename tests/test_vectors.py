@@ -12,6 +12,7 @@ import pytest
 
 from clipdesk.core.vectors import VectorIndex
 from clipdesk.core.vectors import _files as vectors_files
+from clipdesk.core.vectors import _graph as vectors_graph
 
 
 def normalised(x: np.ndarray) -> np.ndarray:
@@ -88,11 +89,16 @@ def test_capacity_grows_and_deleted_slots_are_reused(tmp_path: Path) -> None:
     index = VectorIndex(tmp_path, 16, exact_limit=0)
     for start in range(0, 3000, 500):
         index.add(np.arange(start, start + 500), data[start : start + 500])
-    assert len(index) == 3000 and index._graph.get_max_elements() >= 3000
+    assert len(index) == 3000 and len(index._graph) == 3000
     index.remove(np.arange(0, 3000, 2))
+    assert len(index._graph) == 1500 and vectors_graph.slots(index._graph) == 3000
     index.add(np.arange(3000, 4500), data[3000:4500])  # as many as were removed
     assert len(index) == 3000
-    assert index._graph.get_current_count() == 3000  # no growth from churn
+    assert vectors_graph.slots(index._graph) == 3000  # no growth from churn
+    index.add(np.arange(3000, 3100), data[:100])  # changed vectors: removed and added again
+    assert vectors_graph.slots(index._graph) == 3000 and len(index._graph) == 3000
+    assert index.query(data[50], 1)[0][0] == 3050
+    index.add(np.arange(3000, 3100), data[3000:3100])
     assert index.query(data[3100], 1)[0][0] == 3100
     assert index.query(data[2], 1)[0][0] != 2
     index.add([2], data[2:3])  # removed and its slot reused by a new label: added afresh
@@ -208,7 +214,7 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
     index.remove([0, 10])
     index.save()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["count"] == 498 and manifest["dim"] == 24 and manifest["format"] == 1
+    assert manifest["count"] == 498 and manifest["dim"] == 24 and manifest["format"] == 2
     assert set(manifest["files"]) == {"graph", "vectors", "labels"}
     loaded = VectorIndex.open(tmp_path, 24, exact_limit=0)
     assert loaded.problem is None and len(loaded) == 498
@@ -219,14 +225,14 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
     assert loaded.query(data[0], 1)[0][0] == 0
     loaded.save()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["graph-2.bin", "labels-2.npy", "manifest.json", "vectors-2.npy"]
+    assert names == ["graph-2.usearch", "labels-2.npy", "manifest.json", "vectors-2.npy"]
     mtime = (tmp_path / "manifest.json").stat().st_mtime_ns
     loaded.save()  # nothing changed: nothing written
     assert (tmp_path / "manifest.json").stat().st_mtime_ns == mtime
 
 
 def test_save_and_open_in_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
-    """hnswlib takes text paths as UTF-8; a folder named in other bytes must work too."""
+    """usearch takes text paths as UTF-8; a folder named in other bytes must work too."""
     folder = tmp_path / os.fsdecode(b"caf\xe9-\xff")
     data = random_vectors(300, 16)
     index = VectorIndex.open(folder, 16, exact_limit=0)
@@ -235,6 +241,72 @@ def test_save_and_open_in_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> Non
     loaded = VectorIndex.open(folder, 16, exact_limit=0)
     assert loaded.problem is None and len(loaded) == 300
     assert loaded.query(data[7], 3) == index.query(data[7], 3)
+
+
+def _save_as_hnswlib_did(folder: Path, labels: np.ndarray, data: np.ndarray) -> None:
+    """A generation in format 1, written the way the hnswlib version saved one."""
+    import hnswlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    number, dim = 3, data.shape[1]
+    graph = hnswlib.Index(space="ip", dim=dim)
+    graph.init_index(max_elements=2 * len(labels), ef_construction=200, M=16, random_seed=100)
+    graph.add_items(data, labels.astype(np.uint64))
+    graph.save_index(str(folder / f"graph-{number}.bin"))
+    np.save(folder / f"vectors-{number}.npy", data, allow_pickle=False)
+    np.save(folder / f"labels-{number}.npy", labels.astype(np.int64), allow_pickle=False)
+    files = {}
+    for kind, ext in (("graph", ".bin"), ("vectors", ".npy"), ("labels", ".npy")):
+        path = folder / f"{kind}-{number}{ext}"
+        stat = path.stat()
+        files[kind] = {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                       "sha256": vectors_files._sha256(path)}  # fmt: skip
+    manifest = {
+        "format": 1, "generation": number, "dim": dim, "count": len(labels), "space": "ip",
+        "labels_digest": vectors_files._labels_digest(np.sort(labels)), "files": files,
+        "params": {"m": 16, "ef_construction": 200}, "hnswlib": "0.8.0", "saved_at": 0.0,
+    }  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), "utf-8")
+
+
+def test_an_index_saved_by_the_hnswlib_version_opens_and_is_saved_anew(tmp_path: Path) -> None:
+    """The old graph is not read: its vectors file is checked and the graph built from it
+    once; the next save writes the new format and removes the old graph file."""
+    data = clustered_vectors(3000, 64, seed=21)
+    labels = np.arange(5, 3005)
+    _save_as_hnswlib_did(tmp_path, labels, data)
+    assert VectorIndex(tmp_path, 64).verify() is None
+    index = VectorIndex.open(tmp_path, 64, exact_limit=0)  # the graph answers
+    assert index.problem is None and len(index) == 3000 and len(index._graph) == 3000
+    assert np.array_equal(index.labels(), labels)
+    np.testing.assert_array_equal(index.get_vectors([5, 3004]), data[[0, 2999]])
+    queries = clustered_vectors(30, 64, seed=22)
+    hits = [
+        len({lab for lab, _ in index.query(q, 10)} & set(brute_force(data, labels, q, 10)))
+        for q in queries
+    ]
+    assert sum(hits) >= 0.99 * 300
+    assert index.query(data[100], 1) == [(105, pytest.approx(1.0, abs=1e-6))]
+    index.save()  # nothing changed, but the format did: written anew
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["graph-4.usearch", "labels-4.npy", "manifest.json", "vectors-4.npy"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["format"] == 2
+    again = VectorIndex.open(tmp_path, 64, exact_limit=0)
+    assert again.problem is None and not again._dirty and len(again) == 3000
+    assert again.query(queries[0], 10) == index.query(queries[0], 10)
+    assert again.verify() is None
+
+
+def test_an_hnswlib_index_with_damaged_vectors_opens_empty(tmp_path: Path) -> None:
+    data = random_vectors(200, 16)
+    _save_as_hnswlib_did(tmp_path, np.arange(200), data)
+    vectors = tmp_path / "vectors-3.npy"
+    raw = bytearray(vectors.read_bytes())
+    raw[-5] ^= 0xFF
+    vectors.write_bytes(bytes(raw))  # a new time: hashed on opening
+    index = VectorIndex.open(tmp_path, 16)
+    assert index.problem == "vectors file does not match the manifest" and len(index) == 0
+    assert index.verify() == "vectors file does not match the manifest"
 
 
 def test_changes_to_an_opened_index_never_write_into_its_saved_files(tmp_path: Path) -> None:
@@ -402,7 +474,7 @@ def test_sync_compacts_a_mostly_deleted_graph(tmp_path: Path) -> None:
     index.add(np.arange(3000), data)
     report = index.sync(np.arange(500), lambda labels: data[labels])
     assert report.removed == 2500 and report.rebuilt
-    assert index._graph.get_current_count() == 500
+    assert vectors_graph.slots(index._graph) == 500 == len(index._graph)
     assert index.query(data[42], 1)[0][0] == 42
 
 

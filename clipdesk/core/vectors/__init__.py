@@ -1,10 +1,11 @@
-"""The search index of one model's image vectors (hnswlib plus a dense copy).
+"""The search index of one model's image vectors (an HNSW graph plus a dense copy).
 
 The catalog (SQLite) is the truth; this is a cache that is never trusted blindly.
 
 - ``index.py``: :class:`VectorIndex`, changes, sync with the catalog, queries;
 - ``_dense.py``: the dense copy of the live vectors, label checks;
-- ``_search.py``: exact and graph (filtered) answers;
+- ``_graph.py``: the HNSW graph (usearch, float16 vectors), saved and loaded;
+- ``_search.py``: exact and graph (filtered) answers, rescored from the dense copy;
 - ``_files.py``: saved generations, manifest and atomic writes;
 - ``_rwlock.py``: many readers or one writer.
 """

@@ -11,6 +11,10 @@ are written whole under new names, the manifest last), and the index is compared
 the catalog on every open either way. What the quick check cannot see, bytes changed in
 place with the time kept, ``clipdesk check`` finds: :func:`verify_generation` hashes
 every file.
+
+Format 1 (an hnswlib graph) is read without its graph: the vectors and labels
+are checked as ever and the usearch graph is built from the float32 vectors once; the
+next save writes format 2 and removes the old graph file.
 """
 
 from __future__ import annotations
@@ -24,15 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import hnswlib
 import numpy as np
+import usearch
+from usearch.index import Index
 
 from clipdesk.core.files import atomic_path, fsync_dir
+from clipdesk.core.vectors import _graph
 from clipdesk.core.vectors._dense import Dense
+from clipdesk.core.vectors._graph import GraphParams
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+HNSWLIB_FORMAT = 1  # an hnswlib graph: rebuilt from the saved vectors on opening
 MANIFEST = "manifest.json"
-KINDS = {"graph": ".bin", "vectors": ".npy", "labels": ".npy"}
+KINDS = {"graph": ".usearch", "vectors": ".npy", "labels": ".npy"}
+OLD_GRAPH = ".bin"  # format 1's graph file, removed by the first save in format 2
 
 
 class Invalid(Exception):
@@ -41,11 +50,13 @@ class Invalid(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Generation:
-    """One loaded generation: the graph, the dense copy and its number."""
+    """One loaded generation: the graph, the dense copy and its number; ``migrated``
+    when the graph was built from an older format's vectors (not yet saved)."""
 
-    graph: hnswlib.Index
+    graph: Index
     dense: Dense
     number: int
+    migrated: bool = False
 
 
 def _sha256(path: Path) -> str:
@@ -64,25 +75,15 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(fh, array, allow_pickle=False)
 
 
-def _native(path: Path) -> str | bytes:
-    """``path`` as hnswlib can open it wherever it is.
-
-    hnswlib takes a ``str`` it encodes as UTF-8, so a folder whose name is not valid UTF-8
-    (bytes Python keeps as surrogates) cannot be passed as text; it also accepts the
-    path's own bytes, which POSIX opens as they are. Windows paths are text: kept as str.
-    """
-    return str(path) if os.name == "nt" else os.fsencode(path)
-
-
 def _labels_digest(sorted_labels: np.ndarray) -> str:
     return hashlib.blake2b(sorted_labels.astype("<i8").tobytes(), digest_size=16).hexdigest()
 
 
-def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | None:
+def load_generation(directory: Path, dim: int, params: GraphParams) -> Generation | None:
     """The saved generation if it checks out; None for a new index; else ``Invalid``."""
     path = directory / MANIFEST
     if not path.exists():
-        if directory.is_dir() and any(directory.glob("graph-*.bin")):
+        if directory.is_dir() and any(directory.glob("graph-*")):
             raise Invalid("index files without a manifest")
         return None  # a new index: nothing to report
     try:
@@ -91,11 +92,12 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
         version, saved_dim = int(manifest["format"]), int(manifest["dim"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise Invalid(f"manifest unreadable ({exc})") from None
-    if version != FORMAT_VERSION:
+    if version not in (FORMAT_VERSION, HNSWLIB_FORMAT):
         raise Invalid(f"index format {version}, this version reads {FORMAT_VERSION}")
     if saved_dim != dim:
         raise Invalid(f"index has dimension {saved_dim}, the model has {dim}")
-    paths = _checked_files(directory, files, full=False)
+    migrate = version == HNSWLIB_FORMAT
+    paths = _checked_files(directory, files, full=False, kinds=_used(version))
     # Mapped copy-on-write, not read: a search that stays on the graph never brings the
     # dense copy into memory, and the pages it does read are the file cache's, which the
     # system can drop, not the process's own. A change writes private pages.
@@ -111,24 +113,30 @@ def load_generation(directory: Path, dim: int, ef_search: int) -> Generation | N
         raise Invalid("labels file has duplicates or negative labels")
     if _labels_digest(dense.sorted_labels) != manifest.get("labels_digest"):
         raise Invalid("labels do not match the manifest")
-    graph = hnswlib.Index(space="ip", dim=dim)
-    # Room for what is there, not the saved capacity (up to twice as many after growing by
-    # doubling): hnswlib keeps a lock and a level per slot, touched whether used or not.
-    # A graph that also holds deleted slots keeps its saved capacity.
-    graph.load_index(
-        _native(paths["graph"]), max_elements=max(count, 1024), allow_replace_deleted=True
-    )
-    if graph.dim != dim or not np.all(np.isin(labels, graph.get_ids_list())):
+    number = int(manifest.get("generation", 0))
+    if migrate:
+        graph = _graph.build(dim, params, dense.row_label[:count], dense.vecs[:count])
+        return Generation(graph, dense, number, migrated=True)
+    loaded = _graph.load(paths["graph"], dim, params)
+    if loaded is None:
+        raise Invalid("graph file is not a float16 inner-product graph of this dimension")
+    if len(loaded) != count or not np.all(loaded.contains(labels.astype(np.uint64))):
         raise Invalid("graph does not hold the saved labels")
-    graph.set_ef(ef_search)
-    return Generation(graph, dense, int(manifest.get("generation", 0)))
+    return Generation(loaded, dense, number)
 
 
-def _checked_files(directory: Path, files: dict, *, full: bool) -> dict[str, Path]:
+def _used(version: int) -> tuple[str, ...]:
+    """The files a format's generation is read from (format 1's graph is not)."""
+    return ("vectors", "labels") if version == HNSWLIB_FORMAT else tuple(KINDS)
+
+
+def _checked_files(
+    directory: Path, files: dict, *, full: bool, kinds: tuple[str, ...] = tuple(KINDS)
+) -> dict[str, Path]:
     """The generation's files, each checked against its manifest entry: size, then the
     modification time as saved, else (or with ``full``) its SHA-256."""
     paths: dict[str, Path] = {}
-    for kind in KINDS:
+    for kind in kinds:
         entry = files[kind]
         file = directory / os.path.basename(entry["name"])
         try:
@@ -149,8 +157,9 @@ def verify_generation(directory: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        files = json.loads(path.read_text("utf-8"))["files"]
-        _checked_files(directory, files, full=True)
+        manifest = json.loads(path.read_text("utf-8"))
+        files, version = manifest["files"], int(manifest["format"])
+        _checked_files(directory, files, full=True, kinds=_used(version))
     except Invalid as exc:
         return str(exc)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -158,13 +167,13 @@ def verify_generation(directory: Path) -> str | None:
     return None
 
 
-def save_generation(directory: Path, generation: Generation, params: dict[str, int]) -> None:
+def save_generation(directory: Path, generation: Generation, params: GraphParams) -> None:
     """Write ``generation`` (graph, vectors, labels), then the manifest that names them."""
     directory.mkdir(parents=True, exist_ok=True)
     gen, dense, graph = generation.number, generation.dense, generation.graph
     n = dense.n
     writers: dict[str, Callable[[Path], None]] = {
-        "graph": lambda p: graph.save_index(_native(p)),
+        "graph": lambda p: _graph.save(graph, p),
         "vectors": lambda p: _save_npy(p, dense.vecs[:n]),
         "labels": lambda p: _save_npy(p, dense.row_label[:n]),
     }
@@ -184,11 +193,12 @@ def save_generation(directory: Path, generation: Generation, params: dict[str, i
         "generation": gen,
         "dim": dense.vecs.shape[1],
         "count": n,
-        "space": "ip",
+        "space": _graph.METRIC,
+        "graph_dtype": _graph.DTYPE,
         "labels_digest": _labels_digest(dense.sorted_labels),
         "files": files,
-        "params": params,
-        "hnswlib": getattr(hnswlib, "__version__", "unknown"),
+        "params": {"m": params.m, "ef_construction": params.ef_construction},
+        "usearch": usearch.__version__,
         "saved_at": time.time(),
     }
     text = json.dumps(manifest, indent=1)
@@ -200,8 +210,9 @@ def save_generation(directory: Path, generation: Generation, params: dict[str, i
 def _remove_stale(directory: Path, keep: set[str]) -> None:
     for path in directory.iterdir():
         name = path.name
+        kinds = [*KINDS.items(), ("graph", OLD_GRAPH)]
         ours = name.endswith(".tmp") or any(
-            name.startswith(f"{kind}-") and name.endswith(ext) for kind, ext in KINDS.items()
+            name.startswith(f"{kind}-") and name.endswith(ext) for kind, ext in kinds
         )
         if ours and name not in keep:
             with contextlib.suppress(OSError):

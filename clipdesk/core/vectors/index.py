@@ -1,4 +1,4 @@
-"""VectorIndex: one model's vectors, searched with hnswlib and a dense copy.
+"""VectorIndex: one model's vectors, searched with an HNSW graph and a dense copy.
 
 A saved index is one generation of three files (HNSW graph, vectors, labels) named, with
 sizes and checksums, in a manifest that is replaced last (``_files.py``). Whatever does
@@ -6,9 +6,9 @@ not check out opens empty, with ``problem`` saying why, and ``sync`` refills it 
 catalog.
 
 Vectors are L2-normalised float32 in an inner-product space, so a score is a cosine. The
-dense copy answers exact searches (small libraries, small ``allowed`` sets, ``k``
-covering everything) and ``get_vectors``, at the cost of twice the memory (2 KB per
-512-d vector).
+dense copy (mapped from the saved vectors file) answers exact searches (small libraries,
+small ``allowed`` sets, ``k`` covering everything) and ``get_vectors``, and scores every
+answer the graph (usearch, float16 vectors: ``_graph``) proposes.
 
 One writer thread adds, removes, syncs and saves; searches may run on other threads.
 """
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hnswlib
 import numpy as np
 
+from clipdesk.core.vectors import _graph
 from clipdesk.core.vectors._dense import Dense, as_labels, as_vectors
 from clipdesk.core.vectors._files import (
     MANIFEST,
@@ -75,19 +75,8 @@ class VectorIndex:
         self._generation = 0
         self._dirty = False
         self._dense = Dense(self.dim)
-        self._graph = self._new_graph(1024)
-
-    def _new_graph(self, capacity: int) -> hnswlib.Index:
-        graph = hnswlib.Index(space="ip", dim=self.dim)
-        graph.init_index(
-            max_elements=capacity,
-            ef_construction=self.ef_construction,
-            M=self.m,
-            random_seed=100,
-            allow_replace_deleted=True,
-        )
-        graph.set_ef(self.ef_search)
-        return graph
+        self._params = _graph.GraphParams(m, ef_construction, ef_search)
+        self._graph = _graph.new_graph(self.dim, self._params)
 
     # ----------------------------------------------------------------- open / save
     @classmethod
@@ -103,7 +92,9 @@ class VectorIndex:
     ) -> VectorIndex:
         """Load the saved index if it checks out, else start empty with ``problem`` set.
 
-        ``m`` and ``ef_construction`` apply to a new graph; a loaded one keeps its own.
+        ``m`` applies to a new graph; a loaded one keeps its own. An index saved in the
+        hnswlib format gets its graph built from its saved vectors (saved on the next
+        ``save``).
         """
         params: dict[str, Any] = {
             "m": m,
@@ -113,7 +104,7 @@ class VectorIndex:
         }
         index = cls(directory, dim, **params)
         try:
-            loaded = load_generation(index.directory, index.dim, ef_search)
+            loaded = load_generation(index.directory, index.dim, index._params)
         except Invalid as exc:
             index.problem = str(exc)
         except Exception as exc:  # anything odd in a saved file means: rebuild, not crash
@@ -121,7 +112,7 @@ class VectorIndex:
         else:
             if loaded is not None:
                 index._graph, index._dense = loaded.graph, loaded.dense
-                index._generation = loaded.number
+                index._generation, index._dirty = loaded.number, loaded.migrated
         return index
 
     def save(self) -> None:
@@ -130,8 +121,7 @@ class VectorIndex:
             if not self._dirty and (self.directory / MANIFEST).exists():
                 return
             gen = Generation(self._graph, self._dense, self._generation + 1)
-            params = {"m": self.m, "ef_construction": self.ef_construction}
-            save_generation(self.directory, gen, params)
+            save_generation(self.directory, gen, self._params)
             self._generation, self._dirty = gen.number, False
 
     def verify(self) -> str | None:
@@ -142,7 +132,7 @@ class VectorIndex:
 
     # ----------------------------------------------------------------- changes
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
-        """Add or replace vectors (normalised here); capacity grows by doubling."""
+        """Add or replace vectors (normalised here); the graph grows as needed."""
         labels = as_labels(labels)
         vectors = as_vectors(vectors, len(labels), self.dim)
         if not len(labels):
@@ -152,26 +142,11 @@ class VectorIndex:
         keep = np.sort(len(labels) - 1 - last)
         labels, vectors = labels[keep], vectors[keep]
         with self._lock.write():
-            graph = self._graph
             update, _ = self._dense.find(labels)
-            for i in np.flatnonzero(~update):
-                try:  # still in the graph, marked deleted: bring it back and update it
-                    graph.unmark_deleted(int(labels[i]))
-                    update[i] = True
-                except RuntimeError:
-                    pass
-            fresh = ~update
-            needed = graph.get_current_count() + int(fresh.sum())
-            if needed > graph.get_max_elements():
-                graph.resize_index(max(needed, 2 * graph.get_max_elements()))
-            threads = 1 if len(labels) < 64 else -1
-            if update.any():
-                ids = labels[update].astype(np.uint64)
-                graph.add_items(vectors[update], ids, num_threads=threads, replace_deleted=False)
-            if fresh.any():
-                # New labels reuse the slots of deleted ones, so churn does not grow the file.
-                ids = labels[fresh].astype(np.uint64)
-                graph.add_items(vectors[fresh], ids, num_threads=threads, replace_deleted=True)
+            # A changed vector leaves the graph and comes back; new labels reuse the slots
+            # of removed ones, so churn does not grow the file.
+            _graph.remove(self._graph, labels[update])
+            _graph.add(self._graph, labels, vectors)
             self._dense.put(labels, vectors)
             self._dirty = True
 
@@ -180,8 +155,7 @@ class VectorIndex:
         labels = np.unique(as_labels(labels))
         with self._lock.write():
             found, _ = self._dense.find(labels)
-            for label in labels[found]:
-                self._graph.mark_deleted(int(label))
+            _graph.remove(self._graph, labels[found])
             removed = self._dense.drop(labels[found])
             self._dirty = self._dirty or bool(removed)
             return removed
@@ -210,18 +184,15 @@ class VectorIndex:
             self.add(chunk, fetch(chunk))
         rebuilt = self.problem is not None and was_empty and len(missing) > 0
         with self._lock.write():
-            if self._graph.get_current_count() > 2 * self._dense.n + 1024:
-                self._rebuild_graph()  # mostly deleted slots: searches would degrade
+            if _graph.slots(self._graph) > 2 * self._dense.n + 1024:
+                self._rebuild_graph()  # mostly removed slots: searches would degrade
                 rebuilt = True
         return SyncReport(added=len(missing), removed=removed, rebuilt=rebuilt)
 
     def _rebuild_graph(self) -> None:
-        dense = self._dense
-        graph = self._new_graph(max(1024, dense.n))
-        if dense.n:
-            ids = dense.row_label[: dense.n].astype(np.uint64)
-            graph.add_items(dense.vecs[: dense.n], ids, num_threads=-1)
-        self._graph, self._dirty = graph, True
+        n = self._dense.n
+        labels, vectors = self._dense.row_label[:n], self._dense.vecs[:n]
+        self._graph, self._dirty = _graph.build(self.dim, self._params, labels, vectors), True
 
     # ----------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -270,7 +241,7 @@ class VectorIndex:
                 rows = rows[found]
                 if len(rows) <= max(FILTERED_EXACT_SHARE * self.exact_limit, k):
                     return exact(dense, query, k, rows)
-                return filtered(self._graph, dense, self.ef_search, query, k, wanted[found], rows)
+                return filtered(self._graph, dense, self.ef_search, query, k, rows)
             if dense.n <= max(self.exact_limit, k):
                 return exact(dense, query, k, None)
             return unfiltered(self._graph, dense, query, k)
