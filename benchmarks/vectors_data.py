@@ -175,7 +175,7 @@ def ensure_library(size: int, encoder) -> Path:
     target = path / "vectors" / index_dir_name(key)
     target.mkdir(parents=True)
     for item in index_path(size).iterdir():
-        if item.suffix in (".bin", ".npy"):
+        if item.suffix in (".bin", ".usearch", ".npy"):
             os.link(item, target / item.name)  # the same bytes, no second copy on disk
         elif item.name == "manifest.json":
             shutil.copy2(item, target / item.name)

@@ -32,7 +32,7 @@ def safe_file_name(text: str) -> str:
 def atomic_path(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[Path]:
     """A temporary path to write instead of ``path``; it replaces ``path`` on success.
 
-    For writers that want a file name rather than bytes (``hnswlib``, ``np.savez``).
+    For writers that want a file name rather than bytes (``usearch``, ``np.savez``).
     On an error the temporary file is removed and ``path`` is left as it was.
     ``durable=False`` skips the flush to disk, for caches.
     """

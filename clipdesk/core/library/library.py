@@ -1,6 +1,6 @@
 """The Library facade: the one object the command line and the GUI hold.
 
-It owns a store (a folder: SQLite and hnswlib; or a shared PostgreSQL database with
+It owns a store (a folder: SQLite and usearch; or a shared PostgreSQL database with
 pgvector, see :mod:`clipdesk.core.stores`), one vector store for the model in use, and
 that model's encoder, all passed in or opened lazily, so that tests can hand in small real parts and
 ``clipdesk status`` never has to load torch. The work itself lives beside it:

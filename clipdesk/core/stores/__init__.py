@@ -1,4 +1,4 @@
-"""Where a library lives: a folder (SQLite + hnswlib) or a PostgreSQL database (pgvector).
+"""Where a library lives: a folder (SQLite + usearch) or a PostgreSQL database (pgvector).
 
 :class:`LibraryStore` is what the :class:`~clipdesk.core.library.Library` needs of either:
 the catalog, one vector store per model, the lock that lets one process at a time run

@@ -2,7 +2,7 @@
 
 Every catalog table is copied row for row with its ids, so embeddings keep their ids and
 tags keep their photos; the vectors come along as the catalog's float32 bytes and each
-model's search structure (hnswlib files, or the pgvector table) is built from them at the
+model's search structure (usearch files, or the pgvector table) is built from them at the
 destination. Nothing is embedded again. The destination must be a new, empty library;
 its rows are written in one transaction, so a failed copy leaves it empty.
 """

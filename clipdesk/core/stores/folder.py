@@ -1,4 +1,4 @@
-"""A library in a folder: the SQLite catalog, hnswlib indexes and a lock file beside them."""
+"""A library in a folder: the SQLite catalog, usearch indexes and a lock file beside them."""
 
 from __future__ import annotations
 

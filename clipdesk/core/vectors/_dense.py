@@ -1,7 +1,7 @@
 """The dense copy of the live vectors, and the checks every vector and label passes.
 
-hnswlib hands stored vectors back slowly (about 50-170 us each); this copy answers exact
-searches and ``get_vectors`` at the cost of twice the memory.
+The graph keeps its vectors in float16; this float32 copy, mapped from the saved vectors
+file, scores its candidates exactly, answers exact searches and ``get_vectors``.
 """
 
 from __future__ import annotations

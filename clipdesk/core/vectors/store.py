@@ -1,6 +1,6 @@
 """What the library asks of one model's vector store, whichever engine keeps it.
 
-Two implementations: :class:`VectorIndex` (hnswlib plus a dense copy, saved in the
+Two implementations: :class:`VectorIndex` (a usearch graph plus a dense copy, saved in the
 library folder beside the SQLite catalog) and :class:`PgVectorStore` (a pgvector table in
 the shared PostgreSQL library). The library's store picks one (``library/stores.py``);
 nothing else looks at which it got.
