@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import image_samples
 import numpy as np
 import pytest
+from old_index import save_as_hnswlib_did
 
 from clipdesk.core.check import check_library
-from clipdesk.core.library import Library
+from clipdesk.core.library import Library, index_dir_name
 from clipdesk.core.progress import CancelToken
 from clipdesk.training.shapes import write_sample_library
 
@@ -242,3 +244,33 @@ def test_indexing_leaves_statistics_so_folder_searches_use_the_path_index(indexe
         plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).fetchall()
     first = plan[0][-1]
     assert first.startswith("SEARCH files") and "path>? AND path<?" in first, plan
+
+
+def test_a_library_indexed_by_the_hnswlib_version_searches_and_is_saved_anew(
+    sample_library, tmp_path
+):
+    """An index saved in format 1 (hnswlib) opens: its graph is built from its saved
+    vectors, answers as the current one does, and is saved in format 2 at once."""
+    directory = sample_library.copy(tmp_path / "lib")
+    library = Library.open(directory, model=MODEL)
+    key, dim = library.encoder.model_key, library.encoder.dim
+    expected = [(h.path, h.score) for h in library.search("a red star", k=8).hits]
+    ids = library.catalog.embedding_ids(key)
+    vectors = library.catalog.vectors(ids, dim)
+    library.close()
+    folder = directory / "vectors" / index_dir_name(key)
+    for path in folder.iterdir():
+        path.unlink()
+    save_as_hnswlib_did(folder, ids, vectors)
+    again = Library.open(directory, model=MODEL)
+    try:
+        got = [(h.path, h.score) for h in again.search("a red star", k=8).hits]
+        assert [p for p, _ in got] == [p for p, _ in expected]
+        assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        assert manifest["format"] == 2 and manifest["count"] == len(ids)
+        assert not list(folder.glob("*.bin"))
+        report = check_library(again)
+        assert report.ok and not report.problems, report
+    finally:
+        again.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from old_index import save_as_hnswlib_did
 
 from clipdesk.core.vectors import VectorIndex
 from clipdesk.core.vectors import _files as vectors_files
@@ -243,38 +244,12 @@ def test_save_and_open_in_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> Non
     assert loaded.query(data[7], 3) == index.query(data[7], 3)
 
 
-def _save_as_hnswlib_did(folder: Path, labels: np.ndarray, data: np.ndarray) -> None:
-    """A generation in format 1, written the way the hnswlib version saved one."""
-    import hnswlib
-
-    folder.mkdir(parents=True, exist_ok=True)
-    number, dim = 3, data.shape[1]
-    graph = hnswlib.Index(space="ip", dim=dim)
-    graph.init_index(max_elements=2 * len(labels), ef_construction=200, M=16, random_seed=100)
-    graph.add_items(data, labels.astype(np.uint64))
-    graph.save_index(str(folder / f"graph-{number}.bin"))
-    np.save(folder / f"vectors-{number}.npy", data, allow_pickle=False)
-    np.save(folder / f"labels-{number}.npy", labels.astype(np.int64), allow_pickle=False)
-    files = {}
-    for kind, ext in (("graph", ".bin"), ("vectors", ".npy"), ("labels", ".npy")):
-        path = folder / f"{kind}-{number}{ext}"
-        stat = path.stat()
-        files[kind] = {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                       "sha256": vectors_files._sha256(path)}  # fmt: skip
-    manifest = {
-        "format": 1, "generation": number, "dim": dim, "count": len(labels), "space": "ip",
-        "labels_digest": vectors_files._labels_digest(np.sort(labels)), "files": files,
-        "params": {"m": 16, "ef_construction": 200}, "hnswlib": "0.8.0", "saved_at": 0.0,
-    }  # fmt: skip
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), "utf-8")
-
-
 def test_an_index_saved_by_the_hnswlib_version_opens_and_is_saved_anew(tmp_path: Path) -> None:
     """The old graph is not read: its vectors file is checked and the graph built from it
     once; the next save writes the new format and removes the old graph file."""
     data = clustered_vectors(3000, 64, seed=21)
     labels = np.arange(5, 3005)
-    _save_as_hnswlib_did(tmp_path, labels, data)
+    save_as_hnswlib_did(tmp_path, labels, data)
     assert VectorIndex(tmp_path, 64).verify() is None
     index = VectorIndex.open(tmp_path, 64, exact_limit=0)  # the graph answers
     assert index.problem is None and len(index) == 3000 and len(index._graph) == 3000
@@ -299,7 +274,7 @@ def test_an_index_saved_by_the_hnswlib_version_opens_and_is_saved_anew(tmp_path:
 
 def test_an_hnswlib_index_with_damaged_vectors_opens_empty(tmp_path: Path) -> None:
     data = random_vectors(200, 16)
-    _save_as_hnswlib_did(tmp_path, np.arange(200), data)
+    save_as_hnswlib_did(tmp_path, np.arange(200), data)
     vectors = tmp_path / "vectors-3.npy"
     raw = bytearray(vectors.read_bytes())
     raw[-5] ^= 0xFF

@@ -7,11 +7,19 @@ interrupt's traceback (through Python's last-resort handler, straight to stderr)
 passing the interrupt on; and an interrupted commit can end in an AssertionError raised
 while the interrupt is handled. SQLite keeps the database whole either way; the user
 only needs to hear that the command was interrupted.
+
+An interrupt can also land in code Python runs where nothing can raise: a weakref
+callback during garbage collection (SQLAlchemy has some). Python prints it as
+"Exception ignored in ..." with a traceback and drops it; the hook below raises it again
+in the main thread instead, where the command ends as interrupted.
 """
 
 from __future__ import annotations
 
+import _thread
 import logging
+import sys
+from typing import Any
 
 _LOGGER = "sqlalchemy"
 
@@ -30,11 +38,27 @@ class _InterruptQuietHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.addFilter(_NotAnInterrupt())
 
 
+class _InterruptAgain:
+    """``sys.unraisablehook``: a dropped interrupt is delivered again, anything else is
+    passed to the hook that was there."""
+
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+
+    def __call__(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _thread.interrupt_main()
+        else:
+            self.previous(unraisable)
+
+
 def quiet_interrupted_cleanup() -> None:
-    """Install the handler once per process."""
+    """Install the handler and the hook once per process."""
     logger = logging.getLogger(_LOGGER)
     if not any(isinstance(h, _InterruptQuietHandler) for h in logger.handlers):
         logger.addHandler(_InterruptQuietHandler())
+    if not isinstance(sys.unraisablehook, _InterruptAgain):
+        sys.unraisablehook = _InterruptAgain(sys.unraisablehook)
 
 
 def interrupted_cleanup(exc: BaseException) -> bool:

@@ -48,7 +48,7 @@ class ModelVectors:
             if self._index is None:
                 encoder = self._model.get()
                 index, problems = self.open_index(encoder.model_key, encoder.dim, repair=True)
-                if problems:
+                if problems or index.unsaved:  # mended, or read from an older format
                     self.save_if_free(index)
                 self._index, self._key = index, encoder.model_key
             return self._index

@@ -124,6 +124,11 @@ class VectorIndex:
             save_generation(self.directory, gen, self._params)
             self._generation, self._dirty = gen.number, False
 
+    @property
+    def unsaved(self) -> bool:
+        """Changed since saved or opened, or opened from an older format."""
+        return self._dirty
+
     def verify(self) -> str | None:
         """Why the saved files do not match their checksums, hashing every byte (opening
         only compares sizes and times: see ``_files``), or None."""

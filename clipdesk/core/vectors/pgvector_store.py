@@ -146,6 +146,10 @@ class PgVectorStore:
     def save(self) -> None:
         """Nothing to do: every change is committed as it is made."""
 
+    @property
+    def unsaved(self) -> bool:
+        return False
+
     def verify(self) -> str | None:
         """Nothing to hash: PostgreSQL checks its own pages."""
         return None

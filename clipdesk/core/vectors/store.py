@@ -32,6 +32,12 @@ class VectorStore(Protocol):
 
     def save(self) -> None: ...
 
+    @property
+    def unsaved(self) -> bool:
+        """Changed since it was saved or opened (an older format read counts: saving
+        writes it in the current one)."""
+        ...
+
     def verify(self) -> str | None:
         """Why the saved copy is not what was saved, read byte for byte (``clipdesk
         check``), or None."""
