@@ -10,13 +10,15 @@ only needs to hear that the command was interrupted.
 
 An interrupt can also land in code Python runs where nothing can raise: a weakref
 callback during garbage collection (SQLAlchemy has some). Python prints it as
-"Exception ignored in ..." with a traceback and drops it; the hook below raises it again
-in the main thread instead, where the command ends as interrupted.
+"Exception ignored in ..." with a traceback and drops it; the hook below has it raised
+again in the main thread once the callback is over (from another thread: raised in the
+hook itself, it would be dropped the same way), and the command ends as interrupted.
 """
 
 from __future__ import annotations
 
 import _thread
+import contextlib
 import logging
 import sys
 from typing import Any
@@ -47,7 +49,8 @@ class _InterruptAgain:
 
     def __call__(self, unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            _thread.interrupt_main()
+            with contextlib.suppress(RuntimeError):  # no new threads while Python exits
+                _thread.start_new_thread(_thread.interrupt_main, ())
         else:
             self.previous(unraisable)
 
