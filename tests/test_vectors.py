@@ -530,3 +530,14 @@ def test_recall_and_latency_figures(tmp_path: Path) -> None:
             assert recall >= 0.99
         elif name == "low-rank":
             assert recall >= 0.98  # 0.994 measured; threaded builds vary a little
+
+
+def test_onnx_runtime_loads_after_the_graph_library() -> None:
+    """A search opens the index (usearch) before the text tower (ONNX Runtime): some
+    usearch builds made that import crash the process."""
+    import subprocess
+    import sys
+
+    code = "import clipdesk.core.vectors._graph, onnxruntime; print('ok')"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stderr)
