@@ -299,6 +299,10 @@ def main() -> None:
         benchlib.save_results("pgvector", results)
 
         hnsw_thread.join()
+        if not hnsw_built:
+            raise SystemExit(
+                "clipdesk's index was not built (see above); pgvector's figures are saved"
+            )
         builds["clipdesk VectorIndex"] = hnsw_built[1]
         log(f"clipdesk VectorIndex ({type(hnsw_built[0]._graph).__module__}) ready "
             f"in {hnsw_built[1]:.0f} s (alongside the pgvector build)")  # fmt: skip

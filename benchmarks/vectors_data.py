@@ -81,10 +81,13 @@ def ensure_index(size: int, dim: int = DIM, log=None):
         if size >= 200_000:
             rate = (start + n) / (time.perf_counter() - started)
             log(f"  {start + n:,} ({rate:.0f}/s)")
-    index.save()
     took = time.perf_counter() - started
     log(f"  built in {took:.0f} s")
-    (path / "build_seconds.txt").write_text(f"{took:.1f}\n")
+    try:  # a full disk must not throw away an hour's build: search it from memory
+        index.save()
+        (path / "build_seconds.txt").write_text(f"{took:.1f}\n")
+    except OSError as exc:
+        log(f"  not saved ({exc}); searched from memory")
     return index
 
 
