@@ -226,7 +226,7 @@ def main() -> None:
     if args.log:
         _LOG.append(args.log)
     float_graph = args.float_graph if args.float_graph is not None else args.size <= 100_000
-    benchlib.print_conditions(f"pgvector vs hnswlib, {args.size:,} vectors")
+    benchlib.print_conditions(f"pgvector vs the folder index, {args.size:,} vectors")
 
     from pg_server import PgServer
     from sqlalchemy import text
@@ -304,8 +304,7 @@ def main() -> None:
                 "clipdesk's index was not built (see above); pgvector's figures are saved"
             )
         builds["clipdesk VectorIndex"] = hnsw_built[1]
-        log(f"clipdesk VectorIndex ({type(hnsw_built[0]._graph).__module__}) ready "
-            f"in {hnsw_built[1]:.0f} s (alongside the pgvector build)")  # fmt: skip
+        log(f"clipdesk VectorIndex ready in {hnsw_built[1]:.0f} s (alongside the pgvector build)")
         local = hnsw_built[0]
         run_searches("VectorIndex (clipdesk)", local)
         benchlib.save_results("pgvector", results)
