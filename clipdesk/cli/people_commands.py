@@ -75,7 +75,9 @@ def _editing(args: argparse.Namespace, action) -> int:  # type: ignore[no-untype
     the window clusters faces into the same tables), and says so once on stderr."""
 
     def edit(library: Library) -> int:
-        library.writer.add_wait_listener(lambda message: print(message, file=sys.stderr))
+        library.writer.add_wait_listener(
+            lambda message: print(f"clipdesk: {message}", file=sys.stderr, flush=True)
+        )
         return action(library)
 
     return _with_library(args, edit)

@@ -92,9 +92,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _with_library(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
+    """Run ``action`` on the library. An edit waits while another process writes to the
+    library (an index in the window), and says so once on stderr."""
     from clipdesk.cli.library_commands import with_library
 
-    return with_library(args, action)
+    def run(library: Library) -> int:
+        library.writer.add_wait_listener(
+            lambda message: print(f"clipdesk: {message}", file=sys.stderr, flush=True)
+        )
+        return action(library)
+
+    return with_library(args, run)
 
 
 def _fmt(value: float | None) -> str:

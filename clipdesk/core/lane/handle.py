@@ -109,6 +109,11 @@ class JobHandle(Generic[T]):
     def paused(self) -> bool:
         return self._paused
 
+    @property
+    def followed(self) -> bool:
+        """Whether someone hears this job's progress (a wait is then told there)."""
+        return bool(self._listeners)
+
     def add_listener(self, on_progress: Callable[[Progress], None]) -> None:
         self._listeners.append(on_progress)
 

@@ -127,8 +127,9 @@ class WriterLane:
         return self.submit_call(func, long=long, guarded=guarded, name=name).result()
 
     def add_wait_listener(self, on_wait: Callable[[str], None]) -> None:
-        """Call ``on_wait(message)`` (on the lane's thread) each time a job starts waiting
-        for another process: how a command that runs no long job says it waits."""
+        """Call ``on_wait(message)`` (on the lane's thread) each time a job whose progress
+        nobody follows starts waiting for another process: how a command's edits say
+        they wait (a job driven through :meth:`run` says so in its progress)."""
         self._wait_listeners.append(on_wait)
 
     def run(
@@ -317,6 +318,8 @@ class WriterLane:
 
     def _tell_waiting(self, task: _Task) -> None:
         task.handle.report(Progress("wait", message=WAITING_MESSAGE))
+        if task.handle.followed:  # its progress says so already: one line, not two
+            return
         for listener in list(self._wait_listeners):
             with contextlib.suppress(Exception):
                 listener(WAITING_MESSAGE)

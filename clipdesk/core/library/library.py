@@ -212,7 +212,9 @@ class Library:
         from clipdesk.core.ocr import TEXT_SETTING
 
         value = "on" if on else "off"
-        self.writer.call(lambda: self.catalog.set_meta(TEXT_SETTING, value), name="text setting")
+        self.writer.call(
+            lambda: self.catalog.set_meta(TEXT_SETTING, value), guarded=True, name="text setting"
+        )
 
     # -- roots --------------------------------------------------------------------------
 

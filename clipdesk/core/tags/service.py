@@ -120,7 +120,7 @@ class TagService:
             self._edited()
             return result
 
-        return self.writer.call(replace, name="replace the vocabulary")
+        return self.writer.call(replace, guarded=True, name="replace the vocabulary")
 
     def tag(self, name: str) -> TagRecord:
         """The tag called ``name`` (any case); TagError when the vocabulary has none."""
@@ -135,7 +135,7 @@ class TagService:
             tag = TagDef(clean_name(name), clean_prompt(prompt))
         except VocabularyError as exc:
             raise TagError(str(exc)) from exc
-        return self.writer.call(lambda: self._add(tag, custom), name="add a tag")
+        return self.writer.call(lambda: self._add(tag, custom), guarded=True, name="add a tag")
 
     def _add(self, tag: TagDef, custom: bool) -> TagInfo:
         self._install_vocabulary()
@@ -153,7 +153,7 @@ class TagService:
             self.store.remove_tag(self.tag(name).id)
             self._edited()
 
-        self.writer.call(remove, name="remove a tag")
+        self.writer.call(remove, guarded=True, name="remove a tag")
 
     def rename_tag(self, old: str, new: str) -> None:
         """Rename a tag; its photos, decisions and lessons stay.
@@ -180,7 +180,7 @@ class TagService:
                 self.store.update_tag(record.id, name=cleaned)
             self._edited()
 
-        self.writer.call(rename, name="rename a tag")
+        self.writer.call(rename, guarded=True, name="rename a tag")
 
     def set_prompt(self, name: str, prompt: str | None) -> None:
         """Describe a tag to the model in other words (``;`` between phrases); None: its name."""
@@ -190,7 +190,7 @@ class TagService:
             self.store.update_tag(self.tag(name).id, prompt=cleaned)
             self._edited()
 
-        self.writer.call(describe, name="describe a tag")
+        self.writer.call(describe, guarded=True, name="describe a tag")
 
     # -- reading ------------------------------------------------------------------------
 
@@ -245,17 +245,29 @@ class TagService:
     def confirm(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The user says these photos carry ``tag``; no model will take it off."""
         fps = [self.fingerprint(p) for p in paths]
-        self.writer.call(lambda: self.store.decide(self.tag(tag).id, fps, positive=True))
+        self.writer.call(
+            lambda: self.store.decide(self.tag(tag).id, fps, positive=True),
+            guarded=True,
+            name="tag photos",
+        )
 
     def reject(self, tag: str, paths: Iterable[str | os.PathLike[str]]) -> None:
         """The user says these photos do not carry ``tag``; no model will put it back."""
         fps = [self.fingerprint(p) for p in paths]
-        self.writer.call(lambda: self.store.decide(self.tag(tag).id, fps, positive=False))
+        self.writer.call(
+            lambda: self.store.decide(self.tag(tag).id, fps, positive=False),
+            guarded=True,
+            name="untag photos",
+        )
 
     def forget(self, tag: str, path: str | os.PathLike[str]) -> bool:
         """Undo a confirm or reject; the models decide again at the next run."""
         fp = self.fingerprint(path)
-        return self.writer.call(lambda: self.store.forget_decision(self.tag(tag).id, fp))
+        return self.writer.call(
+            lambda: self.store.forget_decision(self.tag(tag).id, fp),
+            guarded=True,
+            name="forget a tag decision",
+        )
 
     def teach(
         self,
@@ -289,7 +301,7 @@ class TagService:
             self.store.decide(record.id, no_fps, positive=False)
             return record.name
 
-        name = self.writer.call(record_examples, name="teach a tag")
+        name = self.writer.call(record_examples, guarded=True, name="teach a tag")
         return next(t for t in self.list_tags() if t.name == name)
 
     # -- jobs ---------------------------------------------------------------------------
