@@ -17,24 +17,33 @@ index (which also reads text in photos, looks for faces and tags the photos), an
 empty database (and, for clipdesk, an empty cache); the warm run repeats it unchanged.
 rclip is installed from the registry into its own virtual environment (never this one:
 it pins other numpy and ONNX Runtime versions), kept under ``$CLIPDESK_BENCH_DIR`` with
-the photos, the model files and the pack, so a second run only measures. Run::
+the photos, the model files and the pack, so a second run only measures.
 
-    .venv/bin/python benchmarks/bench_rclip.py [--photos 40] [--rounds 1]
+The warm run is the median of ``--warm-runs`` repeats. Both tools run from bytecode, as
+installed programs do (pip compiles rclip's; clipdesk's source trees are compiled here,
+which matters where ``PYTHONDONTWRITEBYTECODE`` is set). ``--baseline-ref REF`` also runs
+clipdesk as it was at that commit (``git archive``), interleaved, for a before/after in
+the same run. Run::
+
+    .venv/bin/python benchmarks/bench_rclip.py [--photos 40] [--rounds 1] [--warm-runs 3]
+        [--baseline-ref REF]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import bench_dir, print_conditions, save_results, table
+from benchlib import bench_dir, median, print_conditions, save_results, table
 from photos import ensure_photos
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,24 +140,49 @@ def _timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> flo
     return seconds
 
 
-def run_rclip(script: Path, model_dir: Path, photos: Path, data: Path) -> tuple[float, float]:
-    """(first, warm) seconds of ``rclip -f QUERY`` in the photo folder."""
+def run_rclip(
+    script: Path, model_dir: Path, photos: Path, data: Path, warm_runs: int
+) -> tuple[float, float]:
+    """(first, median warm) seconds of ``rclip -f QUERY`` in the photo folder."""
     data.mkdir(parents=True)
     (data / RCLIP_SUBDIR).symlink_to(model_dir / RCLIP_SUBDIR)
     (data / "tokenizer").symlink_to(model_dir / "tokenizer")
     env = {**os.environ, "RCLIP_DATADIR": str(data), "HF_HUB_OFFLINE": "1"}
     argv = [str(script), "-f", QUERY]
-    return _timed(argv, env, photos), _timed(argv, env, photos)
+    first = _timed(argv, env, photos)
+    return first, median([_timed(argv, env, photos) for _ in range(warm_runs)])
+
+
+def package_at(ref: str, into: Path) -> Path:
+    """clipdesk's package as it was at ``ref``, compiled, in ``into`` (for ``PYTHONPATH``)."""
+    blob = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "clipdesk"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "resources").symlink_to(ROOT / "resources")  # the shipped models, as in a wheel
+    compile_package(into)
+    return into
+
+
+def compile_package(root: Path) -> None:
+    """Write the package's bytecode, as ``pip install`` or the installer does."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(root / "clipdesk")],
+        check=True,
+        capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    )
 
 
 def run_clipdesk(
-    pack: Path, photos: Path, base: Path, flags: list[str]
+    pack: Path, photos: Path, base: Path, flags: list[str], code: Path, warm_runs: int
 ) -> tuple[float, float, float]:
-    """(import, first, warm) seconds: ``models import``, then index (with ``flags``) +
-    search twice."""
+    """(import, first, median warm) seconds: ``models import``, then index (with ``flags``)
+    + search, the package in ``code``."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]),
         "CLIPDESK_MODELS_DIR": str(base / "models"),
         "CLIPDESK_CACHE_DIR": str(base / "cache"),
         "CLIPDESK_DATA_DIR": str(base / "data"),
@@ -157,21 +191,23 @@ def run_clipdesk(
     for name in ("CLIPDESK_LIBRARY", "CLIPDESK_MODEL", "CLIPDESK_BACKEND", "CLIPDESK_DEVICE"):
         env.pop(name, None)
     cli = [sys.executable, "-m", "clipdesk"]
-    imported = _timed([*cli, "models", "import", str(pack)], env)
+    imported = _timed([*cli, "models", "import", str(pack)], env, base.parent)
     lib = ["--model", "bench-rclip", "--library", str(base / "lib")]
     runs = []
-    for _ in range(2):
+    for _ in range(1 + warm_runs):
         runs.append(
-            _timed([*cli, *lib, "index", *flags, str(photos)], env)
-            + _timed([*cli, *lib, "search", QUERY, "-n", "10"], env)
+            _timed([*cli, *lib, "index", *flags, str(photos)], env, base.parent)
+            + _timed([*cli, *lib, "search", QUERY, "-n", "10"], env, base.parent)
         )
-    return imported, runs[0], runs[1]
+    return imported, runs[0], median(runs[1:])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40, help="12-MP photos (default 40)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat both, interleaved")
+    parser.add_argument("--warm-runs", type=int, default=3, help="warm repeats (median)")
+    parser.add_argument("--baseline-ref", help="also run clipdesk as it was at this commit")
     args = parser.parse_args()
     info = print_conditions(f"clipdesk beside rclip 3.3, {args.photos} photos, {ARCH}")
     work = bench_dir() / "rclip"
@@ -181,25 +217,40 @@ def main() -> int:
     photos = work / f"photos-{args.photos}"
     ensure_photos(photos, args.photos)
     rows, results = [], {"conditions": info, "photos": args.photos, "rounds": []}
-    for i in range(args.rounds):
-        with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-") as tmp:
-            base = Path(tmp)
-            r_first, r_warm = run_rclip(script, model_dir, photos, base / "rclip-data")
-            found = {"rclip": [r_first, r_warm]}
-            rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
-            for label, flags in VARIANTS.items():
-                imported, c_first, c_warm = run_clipdesk(
-                    pack, photos, base / label.replace(" ", "-"), flags
+    with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-code-") as code_tmp:
+        codes = {"": ROOT}
+        if args.baseline_ref:
+            codes[f" at {args.baseline_ref}"] = package_at(args.baseline_ref, Path(code_tmp))
+        compile_package(ROOT)
+        for i in range(args.rounds):
+            with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-") as tmp:
+                base = Path(tmp)
+                r_first, r_warm = run_rclip(
+                    script, model_dir, photos, base / "rclip-data", args.warm_runs
                 )
-                found[label] = [c_first, c_warm, imported]
-                rows.append([
-                    i + 1, label, f"{c_first:.2f}", f"{c_warm:.2f}",
-                    f"{r_first / c_first:.2f}x", f"{r_warm / c_warm:.2f}x",
-                ])  # fmt: skip
-                print(f"round {i + 1}: {label}: models import {imported:.2f} s", flush=True)
-        results["rounds"].append(found)  # type: ignore[union-attr]
+                found = {"rclip": [r_first, r_warm]}
+                rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
+                for label, flags in VARIANTS.items():
+                    for suffix, code in codes.items():
+                        name = label + suffix
+                        imported, c_first, c_warm = run_clipdesk(
+                            pack,
+                            photos,
+                            base / name.replace(" ", "-"),
+                            flags,
+                            code,
+                            args.warm_runs,
+                        )
+                        found[name] = [c_first, c_warm, imported]
+                        rows.append([
+                            i + 1, name, f"{c_first:.2f}", f"{c_warm:.2f}",
+                            f"{r_first / c_first:.2f}x", f"{r_warm / c_warm:.2f}x",
+                        ])  # fmt: skip
+                        print(f"round {i + 1}: {name}: models import {imported:.2f} s", flush=True)
+            results["rounds"].append(found)  # type: ignore[union-attr]
     print(table(["round", "tool", "first s", "warm s", "first vs rclip", "warm vs rclip"], rows))
     print("x: rclip's seconds / clipdesk's (above 1: clipdesk is faster); targets 1.0x and 2x")
+    print(f"warm: median of {args.warm_runs} runs each")
     save_results("rclip", results)
     return 0
 

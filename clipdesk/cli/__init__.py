@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from clipdesk import __version__
 from clipdesk.cli.errors import CliError
 
 __all__ = ["CliError", "build_parser", "main"]
@@ -43,6 +42,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked (see ``clipdesk``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> NoReturn:
+        import clipdesk
+
+        parser.exit(0, f"clipdesk {clipdesk.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from clipdesk.cli.checks import non_empty
 
@@ -50,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clipdesk",
         description="Search your own photos by what is in them. Everything stays on this machine.",
     )
-    parser.add_argument("--version", action="version", version=f"clipdesk {__version__}")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show program's version number and exit"
+    )
     parser.add_argument(
         "--library",
         type=non_empty,

@@ -112,16 +112,17 @@ class OnnxEncoder:
         providers: tuple[str, ...] = (CPU,),
         keep_optimised: bool = True,
     ) -> None:
+        # The tokenizer is read on the first text (a few hundredths of a second for
+        # CLIP's 49k merges): an index run that finds nothing new never needs it.
         self._tokenizer: TextTokenizer | None = None
-        if meta.get("text"):
-            self._tokenizer = load_tokenizer(directory, meta["tokenizer"])
-        elif text_fallback is None:
+        self._has_text = bool(meta.get("text"))
+        if not self._has_text and text_fallback is None:
             raise ValueError("this export has no text tower and no fallback was given")
         self.spec = spec
         self.directory = directory
         self.meta = meta
         self.threads = threads
-        self.text_fallback = None if self._tokenizer is not None else text_fallback
+        self.text_fallback = None if self._has_text else text_fallback
         self.preprocess_cfg = PreprocessConfig.from_open_clip(meta["preprocess"])
         self.providers = tuple(providers)
         self.keep_optimised = keep_optimised
@@ -134,6 +135,13 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
         self._session_lock = threading.Lock()
+
+    def tokenizer(self) -> TextTokenizer:
+        """The text tower's tokenizer, read on first use."""
+        with self._session_lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer(self.directory, self.meta["tokenizer"])
+            return self._tokenizer
 
     def __repr__(self) -> str:
         text = self.meta["text"]["precision"] if self.meta.get("text") else "torch"
@@ -176,15 +184,15 @@ class OnnxEncoder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model would need for ``text``, start and end tokens included."""
-        if self._tokenizer is None:
+        if not self._has_text:
             assert self.text_fallback is not None
             return self.text_fallback.count_tokens(text)
-        return self._tokenizer.count(text)
+        return self.tokenizer().count(text)
 
     def encode_texts(self, texts: list[str], *, long_text: LongText = "chunk") -> TextEmbedding:
         """Texts -> vectors. Past the context length, ``"chunk"`` embeds sentence chunks
         and averages them; ``"truncate"`` keeps open_clip's behaviour (drop the rest)."""
-        if self._tokenizer is None:  # no text tower: torch embeds texts
+        if not self._has_text:  # no text tower: torch embeds texts
             assert self.text_fallback is not None
             return self.text_fallback.encode_texts(texts, long_text=long_text)
         return embed_texts(
@@ -197,15 +205,15 @@ class OnnxEncoder:
         )
 
     def _encode_text_list(self, texts: list[str]) -> np.ndarray:
-        assert self._tokenizer is not None
+        tokenizer = self.tokenizer()
         session = self.session("text")
         trim = bool(self.meta["text"].get("trim"))
         parts = []
         with self._lock:
             for i in range(0, len(texts), self.batch_size):
-                tokens = self._tokenizer(texts[i : i + self.batch_size])
+                tokens = tokenizer(texts[i : i + self.batch_size])
                 if trim:
-                    tokens = trim_tokens(tokens, self._tokenizer.pad_id)
+                    tokens = trim_tokens(tokens, tokenizer.pad_id)
                 parts.append(session.run(None, {"tokens": tokens})[0])
         return normalise(np.concatenate(parts))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column
-from sqlalchemy.orm import aliased
 
 from clipdesk.core.catalog.schema import files
 from clipdesk.core.mediatypes import JPEG_COMPANION_EXTENSIONS, RAW_EXTENSIONS
@@ -34,7 +33,7 @@ def _stem(table: object) -> ColumnElement[bytes]:
 
 
 def _sibling(extensions: tuple[str, ...], *, readable: bool) -> ColumnElement[bool]:
-    other = aliased(files)
+    other = files.alias()  # Core's alias: no need for the ORM (0.05 s to import)
     conditions = [
         other.c.dir == files.c.dir,
         _one_of(other.c.ext, extensions),
