@@ -91,16 +91,18 @@ def open_library(directory: str | None, model: str | None, device: str) -> Libra
 
 
 def warm_up(library: Library) -> tuple[str, str]:
-    """Load the model (torch and weights: seconds) so the first search is quick.
+    """Load the model (torch and weights: seconds), open the index and start the text
+    tower, so that the first search is quick.
 
     torch's own thread pool is kept one core short of the machine, so that encoding
     never takes every core away from the window.
     """
-    encoder = library.encoder
+    encoder, _index = library.searchable()  # the index, checked against the database
     if "torch" in sys.modules:
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    encoder.encode_texts(["a photo"])  # the text tower's session and the tokenizer
     return encoder.spec.name, encoder.device
 
 

@@ -91,6 +91,8 @@ class LibraryService(QObject):
         self.searches = Searches(start, self)
         self.searches.searchStarted.connect(self.searchStarted)
         self.searches.searchFinished.connect(self.searchFinished)
+        self._starting: Library | None = None  # opened; start-up work not yet begun
+        self.searches.searchFinished.connect(self._start_background)
         self.folders = FolderWatch(watch, self)
         self.folders.activity.connect(self.folderActivity)
         self.folders.updated.connect(self._after_look)
@@ -176,11 +178,23 @@ class LibraryService(QObject):
 
     def _after_open(self, library: Library) -> None:
         self.writes.library = library
-        self.refresh_state(emit_opened=True)
-        self.load_model()
-        self.folders.start(library)
         self.searches.library = library
+        # A query typed while the library opened goes first: the start-up work beside it
+        # (status, the look at the folders, tagging) would share the cores and the
+        # interpreter with it, so it starts once that query is answered.
         self.searches.run_waiting()
+        self.load_model()
+        self._starting = library
+        if not self.searches.searching:
+            self._start_background()
+
+    def _start_background(self, *_outcome: object) -> None:
+        """The start-up work after the library opened (and its first query's answer)."""
+        library, self._starting = self._starting, None
+        if library is None or library is not self.library or self._closed:
+            return
+        self.refresh_state(emit_opened=True)
+        self.folders.start(library)
         self.writes.start_waiting_index()
         if not self.writes.indexing:
             self.writes.tag_if_stale()  # photos it never tagged, e.g. after a crash
