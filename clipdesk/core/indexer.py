@@ -22,17 +22,16 @@ import numpy as np
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
 from clipdesk.core.catalog.records import SceneRecord
 from clipdesk.core.changes import IndexReport, record_scan
-from clipdesk.core.decode_task import DecodeJob, DecodeOutput, decode_file, job_timeout
-from clipdesk.core.places import GeoNamesPlaces, PlaceNamer, named_places
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
-from clipdesk.core.video.indexing import decode_job, scene_records
 
 if TYPE_CHECKING:
     from clipdesk.core.decode_pool import TaskFailure
+    from clipdesk.core.decode_task import DecodeJob, DecodeOutput
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.faces import FaceSink
     from clipdesk.core.faces.detect import FoundFace
+    from clipdesk.core.places import PlaceNamer
     from clipdesk.core.vectors import VectorIndex
 
 SAVE_INTERVAL_S = 30.0
@@ -132,6 +131,12 @@ class _BatchWriter:
         places: PlaceNamer,
         faces: FaceSink | None = None,
     ) -> None:
+        # Reading photos (PIL, the place names, videos) is imported only once there is
+        # something to read: an index run that finds nothing new never loads it.
+        from clipdesk.core.places import named_places
+        from clipdesk.core.video.indexing import scene_records
+
+        self._named_places, self._scene_records = named_places, scene_records
         self.catalog = catalog
         self.places = places
         self.faces = faces
@@ -177,13 +182,13 @@ class _BatchWriter:
             if out.vector is not None:
                 ready.setdefault(out.facts.fingerprint, out.vector)
             elif out.scene_times is not None and out.pixels is not None:  # a video's scenes
-                cut = scene_records(out.facts.fingerprint, out.scene_times)
+                cut = self._scene_records(out.facts.fingerprint, out.scene_times)
                 scenes.extend(cut)
                 for scene, pixels in zip(cut, out.pixels, strict=True):
                     pixels_by_fp.setdefault(scene.scene_fp, pixels)
             elif out.pixels is not None:
                 pixels_by_fp.setdefault(out.facts.fingerprint, out.pixels)
-        facts = named_places(facts, self.places)
+        facts = self._named_places(facts, self.places)
         # After the commit above, so a photo seen in the previous batch counts as known.
         known = self.catalog.embedding_ids_for([*pixels_by_fp, *ready], key)
         new_fps = [fp for fp in pixels_by_fp if fp not in known and fp not in ready]
@@ -260,7 +265,7 @@ def embed_pending(
     workers: int | None = None,
     decode_timeout_s: float = 60.0,
     memory_limit_mb: int | None = 4096,
-    decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
+    decode: Callable[[DecodeJob], DecodeOutput] | None = None,
     pool: ReadPool | None = None,
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,
@@ -269,8 +274,9 @@ def embed_pending(
 ) -> Generator[Progress, None, None]:
     """Read, embed and store every file still pending for the encoder's model.
 
-    ``decode`` runs in the worker processes (a picklable top-level function; tests hand
-    in one that crashes or hangs on chosen files). A long-lived caller such as the folder
+    ``decode`` (default: ``decode_task.decode_file``) runs in the worker processes (a
+    picklable top-level function; tests hand in one that crashes or hangs on chosen
+    files). A long-lived caller such as the folder
     watcher may pass its own ``pool`` (running ``decode``) to avoid starting workers for
     every small change; it is left open. ``prepare(count)``, once the number of files
     to embed is known, may swap in a faster encoder of the same model (see ``Prepare``).
@@ -278,8 +284,6 @@ def embed_pending(
     look for faces in the image they decoded for the encoder; with ``text`` the same
     holds for reading their text (OCR).
     """
-    from clipdesk.core.decode_pool import DecodePool, TaskFailure
-
     pending = catalog.pending_files(encoder.model_key, faces=faces is not None, text=text)
     scanned = faces.scanned() if faces is not None else set()
     read = catalog.text_read() if text else set()
@@ -287,6 +291,13 @@ def embed_pending(
     yield Progress("embed", 0, total)
     if not pending or cancel.cancelled:
         return
+    # What reads photos (decode processes, PIL, place names, videos) is imported only now
+    # that there is something to read.
+    from clipdesk.core.decode_pool import DecodePool, TaskFailure
+    from clipdesk.core.decode_task import decode_file, job_timeout
+    from clipdesk.core.places import GeoNamesPlaces
+    from clipdesk.core.video.indexing import decode_job
+
     if prepare is not None:
         encoder = yield from prepare(total)
     writer = _BatchWriter(
@@ -311,7 +322,7 @@ def embed_pending(
             if pool is None:
                 pool = stack.enter_context(
                     DecodePool(
-                        decode,
+                        decode or decode_file,
                         workers=workers or default_decode_workers(),
                         timeout_s=decode_timeout_s,
                         memory_limit_mb=memory_limit_mb,
@@ -348,7 +359,7 @@ def run_index(
     cancel: CancelToken | None = None,
     batch_size: int = 32,
     workers: int | None = None,
-    decode: Callable[[DecodeJob], DecodeOutput] = decode_file,
+    decode: Callable[[DecodeJob], DecodeOutput] | None = None,
     decode_timeout_s: float = 60.0,
     prepare: Prepare | None = None,
     faces: FaceSink | None = None,

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # open_clip's defaults (open_clip.constants.OPENAI_DATASET_MEAN / _STD).
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 _RESIZE_MODES = ("shortest", "longest", "squash")
-_FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+# PIL is imported where pixels are handled: the model registry reads this module's
+# PreprocessConfig, and a search that never touches an image need not load PIL.
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,12 @@ def _triple(value: Any, default: tuple[float, float, float]) -> tuple[float, flo
 
 def preprocess(image: Image.Image, cfg: PreprocessConfig) -> np.ndarray:
     """One RGB PIL image -> float32 ``(3, size, size)`` model input, as open_clip makes it."""
+    from PIL import Image
+
     if image.mode != "RGB":
         image = image.convert("RGB")
-    resample = _FILTERS["bilinear" if cfg.interpolation == "bilinear" else "bicubic"]
+    filters = Image.Resampling
+    resample = filters.BILINEAR if cfg.interpolation == "bilinear" else filters.BICUBIC
     size = cfg.size
     if cfg.resize_mode == "squash":
         image = _resize(image, size, size, resample)
@@ -144,6 +150,8 @@ def _center_crop_or_pad(image: Image.Image, size: int, fill: int) -> Image.Image
         top = (size - h) // 2 if size > h else 0
         right = (size - w + 1) // 2 if size > w else 0
         bottom = (size - h + 1) // 2 if size > h else 0
+        from PIL import ImageOps
+
         image = ImageOps.expand(image, border=(left, top, right, bottom), fill=(fill,) * 3)
         w, h = image.size
         if (w, h) == (size, size):

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog.catalog import path_bytes
-from clipdesk.core.indexer import IndexReport, ReadPool, embed_pending, run_index
 from clipdesk.core.library.roots import add_root
 from clipdesk.core.progress import CancelToken, Progress
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.faces import FaceSink
+    from clipdesk.core.indexer import IndexReport, ReadPool
     from clipdesk.core.library.model_vectors import ModelVectors
     from clipdesk.core.model_slot import ModelSlot
     from clipdesk.core.people.service import PeopleService
@@ -80,6 +80,7 @@ class LibraryJobs:
         """Add ``folders`` as roots, then index every root (looking for faces as
         ``face_sink`` decides, reading text as ``ocr.text_wanted`` does; reading files in
         ``pool`` when given)."""
+        from clipdesk.core.indexer import run_index
         from clipdesk.core.ocr import TEXT_SETTING, text_wanted
 
         for folder in folders:
@@ -133,6 +134,7 @@ class LibraryJobs:
         retag: bool,
     ) -> Generator[Progress, None, ReconcileReport]:
         """Compare some folders (default: every root) with the catalog, then embed."""
+        from clipdesk.core.indexer import embed_pending
         from clipdesk.core.ocr import TEXT_SETTING, text_wanted
         from clipdesk.core.watch.dirty import Scope
         from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
@@ -178,6 +180,8 @@ class LibraryJobs:
     ) -> Generator[Progress, None, bool]:
         """Embed every photo with ``new_encoder`` in its own index, then change over in
         one step; True when the switch completed (a cancelled one keeps its vectors)."""
+        from clipdesk.core.indexer import IndexReport, embed_pending
+
         key = new_encoder.model_key
         self._catalog.register_model(key, new_encoder.spec.name, new_encoder.dim)
         new_vectors, _ = self._vectors.open_index(key, new_encoder.dim, repair=True)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipdesk.core.catalog import Catalog, RootRecord
-from clipdesk.core.indexer import IndexReport, ReadPool
 from clipdesk.core.lane import WriterLane
 from clipdesk.core.library.jobs import LibraryJobs
 from clipdesk.core.library.model_vectors import ModelVectors
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
+    from clipdesk.core.indexer import IndexReport, ReadPool
     from clipdesk.core.people.service import PeopleService
     from clipdesk.core.tags.retag import RetagOutcome
     from clipdesk.core.tags.service import TagService
