@@ -1,7 +1,7 @@
 """Starting the desktop app: the window first, the library and the model after.
 
-The window is shown before anything slow happens: the library opens in a worker (started
-while the window is built), and the model, its index and its text tower load in another,
+The window is shown before anything slow happens: the library opens in a worker, and
+the model, its index and its text tower load in another,
 so the user sees the app within a second. A query typed meanwhile runs as soon as the
 library is open, before the rest of the start-up work (see ``LibraryService``).
 """
@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from clipdesk.gui.compat import check_binding
@@ -70,8 +71,6 @@ class DesktopApp:
             model=options.model or self.settings.model,
             device=options.device or self.settings.device,
         )
-        # The library opens (imports, catalog) in a worker while the window is built.
-        self.service.open()
         self.service.index_workers = self.settings.decode_workers()
         self.service.writes.find_faces = self.settings.find_faces
         self.service.writes.read_text = self.settings.read_text
@@ -90,6 +89,7 @@ class DesktopApp:
                 self.window.search_bar.set_text(self.options.query, submit=False)
             if self.options.similar:
                 self.window.search_bar.set_image(self.options.similar, submit=False)
+        QTimer.singleShot(0, self.service.open)
 
     def _maybe_first_run(self, _status: object, roots: list) -> None:
         if self._first_run_checked:
