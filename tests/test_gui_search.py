@@ -124,6 +124,28 @@ def test_typing_a_query_fills_the_grid_in_score_order(qtbot, window, library):
     assert window.model.index(0).data() == os.path.basename(ranked[0])
 
 
+def test_a_query_typed_while_the_library_opens_is_answered_before_the_start_up_work(qtbot, library):
+    """The start-up work (status, the folder watcher's first look, tagging) waits for the
+    first answer instead of sharing the cores with it."""
+    service = LibraryService(library=library[0])
+    win = MainWindow(service, Settings())
+    qtbot.addWidget(win)
+    win.show()
+    events: list[str] = []
+    service.searchFinished.connect(lambda o: o.request.text and events.append("answer"))
+    service.opened.connect(lambda _status: events.append("opened"))
+    win.search_bar.set_text("a red circle")  # before the library opened: the query waits
+    try:
+        with qtbot.waitSignals([service.searchFinished, service.opened], timeout=TIMEOUT_MS):
+            service.open()
+        assert events[:2] == ["answer", "opened"]
+        assert win.model.rowCount() > 0
+        qtbot.waitUntil(lambda: service.watcher is not None, timeout=TIMEOUT_MS)
+    finally:
+        win.shutdown()
+        assert QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)
+
+
 def test_enter_searches_at_once_and_clearing_empties_the_grid(qtbot, window):
     started = []
     window.service.searchStarted.connect(started.append)
