@@ -70,3 +70,14 @@ def test_a_broken_copy_or_an_unwritable_cache_still_gives_a_session(tmp_path: Pa
     paths.cache_dir().parent.mkdir(parents=True, exist_ok=True)
     paths.cache_dir().write_bytes(b"a file where the cache folder should be")
     np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
+
+
+def test_a_copy_that_cannot_be_saved_still_gives_a_session(tmp_path: Path, monkeypatch) -> None:
+    """ONNX Runtime fails a session whose optimised copy it cannot write (a full disk);
+    clipdesk then makes the session without keeping a copy."""
+    model = _image_tower(tmp_path)
+    reference = _run(make_session(model))
+    nowhere = tmp_path / "no-such-folder" / "copy.onnx.tmp"
+    monkeypatch.setattr(onnx_optimised, "writing_path", lambda _target: nowhere)
+    np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
+    assert not nowhere.exists()

@@ -127,7 +127,15 @@ def make_session(
     written = onnx_optimised.writing_path(target) if target is not None else None
     if written is not None:
         made.optimized_model_filepath = str(written)
-    session = ort.InferenceSession(str(path), made, providers=[CPU])
+    try:
+        session = ort.InferenceSession(str(path), made, providers=[CPU])
+    except Exception:
+        if written is None:
+            raise
+        # ONNX Runtime fails the session when it cannot save the optimised copy (a full
+        # disk: "Protobuf serialization failed"); the session does not need the copy.
+        onnx_optimised.forget(written)
+        return ort.InferenceSession(str(path), options(full), providers=[CPU])
     if written is not None and target is not None and written.is_file():
         onnx_optimised.keep(written, target)
     return session
