@@ -8,9 +8,9 @@ and answers a query in one process. Both get the same random-initialised ViT-B-3
   ``ViT-B-32-256-datacomp_s34b_b86k/{visual,textual}.onnx``, input ``input``, and
   ``tokenizer/bpe_simple_vocab_16e6.txt.gz``), exported here from open_clip;
 - clipdesk a pack of the same weights (``clipdesk models export``'s ``write_pack``),
-  imported once per version of clipdesk before its first run (timed apart) into a models
-  folder both variants share; each variant starts from an empty cache, removed after it
-  (the disk it needs: the pack and the optimised models, about 0.5 GB at a time).
+  imported once before the first run (timed apart) into a models folder every variant
+  and version shares; each variant starts from an empty cache, removed after it (the
+  disk it needs: the pack and the optimised models, about 0.5 GB at a time).
 
 A run is what a user waits for, whole processes: rclip ``rclip -f QUERY`` in the photo
 folder; clipdesk ``clipdesk index DIR`` then ``clipdesk search QUERY``, twice: its default
@@ -245,16 +245,14 @@ def main() -> int:
                 )
                 found = {"rclip": [r_first, r_warm]}
                 rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
-                models = {}
-                for suffix, code in codes.items():
-                    models[suffix] = base / f"models{suffix.replace(' ', '-')}"
-                    imported = import_pack(pack, code, models[suffix])
-                    print(f"round {i + 1}: models import{suffix} {imported:.2f} s", flush=True)
+                models = base / "models"  # one installed model for all: the format is
+                imported = import_pack(pack, ROOT, models)  # the same in every version
+                print(f"round {i + 1}: models import {imported:.2f} s", flush=True)
                 for label, flags in VARIANTS.items():
                     for suffix, code in codes.items():  # interleaved: load hits both alike
                         name = label + suffix
                         c_first, c_warm = run_clipdesk(
-                            models[suffix],
+                            models,
                             photos,
                             base / name.replace(" ", "-"),
                             flags,
