@@ -47,6 +47,7 @@ class CrashRun:
     real_tries: int = 0
     full_run_s: float = 3.0
     seed: int = 1000
+    misses: int = 0  # zygote runs that ended before their kill
 
     @property
     def photos(self) -> Path:
@@ -110,7 +111,9 @@ class CrashRun:
 
     def killed_run(self, real: bool = False) -> bool:
         """Start ``clipdesk index`` and SIGKILL it after a random time; True if it died so."""
-        delay = self.rng.uniform(0.0, 1.1) * self.full_run_s
+        # A run after churn indexes a few files and is faster than the first, timed one:
+        # each run that ended before its kill halves the window, so kills keep landing.
+        delay = self.rng.uniform(0.0, 1.1) * self.full_run_s * 0.5**self.misses
         out = self.base / "killed.log"
         if real:
             # A new interpreter imports torch before it indexes anything, and how long that
@@ -145,6 +148,7 @@ class CrashRun:
             code, sig = self.zygote.wait(pid)
             killed = sig == signal.SIGKILL
             assert killed or code == 0, out.read_text(errors="replace")
+            self.misses += not killed
         self.kills += killed
         return killed
 
