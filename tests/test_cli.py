@@ -152,6 +152,17 @@ def test_help_is_fast_and_does_not_import_torch():
     assert result.stdout.strip() == "False False", result.stderr
 
 
+def test_version_is_one_line_on_stdout():
+    """`clipdesk --version` as scripts read it: stdout, exit 0, nothing on stderr."""
+    from importlib import metadata
+
+    result = subprocess.run(
+        [sys.executable, "-m", "clipdesk", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"clipdesk {metadata.version('clipdesk')}\n"
+
+
 def test_index_counts_a_video_once_and_its_scenes_apart(cli_env, tmp_path):
     import video_samples as vs
     from PIL import Image

@@ -419,6 +419,6 @@ def test_a_people_edit_waits_while_another_process_writes(library, tmp_path):
         holder.release()
     assert edit.wait(120) == 0, errors
     reader.join(10)
-    assert [line.strip() for line in errors] == [WAITING_MESSAGE]  # one line, once
+    assert [line.strip() for line in errors] == [f"clipdesk: {WAITING_MESSAGE}"]  # once
     with Library.open(lib.directory, model="tiny-shapes") as after:
         assert after.people.person(person).name == "Bea"

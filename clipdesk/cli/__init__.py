@@ -48,7 +48,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> NoReturn:
         import clipdesk
 
-        parser.exit(0, f"clipdesk {clipdesk.__version__}\n")
+        print(f"clipdesk {clipdesk.__version__}")  # on stdout, as argparse's own action
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
