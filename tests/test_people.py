@@ -382,10 +382,7 @@ def test_a_moved_photo_keeps_faces_name_and_text_and_a_deleted_one_takes_them(
 def test_a_people_edit_waits_while_another_process_writes(library, tmp_path):
     """`clipdesk people name` while another process (the window indexing) holds the
     library's write lock: it says so once, waits, and then names."""
-    import subprocess
-    import sys
-    import threading
-    import time
+    from writer_waits import start_waiting_edit
 
     from clipdesk.core.lane import WAITING_MESSAGE
     from clipdesk.core.write_lock import FileWriteGuard
@@ -396,29 +393,13 @@ def test_a_people_edit_waits_while_another_process_writes(library, tmp_path):
     holder = FileWriteGuard(lib.directory)
     assert holder.try_acquire()
     argv = ["--library", os.fspath(lib.directory), "--model", "tiny-shapes"]
-    errors: list[str] = []
     try:
-        edit = subprocess.Popen(
-            [sys.executable, "-m", "clipdesk", *argv, "people", "name", str(person), "Bea"],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        reader = threading.Thread(target=lambda: errors.extend(edit.stderr), daemon=True)
-        reader.start()
-        deadline = time.monotonic() + 120
-        while not any(WAITING_MESSAGE in line for line in errors):
-            assert edit.poll() is None, errors  # neither done nor failed: it waits its turn
-            assert time.monotonic() < deadline, errors
-            time.sleep(0.1)
-        time.sleep(1.0)
-        assert edit.poll() is None
+        edit = start_waiting_edit([*argv, "people", "name", str(person), "Bea"])
         with Library.open(lib.directory, model="tiny-shapes") as other:
             assert other.people.person(person).name is None
     finally:
         holder.release()
-    assert edit.wait(120) == 0, errors
-    reader.join(10)
+    errors = edit.finish()
     assert [line.strip() for line in errors] == [f"clipdesk: {WAITING_MESSAGE}"]  # once
     with Library.open(lib.directory, model="tiny-shapes") as after:
         assert after.people.person(person).name == "Bea"

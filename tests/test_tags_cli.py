@@ -134,8 +134,7 @@ def test_index_tags_new_photos_unless_told_not_to(tmp_path, cli_env):
 def test_a_tag_edit_waits_while_another_process_writes(cli_env):
     """`clipdesk tags vocab --add` while another process (the window indexing) holds the
     library's write lock: it says so once, waits, and then adds the tag."""
-    import threading
-    import time
+    from writer_waits import start_waiting_edit
 
     from clipdesk.core.lane import WAITING_MESSAGE
     from clipdesk.core.write_lock import FileWriteGuard
@@ -143,28 +142,13 @@ def test_a_tag_edit_waits_while_another_process_writes(cli_env):
     env, _paths = cli_env
     holder = FileWriteGuard(Path(env["CLIPDESK_LIBRARY"]))
     assert holder.try_acquire()
-    errors: list[str] = []
     try:
-        edit = subprocess.Popen(
-            [sys.executable, "-m", "clipdesk", "tags", "vocab", "--add", "kite", "--no-run"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-            env={**os.environ, **env},
-        )  # fmt: skip
-        reader = threading.Thread(target=lambda: errors.extend(edit.stderr), daemon=True)
-        reader.start()
-        deadline = time.monotonic() + 120
-        while not any(WAITING_MESSAGE in line for line in errors):
-            assert edit.poll() is None, errors  # neither done nor failed: it waits its turn
-            assert time.monotonic() < deadline, errors
-            time.sleep(0.1)
-        time.sleep(1.0)
-        assert edit.poll() is None
+        edit = start_waiting_edit(["tags", "vocab", "--add", "kite", "--no-run"], env)
         assert "kite" not in clipdesk("tags", "vocab", env=env).stdout.split()
     finally:
         holder.release()
     try:
-        assert edit.wait(120) == 0, errors
-        reader.join(10)
+        errors = edit.finish()
         assert sum(WAITING_MESSAGE in line for line in errors) == 1, errors
         assert "kite" in clipdesk("tags", "vocab", env=env).stdout.split()
     finally:
