@@ -29,8 +29,11 @@ import tempfile
 from pathlib import Path
 
 import benchlib
+from bench_cold_search import build_library
 from bench_rclip import package_at
 from benchlib import median, table
+
+from clipdesk.core.stores.folder import CATALOG_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = "a red star"
@@ -73,7 +76,7 @@ def demo_library(work: Path) -> Path:
     """The demo library (60 pictures, tiny-shapes), made once."""
     folder = work / "demo"
     library = folder / "library"
-    if not (library / "catalog.sqlite").is_file():
+    if not (library / CATALOG_FILE).is_file():
         subprocess.run(
             [sys.executable, "-m", "clipdesk", "demo", str(folder)],
             check=True,
@@ -83,20 +86,9 @@ def demo_library(work: Path) -> Path:
     return library
 
 
-def big_library(size: int) -> Path:
-    """``size`` photos in tiny-shapes' space (the cold-search benchmark's library)."""
-    os.environ["CLIPDESK_BENCH_DIR"] = str(benchlib.bench_dir() / "cold-tiny-shapes")
-    import vectors_data as vd
-
-    from clipdesk.core.encoder import load_encoder
-
-    encoder = load_encoder("tiny-shapes", device="cpu", backend="onnx")
-    return vd.ensure_library(size, encoder)
-
-
 def one_run(library: Path, code: Path, base: Path, *, watch: bool) -> dict[str, object]:
     if not watch:  # rows without files (see the module docstring)
-        with contextlib.closing(sqlite3.connect(library / "catalog.db")) as db, db:
+        with contextlib.closing(sqlite3.connect(library / CATALOG_FILE)) as db, db:
             db.execute("UPDATE roots SET online = 1")
     env = {
         **os.environ,
@@ -131,7 +123,7 @@ def main() -> int:
     work = benchlib.bench_dir() / "first-answer"
     work.mkdir(parents=True, exist_ok=True)
     libraries = {
-        size: demo_library(work) if size == "demo" else big_library(int(size))
+        size: demo_library(work) if size == "demo" else build_library(int(size))
         for size in args.sizes
     }
     rows, results = [], {"conditions": info, "runs": {}}

@@ -41,11 +41,11 @@ def add_subparsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("unmount", help="see a root at the path the library stores it at again")
     p.add_argument("root", type=non_empty, metavar="ROOT", help="the root's id or path")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_unmount)
+    p.set_defaults(func=cmd_mount)
 
 
-def _entry(library: Library, root: RootRecord) -> dict[str, object]:
-    stored = os.fsdecode(library.catalog.stored_roots().get(root.id, root.path))
+def _entry(root: RootRecord, stored_roots: dict[int, bytes]) -> dict[str, object]:
+    stored = os.fsdecode(stored_roots.get(root.id, root.path))
     return {"id": root.id, "path": root.fspath, "stored_path": stored,
             "mounted": stored != root.fspath, "online": root.online}  # fmt: skip
 
@@ -67,29 +67,21 @@ def cmd_roots(args: argparse.Namespace) -> int:
     from clipdesk.cli.library_commands import with_library
 
     def action(library: Library) -> int:
-        _show([_entry(library, r) for r in library.roots()], args.json, one=False)
+        stored = library.catalog.stored_roots()
+        _show([_entry(r, stored) for r in library.roots()], args.json, one=False)
         return 0
 
     return with_library(args, action)
 
 
 def cmd_mount(args: argparse.Namespace) -> int:
+    """``library mount ROOT LOCAL_PATH``, and ``library unmount ROOT`` (no folder: the
+    path the library stores it at)."""
     from clipdesk.cli.library_commands import with_library
 
     def action(library: Library) -> int:
-        root = library.mount_root(args.root, args.folder)
-        _show([_entry(library, root)], args.json, one=True)
-        return 0
-
-    return with_library(args, action)
-
-
-def cmd_unmount(args: argparse.Namespace) -> int:
-    from clipdesk.cli.library_commands import with_library
-
-    def action(library: Library) -> int:
-        root = library.mount_root(args.root, None)
-        _show([_entry(library, root)], args.json, one=True)
+        root = library.mount_root(args.root, getattr(args, "folder", None))
+        _show([_entry(root, library.catalog.stored_roots())], args.json, one=True)
         return 0
 
     return with_library(args, action)

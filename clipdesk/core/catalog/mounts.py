@@ -38,23 +38,25 @@ class MountMap:
         self.pairs = sorted(
             ((s, lo) for s, lo in pairs if s != lo), key=lambda p: -max(len(p[0]), len(p[1]))
         )
+        self._reversed = [(lo, s) for s, lo in self.pairs]  # the same order: the key is symmetric
 
     def __bool__(self) -> bool:
         return bool(self.pairs)
 
     def to_local(self, path: bytes) -> bytes:
-        for stored, local in self.pairs:
-            rest = _under(path, stored)
-            if rest is not None:
-                return local.rstrip(b"/\\") + rest if rest else local
-        return path
+        return _rebase(path, self.pairs)
 
     def to_stored(self, path: bytes) -> bytes:
-        for stored, local in self.pairs:
-            rest = _under(path, local)
-            if rest is not None:
-                return stored.rstrip(b"/\\") + rest if rest else stored
-        return path
+        return _rebase(path, self._reversed)
+
+
+def _rebase(path: bytes, pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """``path`` under the first ``old`` of ``pairs``, moved under its ``new``."""
+    for old, new in pairs:
+        rest = _under(path, old)
+        if rest is not None:
+            return new.rstrip(b"/\\") + rest if rest else new
+    return path
 
 
 _NONE = MountMap()

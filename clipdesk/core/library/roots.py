@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 _SEP = os.sep.encode()
 
 
+def _below(path: bytes, folder: bytes) -> bool:
+    # As clipdesk.core.watch.dirty.is_below, whose package would bring watchdog along.
+    return path.startswith(folder.rstrip(_SEP) + _SEP)
+
+
 def _inside(path: bytes, folder: bytes) -> bool:
-    return path == folder or path.startswith(folder.rstrip(_SEP) + _SEP)
+    return path == folder or _below(path, folder)
 
 
 __all__ = ["add_root", "folder_path", "mount_root", "root_named", "root_to_remove"]
@@ -38,13 +43,12 @@ def add_root(catalog: Catalog, folder: str | os.PathLike[str]) -> RootRecord:
     """Add ``folder`` as a root; a folder inside an existing root adds nothing new, and
     roots inside the new one are merged into it."""
     resolved = os.fsencode(folder_path(folder).resolve())
-    sep = os.sep.encode()
     for root in catalog.roots():
-        if resolved == root.path or resolved.startswith(root.path.rstrip(sep) + sep):
+        if _inside(resolved, root.path):
             return root
     new_root = catalog.add_root(resolved)
     for root in catalog.roots():
-        if root.id != new_root.id and root.path.startswith(resolved.rstrip(sep) + sep):
+        if root.id != new_root.id and _below(root.path, resolved):
             catalog.merge_root_into(root.id, new_root.id)
     return new_root
 
