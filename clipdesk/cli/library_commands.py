@@ -219,10 +219,13 @@ def with_library(
     action: Callable[[Library], int],
     *,
     unopenable: Callable[[CatalogError], int] | None = None,
+    tell_waits: bool = False,
 ) -> int:
     """Open the library named by the global options, turning its errors into CLI errors.
 
     ``unopenable`` handles a library that cannot be opened (``check`` reports it).
+    ``tell_waits``: an edit that waits while another process writes to the library
+    says so on stderr (a long job's progress says it itself).
     """
     import sqlite3
 
@@ -240,6 +243,10 @@ def with_library(
         if unopenable is not None:
             return unopenable(exc)
         raise CliError(str(exc)) from exc
+    if tell_waits:
+        from clipdesk.cli.output import say
+
+        library.writer.add_wait_listener(say)
     try:
         return action(library)
     except (LibraryError, CatalogError) as exc:

@@ -41,6 +41,11 @@ def print_json_line(data: Any) -> None:
     sys.stdout.flush()
 
 
+def say(message: str) -> None:
+    """One ``clipdesk: MESSAGE`` line on stderr, at once."""
+    print(f"clipdesk: {message}", file=sys.stderr, flush=True)
+
+
 def one_line(text: str) -> str:
     """``text`` with control characters escaped, so it prints as exactly one line."""
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)

@@ -73,14 +73,9 @@ def _with_library(args: argparse.Namespace, action) -> int:  # type: ignore[no-u
 def _editing(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
     """Run an edit: it waits while another process writes to the library (an index in
     the window clusters faces into the same tables), and says so once on stderr."""
+    from clipdesk.cli.library_commands import with_library
 
-    def edit(library: Library) -> int:
-        library.writer.add_wait_listener(
-            lambda message: print(f"clipdesk: {message}", file=sys.stderr, flush=True)
-        )
-        return action(library)
-
-    return _with_library(args, edit)
+    return with_library(args, action, tell_waits=True)
 
 
 def cmd_people(args: argparse.Namespace) -> int:

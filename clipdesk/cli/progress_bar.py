@@ -6,6 +6,7 @@ import sys
 from collections.abc import Generator
 from typing import TypeVar
 
+from clipdesk.cli.output import say
 from clipdesk.core.progress import Progress, run_to_end
 
 T = TypeVar("T")
@@ -29,7 +30,7 @@ def _telling_waits(job: Generator[Progress, None, T]) -> Generator[Progress, Non
                 return stop.value
             said = step.stage == "wait" or (step.stage == "tag-prompts" and step.done == 0)
             if said and step.message:
-                print(f"clipdesk: {step.message}", file=sys.stderr, flush=True)
+                say(step.message)
             yield step
     finally:
         job.close()

@@ -96,13 +96,7 @@ def _with_library(args: argparse.Namespace, action) -> int:  # type: ignore[no-u
     library (an index in the window), and says so once on stderr."""
     from clipdesk.cli.library_commands import with_library
 
-    def run(library: Library) -> int:
-        library.writer.add_wait_listener(
-            lambda message: print(f"clipdesk: {message}", file=sys.stderr, flush=True)
-        )
-        return action(library)
-
-    return with_library(args, run)
+    return with_library(args, action, tell_waits=True)
 
 
 def _fmt(value: float | None) -> str:
