@@ -55,7 +55,7 @@ class IndexingWrites:
         """
         now = time.time()
         with self.engine.begin() as conn:
-            released = _fingerprints(conn, removed)
+            released = set(_fingerprints(conn, removed).values())
             if removed:
                 for start in range(0, len(removed), 500):
                     chunk = list(removed[start : start + 500])
@@ -214,17 +214,20 @@ class IndexingWrites:
                     .where(files.c.id == file_id)
                     .values(status="skipped", skip_reason=reason, fingerprint=None, updated_at=now)
                 )
-            let_go(conn, before)
+            now_held = {file_id: facts.fingerprint for file_id, facts in decoded}
+            # A file read again as the same content still holds its fingerprint: only the
+            # changed ones may have let theirs go (usually none, and no query is made).
+            let_go(conn, {fp for i, fp in before.items() if now_held.get(i) != fp})
         return created
 
 
-def _fingerprints(conn: Connection, file_ids: Sequence[int]) -> set[str]:
-    """The fingerprints ``file_ids`` hold now (before a change lets some go)."""
-    out: set[str] = set()
+def _fingerprints(conn: Connection, file_ids: Sequence[int]) -> dict[int, str]:
+    """The fingerprint each of ``file_ids`` holds now (before a change lets some go)."""
+    out: dict[int, str] = {}
     for start in range(0, len(file_ids), 500):
         chunk = list(file_ids[start : start + 500])
-        query = select(files.c.fingerprint).where(
+        query = select(files.c.id, files.c.fingerprint).where(
             files.c.id.in_(chunk), files.c.fingerprint.is_not(None)
         )
-        out.update(row[0] for row in conn.execute(query))
+        out.update((int(row[0]), row[1]) for row in conn.execute(query))
     return out
