@@ -296,6 +296,20 @@ def test_different_photos_of_the_same_people_group_together(tmp_path, tiny_shape
     assert len(people) == 4 and sorted(p.photos for p in people) == [6, 6, 6, 6]
 
 
+def test_a_child_and_her_mother_stay_two_people_in_a_new_library(tmp_path, tiny_shapes_installed):
+    """A hard case: a girl and her mother (one PASCAL photo) look alike to dlib's embedder
+    (0.54-0.61 apart), and a new library has no group photos to calibrate from yet."""
+    family = {"child": ("2008_001009.jpg", (145, 79, 76, 76)),
+              "mother": ("2008_001009.jpg", (125, 214, 90, 91))}  # fmt: skip
+    photos = write_people(tmp_path / "photos", people=family)
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as lib:
+        run_to_end(lib.index([tmp_path / "photos"], workers=1, faces=True))
+        assert lib.people.threshold().pairs == 0  # the default threshold decides
+        found = [subject(lib, p.path).person_id for p in photos]
+    precision, recall = pairwise([p.person for p in photos], found)
+    assert (precision, recall) == (1.0, 1.0), found
+
+
 def test_edits_from_another_process_are_seen_by_the_next_index(library, tmp_path):
     """The window indexes while `clipdesk people merge` runs elsewhere: the window's copy
     of the faces is read again, so new faces go to people that still exist."""
