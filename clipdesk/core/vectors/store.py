@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from clipdesk.core.vectors.allowed_query import AllowedQuery
+
 __all__ = ["VectorStore"]
 
 
@@ -21,6 +23,9 @@ class VectorStore(Protocol):
 
     dim: int
     problem: str | None  # why a saved copy could not be used (then it is refilled)
+    # Whether the store searches within an :class:`AllowedQuery`'s select itself (it
+    # lives in the catalog's database); else it is handed the ids.
+    filters_in_sql: bool
 
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None: ...
 
@@ -56,5 +61,5 @@ class VectorStore(Protocol):
         vector: np.ndarray,
         k: int,
         *,
-        allowed: np.ndarray | set[int] | Iterable[int] | None = None,
+        allowed: AllowedQuery | np.ndarray | set[int] | Iterable[int] | None = None,
     ) -> list[tuple[int, float]]: ...

@@ -1,0 +1,141 @@
+"""Filtered searches on a shared library: the filter is SQL inside the vector query.
+
+On PostgreSQL a search's filters reach pgvector as the catalog's select itself, in the
+statement that orders by distance (``PgVectorStore._within``), never as an array of
+ids read out and sent back. The same photos give the same top k as the folder library
+for every kind of filter, on both of the store's ways (a scan of a small set, the
+graph's iterative scan), and a filter so selective that the graph finds too few still
+returns every allowed photo, the true best ones.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import event
+
+from clipdesk.core.catalog.rows import path_bytes
+from clipdesk.core.library import Library
+from clipdesk.core.progress import run_to_end
+from clipdesk.core.search import Filters
+from clipdesk.core.vectors import pgvector_store
+from clipdesk.training.shapes import write_sample_library
+
+K = 10
+
+
+class Statements:
+    """Every statement a library's engine runs, and whether one was handed a list (an
+    array of ids, as ``WHERE id = ANY(:ids)`` binds one)."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+        self.run: list[str] = []
+        self.with_arrays: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        self.run.append(statement)
+        rows = parameters if isinstance(parameters, list) else [parameters]
+        for row in rows:
+            values = row.values() if isinstance(row, dict) else (row or ())
+            if any(isinstance(v, list | tuple | np.ndarray) for v in values):
+                self.with_arrays.append(statement)
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def _top(library: Library, text: str, filters: Filters) -> list[tuple[str, float]]:
+    return [(h.path, round(h.score, 4)) for h in library.search(text, k=K, filters=filters).hits]
+
+
+def _true_best(library: Library, paths: list[str], text: str) -> list[str]:
+    """The best of ``paths`` for ``text``, scored from the catalog's float32 vectors."""
+    key = library.encoder.model_key
+    query = library.encoder.encode_texts([text]).vectors[0]
+    scored = []
+    for path in paths:
+        vector = library.catalog.vector_for_file(path_bytes(path), key)
+        scored.append((float(vector @ query / np.linalg.norm(vector)), path))
+    return [path for _, path in sorted(scored, reverse=True)]
+
+
+def test_filtered_searches_on_postgres_equal_the_folder_library(
+    pg_url: str, sample_library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = Library.open(sample_library.copy(tmp_path / "lib"), model="tiny-shapes")
+    shared = Library.open(pg_url, model="tiny-shapes")
+    try:
+        run_to_end(shared.index([sample_library.photos], workers=1))
+        run_to_end(shared.tags.run())
+        holiday = os.fspath(sample_library.photos / "holiday")
+        tag = next(t for t in local.tags.list_tags() if 3 <= t.count <= 30).name
+        times = sorted(os.stat(r.path).st_mtime for r in sample_library.records)
+        filters = {
+            "folder": Filters(folder=holiday),
+            "tag": Filters(tag=tag),
+            "date": Filters(after=statistics.median(times)),
+            "folder and date": Filters(folder=holiday, after=times[len(times) // 4]),
+            "excluded folder only": Filters(excluded=(holiday,)),
+        }
+        seen = Statements(shared.catalog.engine)
+        try:
+            # The library is small enough to be scanned; then, as a large one would
+            # be, searched in the graph (the count of the allowed set says "large").
+            for exact_limit in (pgvector_store.EXACT_LIMIT, 0):
+                monkeypatch.setattr(pgvector_store, "EXACT_LIMIT", exact_limit)
+                for name, chosen in filters.items():
+                    for text in ("a red circle", "stripes"):
+                        ours = _top(shared, text, chosen)
+                        assert ours == _top(local, text, chosen), (name, exact_limit, text)
+                        assert ours, name
+        finally:
+            seen.close()
+        searched = [s for s in seen.run if "ORDER BY" in s and "<=>" in s]
+        assert searched  # the vector queries ran through this engine
+        assert not [s for s in seen.with_arrays if "<=>" in s]  # no id array sent back
+    finally:
+        shared.close()
+        local.close()
+
+
+@pytest.mark.slow
+def test_a_filter_the_graph_cannot_fill_returns_every_allowed_photo(
+    pg_url: str, tiny_shapes_installed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three allowed photos of 150, the ones least like the query: the graph, told to
+    stop early (as an iterative scan stops at ``hnsw.max_scan_tuples`` in a large
+    library), finds none of them; the store then scans the filter's rows."""
+    photos = tmp_path / "photos"
+    write_sample_library(photos, 150, seed=11)
+    text = "a red circle"
+    with Library.open(pg_url, model=tiny_shapes_installed) as shared:
+        run_to_end(shared.index([photos], workers=1))
+        everything = [h.path for h in shared.search(text, k=150).hits]
+        assert len(everything) == 150
+        far = everything[-3:]
+        shared.tags.add_tag("far away", custom=True)
+        shared.tags.confirm("far away", far)
+        monkeypatch.setattr(pgvector_store, "EXACT_LIMIT", 0)  # count: "large"
+        monkeypatch.setattr(pgvector_store, "MAX_SCAN_TUPLES", 1)
+        monkeypatch.setattr(pgvector_store, "MIN_EF_SEARCH", 1)
+        monkeypatch.setattr(pgvector_store, "FILTERED_EF_SEARCH", 1)
+        graph_found: list[int] = []
+        nearest = pgvector_store.PgVectorStore._nearest
+
+        def spy(self, query, n, allowed, *, exact):  # type: ignore[no-untyped-def]
+            found = nearest(self, query, n, allowed, exact=exact)
+            if not exact:
+                graph_found.append(len(found))
+            return found
+
+        monkeypatch.setattr(pgvector_store.PgVectorStore, "_nearest", spy)
+        hits = [h.path for h in shared.search(text, k=K, filters=Filters(tag="far away")).hits]
+        assert graph_found and graph_found[0] < 3  # the graph alone fell short
+        assert len(hits) == min(K, 3)
+        assert hits == _true_best(shared, far, text)
