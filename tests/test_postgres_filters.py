@@ -23,7 +23,6 @@ from clipdesk.core.library import Library
 from clipdesk.core.progress import run_to_end
 from clipdesk.core.search import Filters
 from clipdesk.core.vectors import pgvector_store
-from clipdesk.training.shapes import write_sample_library
 
 K = 10
 
@@ -65,6 +64,20 @@ def _true_best(library: Library, paths: list[str], text: str) -> list[str]:
     return [path for _, path in sorted(scored, reverse=True)]
 
 
+def _record_ways(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
+    """Each vector query the store makes within a filter: (a scan?, rows found)."""
+    ways: list[tuple[bool, int]] = []
+    nearest = pgvector_store.PgVectorStore._nearest
+
+    def recorded(self, query, n, allowed, *, exact):  # type: ignore[no-untyped-def]
+        found = nearest(self, query, n, allowed, exact=exact)
+        ways.append((exact, len(found)))
+        return found
+
+    monkeypatch.setattr(pgvector_store.PgVectorStore, "_nearest", recorded)
+    return ways
+
+
 def test_filtered_searches_on_postgres_equal_the_folder_library(
     pg_url: str, sample_library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,11 +96,21 @@ def test_filtered_searches_on_postgres_equal_the_folder_library(
             "folder and date": Filters(folder=holiday, after=times[len(times) // 4]),
             "excluded folder only": Filters(excluded=(holiday,)),
         }
+        # A very selective filter: the three photos least like the query, tagged by
+        # hand in both libraries.
+        text = "a red circle"
+        far = [h.path for h in local.search(text, k=40).hits][-3:]
+        for library in (shared, local):
+            library.tags.add_tag("far away", custom=True)
+            library.tags.confirm("far away", far)
+        filters["very selective"] = Filters(tag="far away")
+        ways = _record_ways(monkeypatch)
         seen = Statements(shared.catalog.engine)
         try:
-            # The library is small enough to be scanned; then, as a large one would
-            # be, searched in the graph (the count of the allowed set says "large").
-            for exact_limit in (pgvector_store.EXACT_LIMIT, 0):
+            # The library is small enough to be scanned; then, as a large one is,
+            # first read up to a limit (20 of 40: a small set is scanned, a large one
+            # goes to the graph); then every set counts as large.
+            for exact_limit in (pgvector_store.EXACT_LIMIT, 20, 0):
                 monkeypatch.setattr(pgvector_store, "EXACT_LIMIT", exact_limit)
                 for name, chosen in filters.items():
                     for text in ("a red circle", "stripes"):
@@ -96,46 +119,24 @@ def test_filtered_searches_on_postgres_equal_the_folder_library(
                         assert ours, name
         finally:
             seen.close()
+        # Exactly the three, the true best, in both ways; in the graph's way the graph
+        # found fewer than the candidates wanted, so the store scanned the set after.
+        expected_ways = {
+            pgvector_store.EXACT_LIMIT: [(True, 3)],  # a small library: scanned
+            20: [],  # the bounded read found the whole set and scanned it, one statement
+            0: [(False, 3), (True, 3)],
+        }
+        for exact_limit, expected in expected_ways.items():
+            monkeypatch.setattr(pgvector_store, "EXACT_LIMIT", exact_limit)
+            ways.clear()
+            hits = [
+                h.path for h in shared.search(text, k=K, filters=filters["very selective"]).hits
+            ]
+            assert hits == _true_best(shared, far, text) and len(hits) == min(K, 3)
+            assert ways == expected, exact_limit
         searched = [s for s in seen.run if "ORDER BY" in s and "<=>" in s]
         assert searched  # the vector queries ran through this engine
         assert not [s for s in seen.with_arrays if "<=>" in s]  # no id array sent back
     finally:
         shared.close()
         local.close()
-
-
-@pytest.mark.slow
-def test_a_filter_the_graph_cannot_fill_returns_every_allowed_photo(
-    pg_url: str, tiny_shapes_installed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Three allowed photos of 150, the ones least like the query: the graph, told to
-    stop early (as an iterative scan stops at ``hnsw.max_scan_tuples`` in a large
-    library), finds none of them; the store then scans the filter's rows."""
-    photos = tmp_path / "photos"
-    write_sample_library(photos, 150, seed=11)
-    text = "a red circle"
-    with Library.open(pg_url, model=tiny_shapes_installed) as shared:
-        run_to_end(shared.index([photos], workers=1))
-        everything = [h.path for h in shared.search(text, k=150).hits]
-        assert len(everything) == 150
-        far = everything[-3:]
-        shared.tags.add_tag("far away", custom=True)
-        shared.tags.confirm("far away", far)
-        monkeypatch.setattr(pgvector_store, "EXACT_LIMIT", 0)  # count: "large"
-        monkeypatch.setattr(pgvector_store, "MAX_SCAN_TUPLES", 1)
-        monkeypatch.setattr(pgvector_store, "MIN_EF_SEARCH", 1)
-        monkeypatch.setattr(pgvector_store, "FILTERED_EF_SEARCH", 1)
-        graph_found: list[int] = []
-        nearest = pgvector_store.PgVectorStore._nearest
-
-        def spy(self, query, n, allowed, *, exact):  # type: ignore[no-untyped-def]
-            found = nearest(self, query, n, allowed, exact=exact)
-            if not exact:
-                graph_found.append(len(found))
-            return found
-
-        monkeypatch.setattr(pgvector_store.PgVectorStore, "_nearest", spy)
-        hits = [h.path for h in shared.search(text, k=K, filters=Filters(tag="far away")).hits]
-        assert graph_found and graph_found[0] < 3  # the graph alone fell short
-        assert len(hits) == min(K, 3)
-        assert hits == _true_best(shared, far, text)

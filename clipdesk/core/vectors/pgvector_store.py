@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.types import UserDefinedType
@@ -273,32 +274,61 @@ class PgVectorStore:
         """The ``n`` nearest allowed ids, the filter joined in SQL.
 
         Exact where the id array was: a set of at most EXACT_LIMIT is scanned. Its size
-        is not known without reading it, so a bounded count reads at most EXACT_LIMIT + 1
-        of its rows (stopping there: tens of ms at 1M photos, against the whole set
-        that reading the ids cost), once per search. A larger set is searched in the
+        is not known without reading it, so one statement reads at most EXACT_LIMIT + 1
+        of its ids inside the server and, when that was all of them, scans just those
+        rows (:meth:`_scanned_if_small`). A larger set costs that bounded read (tens of
+        ms at 1M photos; reading all its ids cost seconds) and is searched in the
         graph; an iterative scan stops after MAX_SCAN_TUPLES rows, so when the graph
         returns fewer than ``n`` (allowed photos far from the query) the set is scanned
         after all, and the answer holds every allowed photo it should. Going to the
-        graph first and counting never would skip the count, but give a 1% filter at
-        1M photos the graph's approximate answer where the id array gave an exact one.
+        graph first, with no bounded read, would give a 1% filter at 1M photos the
+        graph's approximate answer where the id array gave an exact one.
         """
-        small = len(self) <= EXACT_LIMIT or self._at_most(allowed, EXACT_LIMIT)
-        if not small:
+        if len(self) > EXACT_LIMIT:
+            small = self._scanned_if_small(query, n, allowed)
+            if small is not None:
+                return small
             found = self._nearest(query, n, allowed, exact=False)
             if len(found) >= n:
                 return found
         return self._nearest(query, n, allowed, exact=True)
 
-    def _at_most(self, allowed: AllowedQuery, limit: int) -> bool:
-        """Whether the set holds at most ``limit`` ids (copies of a photo count twice:
-        such a set may go to the graph, which then falls back as above)."""
-        key = f"{self.table}:at_most:{limit}"
-        if key not in allowed.notes:
-            rows = self._members(allowed) if allowed.denied else allowed.select
-            counted = select(func.count()).select_from(rows.limit(limit + 1).subquery())
-            with self.engine.connect() as conn:
-                allowed.notes[key] = int(conn.execute(counted).scalar() or 0) <= limit
-        return bool(allowed.notes[key])
+    def _scanned_if_small(
+        self, query: np.ndarray, n: int, allowed: AllowedQuery
+    ) -> np.ndarray | None:
+        """The ``n`` nearest of a set of at most EXACT_LIMIT ids, by a scan; None when
+        the set is larger (remembered for the rest of the search). One statement: the
+        first EXACT_LIMIT + 1 ids are read once (a CTE), counted, and only when they
+        are all the set are their rows fetched by key and sorted by distance."""
+        key = f"{self.table}:large"
+        if allowed.notes.get(key):
+            return None
+        rows = self._members(allowed) if allowed.denied else allowed.select
+        first = rows.limit(EXACT_LIMIT + 1).cte("first")
+        size = select(func.count().label("size")).select_from(first).cte("size")
+        ids = cast(select(func.array_agg(first.c.id)).scalar_subquery(), ARRAY(BIGINT))
+        t = self._table()
+        found = (
+            select(t.c.id)
+            .where(size.c.size <= EXACT_LIMIT, t.c.id == any_(ids))
+            .order_by(self._distance(query) + 0)
+            .limit(n)
+            .lateral("found")
+        )
+        sql = select(size.c.size, found.c.id).select_from(size.outerjoin(found, true()))
+        with self.engine.connect() as conn:
+            answer = conn.execute(sql).all()
+        if not answer or answer[0][0] > EXACT_LIMIT:
+            allowed.notes[key] = True
+            return None
+        return np.array([i for _, i in answer if i is not None], dtype=np.int64)
+
+    def _table(self):  # type: ignore[no-untyped-def]
+        return table(self.table, column("id", BIGINT), column("v"))
+
+    def _distance(self, query: np.ndarray):  # type: ignore[no-untyped-def]
+        q = cast(bindparam("q", _literal(query)), _HalfVec())
+        return column("v").op("<=>", return_type=Float)(q)
 
     def _members(self, allowed: AllowedQuery, *, per_row: bool = False):  # type: ignore[no-untyped-def]
         """This table's ids in the allowed set, in one of two forms.
@@ -312,7 +342,7 @@ class PgVectorStore:
         the rows it visits, where reading the set first would read all of a 30%
         filter's rows. Denied ids (excluded folders) are few: a hashed NOT IN.
         """
-        t = table(self.table, column("id", BIGINT), column("v"))
+        t = self._table()
         rows = allowed.select.subquery()
         if per_row:
             probe = select(rows.c.id).where(rows.c.id == t.c.id).offset(literal_column("0"))
@@ -328,9 +358,7 @@ class PgVectorStore:
         self, query: np.ndarray, n: int, allowed: AllowedQuery, *, exact: bool
     ) -> np.ndarray:
         """One statement: the allowed rows nearest ``query``, by a scan or the graph."""
-        v = column("v")
-        q = cast(bindparam("q", _literal(query)), _HalfVec())
-        distance = v.op("<=>", return_type=Float)(q)
+        distance = self._distance(query)
         order = distance + 0 if exact else distance
         sql = self._members(allowed, per_row=not exact).order_by(order).limit(n)
         with self.engine.begin() as conn:
