@@ -313,6 +313,32 @@ def test_file_type_filter_keeps_only_that_type(qtbot, window):
     assert paths_shown and all(p.endswith(".png") for p in paths_shown)
 
 
+OPEN_IN_NEW_PROCESS = r"""
+import sys
+from PySide6.QtWidgets import QApplication
+from clipdesk.gui.service import LibraryService
+app = QApplication([])
+service = LibraryService(sys.argv[1], model="tiny-shapes", device="cpu")
+before = [name for name in ("onnxruntime", "usearch.index") if name in sys.modules]
+service.open()  # returns at once: the catalog opens in a worker
+after = [name for name in ("onnxruntime", "usearch.index") if name in sys.modules]
+print(before, after)
+"""
+
+
+def test_opening_imports_pybind11_modules_on_the_gui_thread(tmp_path):
+    """Imported first in a Qt pool thread, ONNX Runtime aborted the app in about one
+    start in three (``gui/native_imports.py``): opening imports it on the GUI thread,
+    before any worker has run."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_IN_NEW_PROCESS, str(tmp_path / "lib")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[] ['onnxruntime', 'usearch.index']"
+
+
 def test_screenshot_command_saves_the_window(library, tmp_path):
     _, _, base = library
     target = tmp_path / "shot.png"

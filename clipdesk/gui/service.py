@@ -24,6 +24,7 @@ from clipdesk.gui.duplicates import DuplicateSearch
 from clipdesk.gui.folder_watch import FolderWatch
 from clipdesk.gui.jobs import SearchRequest
 from clipdesk.gui.library_opener import LibraryOpener
+from clipdesk.gui.native_imports import import_native_modules
 from clipdesk.gui.searches import Searches
 from clipdesk.gui.worker_set import WorkerSet
 from clipdesk.gui.writer_jobs import WriterJobs
@@ -173,7 +174,9 @@ class LibraryService(QObject):
             self.writes.set_text_on(on)
 
     def open(self) -> None:
-        """Open the library (catalog and migrations) in the background."""
+        """Open the library (catalog and migrations) in the background, after importing
+        on this thread what workers must not import first (``native_imports``)."""
+        import_native_modules()
         self.opener.open()
 
     def _after_open(self, library: Library) -> None:
