@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import event
+from test_search_filters import brute_force
 
-from clipdesk.core.catalog.rows import path_bytes
 from clipdesk.core.library import Library
 from clipdesk.core.progress import run_to_end
 from clipdesk.core.search import Filters
@@ -51,17 +51,6 @@ class Statements:
 
 def _top(library: Library, text: str, filters: Filters) -> list[tuple[str, float]]:
     return [(h.path, round(h.score, 4)) for h in library.search(text, k=K, filters=filters).hits]
-
-
-def _true_best(library: Library, paths: list[str], text: str) -> list[str]:
-    """The best of ``paths`` for ``text``, scored from the catalog's float32 vectors."""
-    key = library.encoder.model_key
-    query = library.encoder.encode_texts([text]).vectors[0]
-    scored = []
-    for path in paths:
-        vector = library.catalog.vector_for_file(path_bytes(path), key)
-        scored.append((float(vector @ query / np.linalg.norm(vector)), path))
-    return [path for _, path in sorted(scored, reverse=True)]
 
 
 def _record_ways(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
@@ -132,7 +121,7 @@ def test_filtered_searches_on_postgres_equal_the_folder_library(
             hits = [
                 h.path for h in shared.search(text, k=K, filters=filters["very selective"]).hits
             ]
-            assert hits == _true_best(shared, far, text) and len(hits) == min(K, 3)
+            assert hits == brute_force(shared, set(far), text, K) and len(hits) == min(K, 3)
             assert ways == expected, exact_limit
         searched = [s for s in seen.run if "ORDER BY" in s and "<=>" in s]
         assert searched  # the vector queries ran through this engine
