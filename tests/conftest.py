@@ -30,7 +30,7 @@ import pytest
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep tests away from the user's real clipdesk folders."""
     base = tmp_path_factory.mktemp("clipdesk-home")
-    for name in ("DATA", "CACHE", "CONFIG", "MODELS"):
+    for name in ("DATA", "CACHE", "CONFIG", "MODELS", "RUNTIME"):
         monkeypatch.setenv(f"CLIPDESK_{name}_DIR", str(base / name.lower()))
     monkeypatch.delenv("CLIPDESK_LIBRARY", raising=False)
     monkeypatch.delenv("CLIPDESK_MODEL", raising=False)

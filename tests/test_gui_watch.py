@@ -77,3 +77,32 @@ def test_photos_that_came_while_closed_are_indexed_when_it_opens(qtbot, tmp_path
         qtbot.waitUntil(lambda: not win.service.library.tags.stale(), timeout=TIMEOUT_MS)
     finally:
         close_window(qtbot, win)
+
+
+def test_the_open_window_answers_clipdesk_search_from_a_terminal(
+    qtbot, tmp_path, photos, monkeypatch
+):
+    from cli_harness import library_env, run_cli
+
+    from clipdesk.core.serve.endpoint import endpoint_for
+
+    win = open_window(qtbot, tmp_path / "lib", FAST)
+    try:
+        service = win.service
+        with qtbot.waitSignal(service.indexFinished, timeout=TIMEOUT_MS):
+            win.side.folders.addRequested.emit(str(photos))
+        qtbot.waitUntil(lambda: service.serving.server is not None, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not service.busy, timeout=TIMEOUT_MS)
+        argv = ["search", "a red circle", "--json"]
+        with library_env(monkeypatch, tmp_path / "lib"):
+            asked = run_cli(argv)
+            monkeypatch.setenv("CLIPDESK_SERVE", "0")
+            alone = run_cli(argv)
+        assert alone.code == 0, alone
+        assert (asked.code, asked.out) == (alone.code, alone.out)
+        assert service.serving.server.served == 1
+        endpoint = endpoint_for(service.library.location)
+    finally:
+        close_window(qtbot, win)
+    assert endpoint is not None and not endpoint.key_file.exists()
+    assert not os.path.exists(endpoint.address)

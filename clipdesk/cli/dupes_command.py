@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from clipdesk.cli.checks import similarity
-    from clipdesk.core.dupes import DEFAULT_THRESHOLD
+    from clipdesk.core.dupe_threshold import DEFAULT_THRESHOLD
 
     p = subparsers.add_parser("dupes", help="find groups of near-duplicate photos")
     p.add_argument(

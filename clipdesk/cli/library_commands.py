@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from clipdesk.core.errors import CatalogError
     from clipdesk.core.library import CheckReport, Library
     from clipdesk.core.search import Filters, SearchResults
+    from clipdesk.core.serve.wire import ServedResults
     from clipdesk.core.tags.retag import RetagOutcome
 
 
@@ -345,7 +346,8 @@ def _say_tagged(outcome: RetagOutcome | None, *, quiet: bool) -> None:
         )
 
 
-def print_results(results: SearchResults, as_json: bool) -> None:
+def print_results(results: SearchResults | ServedResults, as_json: bool) -> None:
+    """What every search prints, whether this process or a running clipdesk found it."""
     for note in results.notes:
         print(f"note: {note}", file=sys.stderr)
     if as_json:
@@ -384,6 +386,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             )
         except QueryError as exc:
             raise UsageError(str(exc)) from exc
+
+        from clipdesk.cli.served_search import served_results
+
+        served = served_results(args, query)
+        if served is not None:
+            print_results(served, args.json)
+            return 0
 
         def action(library: Library) -> int:
             if query.filters.folder is not None:

@@ -95,6 +95,7 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
 def cmd_watch(args: argparse.Namespace) -> int:
     from clipdesk.cli.errors import CliError
     from clipdesk.cli.library_commands import with_library
+    from clipdesk.core.serve.start import serve_searches
     from clipdesk.core.watch import LibraryWatcher, WatchMode, WatchSettings
 
     folders = existing_folders(args.paths)
@@ -117,6 +118,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         watcher = LibraryWatcher(library, settings, on_event=_printer(args.json))
         previous = signal.signal(signal.SIGTERM, on_signal)
         watcher.start()
+        server = serve_searches(library)
         interrupted = False
         try:
             while not stop.is_set() and watcher.running:
@@ -124,6 +126,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            if server is not None:
+                server.stop()
             watcher.stop()
             signal.signal(signal.SIGTERM, previous)
         totals = watcher.totals

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clipdesk.core.dupe_threshold import DEFAULT_THRESHOLD
 from clipdesk.core.progress import CancelToken, Progress
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from clipdesk.core.catalog import FileRecord
     from clipdesk.core.library import Library
 
-DEFAULT_THRESHOLD = 0.95
 CANDIDATE_FLOOR = 0.5
 PIXEL_MATCH = 0.92
 PIXEL_LOOSE = 0.8

@@ -69,6 +69,16 @@ class ModelSlot:
 
         return resolve_model(None).name
 
+    def would_choose(self, requested: str | None) -> str:
+        """The model a process opening this library asking for ``requested`` (its
+        ``--model`` or ``CLIPDESK_MODEL``) would use."""
+        name = requested or self._catalog.get_meta("model_name")
+        if name:
+            return name
+        from clipdesk.core.models.registry import resolve_model
+
+        return resolve_model(None).name
+
     @property
     def loaded(self) -> Encoder | None:
         return self._encoder

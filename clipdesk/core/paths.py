@@ -88,6 +88,19 @@ def models_dir() -> Path:
     return _override("CLIPDESK_MODELS_DIR") or data_dir() / "models"
 
 
+def runtime_dir() -> Path:
+    """Where a running clipdesk lets other clipdesk processes reach it: sockets and keys
+    that die with the session (``CLIPDESK_RUNTIME_DIR``)."""
+    env = _override("CLIPDESK_RUNTIME_DIR")
+    if env is not None:
+        return env
+    import warnings
+
+    with warnings.catch_warnings():  # no XDG_RUNTIME_DIR: platformdirs' own fallback is fine
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir(APP_NAME, False))
+
+
 def resources_dir() -> Path:
     """Read-only files shipped with clipdesk (models, vocabularies, icons).
 

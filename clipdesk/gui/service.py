@@ -25,6 +25,7 @@ from clipdesk.gui.folder_watch import FolderWatch
 from clipdesk.gui.jobs import SearchRequest
 from clipdesk.gui.library_opener import LibraryOpener
 from clipdesk.gui.native_imports import import_native_modules
+from clipdesk.gui.search_serving import SearchServing
 from clipdesk.gui.searches import Searches
 from clipdesk.gui.worker_set import WorkerSet
 from clipdesk.gui.writer_jobs import WriterJobs
@@ -79,6 +80,7 @@ class LibraryService(QObject):
         self._closed = False
         self._model_loading = False
         self._workers = WorkerSet(self._report_error)
+        self.serving = SearchServing(self._workers)
         start = self._workers.start
         # A library handed in belongs to the caller (tests share one); ours we close.
         self.opener = LibraryOpener(
@@ -197,6 +199,7 @@ class LibraryService(QObject):
         if library is None or library is not self.library or self._closed:
             return
         self.refresh_state(emit_opened=True)
+        self.serving.start(library)
         self.folders.start(library)
         self.writes.start_waiting_index()
         if not self.writes.indexing:
@@ -212,6 +215,7 @@ class LibraryService(QObject):
         if self.library is not None and device == self.device and model:
             self.switch_model(model)
             return
+        self.serving.stop()
         if self.library is not None:
             self.writes.stop()
             self.writes.library = self.searches.library = None
@@ -262,6 +266,7 @@ class LibraryService(QObject):
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop jobs, wait for every worker, close the library; True if all finished."""
         self._closed = self.opener.closed = True
+        self.serving.stop()
         self.searches.closed = True
         self.searches.drop_waiting()
         self.writes.stop()

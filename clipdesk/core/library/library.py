@@ -152,6 +152,11 @@ class Library:
         replaces both at once)."""
         return self._vectors.searchable()
 
+    def index_matches_catalog(self) -> bool:
+        """Whether a search here finds what a process opening the library now would find
+        (see :meth:`ModelVectors.matches_catalog`)."""
+        return self._vectors.matches_catalog()
+
     def open_index(
         self, model_key: str, dim: int, *, repair: bool, full: bool = False
     ) -> tuple[VectorIndex, list[str]]:

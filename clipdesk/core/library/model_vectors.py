@@ -59,6 +59,14 @@ class ModelVectors:
         with self._lock:
             return self._model.get(), self.index
 
+    def matches_catalog(self) -> bool:
+        """Whether the index holds exactly the catalog's vectors of the model in use:
+        what a process opening the library now would search (another process may have
+        written since this one last took the write lock and caught up)."""
+        encoder, index = self.searchable()
+        want = np.unique(self._catalog.embedding_ids(encoder.model_key))
+        return bool(np.array_equal(index.labels(), want))
+
     def open_index(
         self, model_key: str, dim: int, *, repair: bool, full: bool = False
     ) -> tuple[VectorIndex, list[str]]:
