@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             stage,
             [bundle_stage.parse_model_option(m) for m in chosen],
             models_dir,
+            lite=not args.full,
         )
     except bundle_stage.StageError as exc:
         raise SystemExit(f"build.py: {exc}") from None

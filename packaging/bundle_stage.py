@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clipdesk.core.models.manifest import CONFIG_NAME, find_weights, read_manifest
+from clipdesk.core.models.manifest import (
+    CONFIG_NAME,
+    find_weights,
+    has_packed_export,
+    read_manifest,
+)
 from clipdesk.core.models.openclip_config import read_open_clip_config, uses_hf_text
 
 DEMO_MODEL = "tiny-shapes"
@@ -44,7 +49,9 @@ def model_source(name: str, explicit: Path | None, resources: Path, models_dir: 
     """Where the files of model ``name`` are on this computer."""
     candidates = [explicit] if explicit else [resources / "models" / name, models_dir / name]
     for folder in candidates:
-        if folder is not None and (folder / CONFIG_NAME).is_file() and find_weights(folder):
+        if folder is None or not (folder / CONFIG_NAME).is_file():
+            continue
+        if find_weights(folder) or has_packed_export(folder):  # weights, or a pack's towers
             return folder
     where = " or ".join(str(c) for c in candidates if c is not None)
     hint = (
@@ -56,9 +63,18 @@ def model_source(name: str, explicit: Path | None, resources: Path, models_dir: 
 
 
 def stage_resources(
-    resources: Path, stage: Path, models: list[tuple[str, Path | None]], models_dir: Path
+    resources: Path,
+    stage: Path,
+    models: list[tuple[str, Path | None]],
+    models_dir: Path,
+    *,
+    lite: bool = False,
 ) -> list[StagedModel]:
-    """Fill ``stage`` (emptied first) with ``resources`` plus the chosen model folders."""
+    """Fill ``stage`` (emptied first) with ``resources`` plus the chosen model folders.
+
+    ``lite``: a model that carries its own ONNX towers goes without its torch weights,
+    which only torch reads (tiny-shapes' are 14.7 MB); the towers name the model's key.
+    """
     if stage.exists():
         shutil.rmtree(stage)
     shutil.copytree(resources, stage, ignore=_ignore_model_folders(resources))
@@ -68,7 +84,11 @@ def stage_resources(
     for name, explicit in models:
         source = model_source(name, explicit, resources, models_dir)
         target = stage / "models" / name
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.part", ".*"))
+        skip = ["*.part", ".*"]
+        weights = find_weights(source)
+        if lite and weights is not None and has_packed_export(source):
+            skip.append(weights.name)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(*skip))
         _bundle_entry(registry, name, target)
         size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) / 1e6
         model_cfg = read_open_clip_config(target)["model_cfg"]

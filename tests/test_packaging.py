@@ -110,6 +110,42 @@ def test_staged_models_are_installed_and_bundled(tmp_path: Path, isolated, monke
     assert all("local_dir" not in m for m in source_registry["models"] if m["files"])
 
 
+def test_the_lite_app_bundles_a_models_onnx_towers_without_its_torch_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = ROOT / "resources" / "models" / "tiny-shapes"
+    lite = bundle_stage.stage_resources(
+        ROOT / "resources", tmp_path / "lite", [("tiny-shapes", None)], tmp_path, lite=True
+    )
+    full = bundle_stage.stage_resources(
+        ROOT / "resources", tmp_path / "full", [("tiny-shapes", None)], tmp_path
+    )
+    weights = demo / "open_clip_model.safetensors"
+    assert weights.is_file()
+    assert not (tmp_path / "lite" / "models" / "tiny-shapes" / weights.name).exists()
+    assert (tmp_path / "full" / "models" / "tiny-shapes" / weights.name).is_file()
+    assert (tmp_path / "lite" / "models" / "tiny-shapes" / "onnx" / "meta.json").is_file()
+    assert lite[0].size_mb < full[0].size_mb - 14  # the 14.7 MB of weights
+    # The lite app's tiny-shapes is installed, and embeds under the same model key.
+    from clipdesk.core import onnx_backend
+    from clipdesk.core.encoder import load_encoder
+    from clipdesk.core.models import registry
+
+    monkeypatch.setenv("CLIPDESK_RESOURCES_DIR", str(tmp_path / "lite"))
+    monkeypatch.setenv("CLIPDESK_MODELS_DIR", str(tmp_path / "empty"))
+    spec = registry.get_model("tiny-shapes")
+    assert registry.is_installed(spec)
+    encoder = onnx_backend.load_onnx_encoder(spec, device="cpu")
+    assert encoder is not None
+    monkeypatch.setenv("CLIPDESK_RESOURCES_DIR", str(ROOT / "resources"))
+    shipped = load_encoder("tiny-shapes", device="cpu")
+    assert encoder.model_key == shipped.model_key
+    texts = ["a red circle", "a blue square"]
+    np.testing.assert_allclose(
+        encoder.encode_texts(texts).vectors, shipped.encode_texts(texts).vectors, atol=1e-6
+    )
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(bundle_stage.StageError, match="clipdesk models download/import"):
         bundle_stage.stage_resources(

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,16 +178,22 @@ def test_a_socket_left_by_a_killed_clipdesk_is_passed_over_and_replaced(served, 
 
 
 def test_a_runtime_folder_others_can_reach_is_never_used(tmp_path, monkeypatch):
-    shared = tmp_path / "shared-runtime"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
-    monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", str(shared))
-    assert endpoint_for(tmp_path / "lib", create=True) is None
-    private = tmp_path / "rt"  # short: a socket path has at most about 100 bytes
-    monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", str(private))
-    endpoint = endpoint_for(tmp_path / "lib", create=True)
-    assert endpoint is not None
-    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    base = Path(tempfile.mkdtemp(prefix="cd-"))  # short: a socket's path is short
+    try:
+        shared = base / "shared"
+        shared.mkdir()
+        shared.chmod(0o777)
+        monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", str(shared))
+        assert endpoint_for(tmp_path / "lib", create=True) is None
+        private = base / "rt"
+        monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", str(private))
+        endpoint = endpoint_for(tmp_path / "lib", create=True)
+        assert endpoint is not None
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", str(private / ("deep" * 30)))
+        assert endpoint_for(tmp_path / "lib", create=True) is None  # too long for a socket
+    finally:
+        shutil.rmtree(base)
 
 
 def test_clipdesk_watch_serves_clipdesk_search_in_another_process(tmp_path, served):

@@ -31,7 +31,10 @@ def served_results(args: argparse.Namespace, query: SearchQuery) -> ServedResult
         return None
     from clipdesk.core.paths import library_location
 
-    location = library_location(args.library)
+    try:
+        location = library_location(args.library)
+    except (ValueError, RuntimeError, OSError):  # the command says what is wrong with it
+        return None
     if not isinstance(location, Path):  # a shared library in PostgreSQL
         return None
     from clipdesk.core.serve.client import ask, search_request

@@ -23,7 +23,9 @@ from clipdesk.core.paths import runtime_dir
 __all__ = ["Endpoint", "endpoint_for"]
 
 PROTOCOL = 1  # bumped whenever a request or a reply changes shape
-_MAX_SOCKET_PATH = 100  # bytes; Linux allows 107 and macOS 103
+# The longest socket path, in bytes: sun_path holds 108 on Linux and 104 elsewhere,
+# the final NUL included.
+_MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
 _KEY_BYTES = 32
 
 
