@@ -79,11 +79,17 @@ QUERIES = [
 
 
 def test_a_running_clipdesk_answers_exactly_as_the_command_would(monkeypatch, served):
-    for argv in QUERIES:
+    photo = sorted(served.photos.rglob("IMG_*.jpg"))[0]
+    monkeypatch.chdir(photo.parent)
+    looks = [  # similar: a photo of the library, by its path as typed, and with a filter
+        ["similar", photo.name, "-n", "4"],
+        ["similar", str(photo), "--json", "--type", "png"],
+    ]
+    for argv in QUERIES + looks:
         asked, alone = _both(monkeypatch, served, argv)
         assert alone.code == 0, alone
         assert (asked.code, asked.out, asked.err) == (alone.code, alone.out, alone.err), argv
-    assert served.server.served == len(QUERIES)
+    assert served.server.served == len(QUERIES) + len(looks)
     asked, _ = _both(monkeypatch, served, QUERIES[1])
     document = json.loads(asked.out.encode("utf-8"))  # valid UTF-8 JSON, any file name
     paths = {hit["path"] for hit in document["results"]}

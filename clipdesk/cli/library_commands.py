@@ -389,7 +389,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
         from clipdesk.cli.served_search import served_results
 
-        served = served_results(args, query)
+        served = served_results(args, query, text=args.text)
         if served is not None:
             print_results(served, args.json)
             return 0
@@ -409,7 +409,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     def run() -> int:
+        from clipdesk.cli.served_search import served_results
+        from clipdesk.core.search import SearchQuery
+
         filters = _filters(args)
+        # The query Library.similar makes, asked of a running clipdesk first.
+        query = SearchQuery.from_text(
+            "", image=args.image, k=args.n, filters=filters, all_scenes=args.all_scenes
+        )
+        served = served_results(args, query, text=os.fspath(args.image))
+        if served is not None:
+            print_results(served, args.json)
+            return 0
 
         def action(library: Library) -> int:
             if args.folder is not None:

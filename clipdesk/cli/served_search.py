@@ -1,4 +1,4 @@
-"""``clipdesk search`` asks a running clipdesk first (``clipdesk.core.serve``).
+"""``clipdesk search`` and ``similar`` ask a running clipdesk first (``clipdesk.core.serve``).
 
 ``clipdesk watch`` and the window keep the library, its model and its index loaded; when
 one of them has this library open, the answer comes from it in milliseconds instead of
@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 __all__ = ["served_results"]
 
 
-def served_results(args: argparse.Namespace, query: SearchQuery) -> ServedResults | None:
-    """The results of ``query`` from the clipdesk serving this library, or None."""
+def served_results(
+    args: argparse.Namespace, query: SearchQuery, *, text: str
+) -> ServedResults | None:
+    """The results of ``query`` from the clipdesk serving this library, or None;
+    ``text`` is what the results say was asked (``search``'s text, ``similar``'s image)."""
     from clipdesk.core.serve import serving_enabled
 
     if not serving_enabled() or query.filters.folder is not None:
@@ -41,9 +44,9 @@ def served_results(args: argparse.Namespace, query: SearchQuery) -> ServedResult
     from clipdesk.core.serve.wire import query_to_wire, results_from_wire
 
     if query.image is not None:  # the server does not share this process's folder
-        query = replace(query, image=os.path.abspath(query.image))
+        query = replace(query, image=os.path.abspath(os.path.expanduser(query.image)))
     model = args.model or os.environ.get("CLIPDESK_MODEL") or None
-    reply = ask(location, search_request(location, query_to_wire(query), args.text, model))
+    reply = ask(location, search_request(location, query_to_wire(query), text, model))
     if reply is None or "results" not in reply:
         return None
     try:
