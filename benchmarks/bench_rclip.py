@@ -264,6 +264,23 @@ def run_served(models: Path, photos: Path, base: Path, warm_runs: int) -> tuple[
     return first, warm
 
 
+def _add(
+    rows: list[list[object]],
+    found: dict[str, list[float]],
+    rclip: tuple[int, float, float],
+    name: str,
+    first: float,
+    warm: float,
+) -> None:
+    """One clipdesk row beside ``rclip`` (round, first s, warm s)."""
+    n, r_first, r_warm = rclip
+    found[name] = [first, warm]
+    rows.append([
+        n, name, f"{first:.2f}", f"{warm:.2f}", f"{r_first / first:.2f}x", f"{r_warm / warm:.2f}x"
+    ])  # fmt: skip
+    print(f"round {n}: {name}: {first:.2f} / {warm:.2f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40, help="12-MP photos (default 40)")
@@ -292,6 +309,7 @@ def main() -> int:
                 )
                 found = {"rclip": [r_first, r_warm]}
                 rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
+                rclip = (i + 1, r_first, r_warm)
                 models = base / "models"  # one installed model for all: the format is
                 imported = import_pack(pack, ROOT, models)  # the same in every version
                 print(f"round {i + 1}: models import {imported:.2f} s", flush=True)
@@ -306,19 +324,9 @@ def main() -> int:
                             code,
                             args.warm_runs,
                         )
-                        found[name] = [c_first, c_warm]
-                        rows.append([
-                            i + 1, name, f"{c_first:.2f}", f"{c_warm:.2f}",
-                            f"{r_first / c_first:.2f}x", f"{r_warm / c_warm:.2f}x",
-                        ])  # fmt: skip
-                        print(f"round {i + 1}: {name}: {c_first:.2f} / {c_warm:.2f} s", flush=True)
-                s_first, s_warm = run_served(models, photos, base / "served", args.warm_runs)
-                found[SERVED] = [s_first, s_warm]
-                rows.append([
-                    i + 1, SERVED, f"{s_first:.2f}", f"{s_warm:.2f}",
-                    f"{r_first / s_first:.2f}x", f"{r_warm / s_warm:.2f}x",
-                ])  # fmt: skip
-                print(f"round {i + 1}: {SERVED}: {s_first:.2f} / {s_warm:.2f} s", flush=True)
+                        _add(rows, found, rclip, name, c_first, c_warm)
+                served = run_served(models, photos, base / "served", args.warm_runs)
+                _add(rows, found, rclip, SERVED, *served)
             results["rounds"].append(found)  # type: ignore[union-attr]
     print(table(["round", "tool", "first s", "warm s", "first vs rclip", "warm vs rclip"], rows))
     print("x: rclip's seconds / clipdesk's (above 1: clipdesk is faster); targets 1.0x and 2x")

@@ -119,6 +119,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGTERM, on_signal)
         watcher.start()
         server = serve_searches(library)
+        if server is not None and not args.json:
+            print("answering `clipdesk search` and `similar` for this library", file=sys.stderr)
         interrupted = False
         try:
             while not stop.is_set() and watcher.running:

@@ -57,9 +57,9 @@ class SearchServer:
         from clipdesk.core.serve.client import ping
 
         endpoint = self._endpoint
+        if ping(endpoint):
+            return False
         if endpoint.family == "AF_UNIX" and os.path.exists(endpoint.address):
-            if ping(endpoint):
-                return False
             try:
                 Path(endpoint.address).unlink()  # left by a clipdesk that was killed
             except OSError:
