@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from clipdesk.core.decode_pool import DecodePool
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.indexer import IndexReport, ReadPool
+    from clipdesk.core.lane import JobHandle
     from clipdesk.core.people.service import PeopleService
     from clipdesk.core.tags.retag import RetagOutcome
     from clipdesk.core.tags.service import TagService
@@ -156,6 +157,12 @@ class Library:
         """Whether a search here finds what a process opening the library now would find
         (see :meth:`ModelVectors.matches_catalog`)."""
         return self._vectors.matches_catalog()
+
+    def catch_up(self) -> JobHandle[None]:
+        """Bring the index in step with what other processes wrote, on the writer lane:
+        a long job's taking the write lock is when it catches up (after the other
+        process's job ends)."""
+        return self.writer.submit_call(lambda: None, long=True, name="catch up")
 
     def open_index(
         self, model_key: str, dim: int, *, repair: bool, full: bool = False

@@ -26,6 +26,7 @@ from clipdesk.core.serve.endpoint import PROTOCOL, Endpoint
 from clipdesk.core.serve.wire import decode, encode, query_from_wire, results_to_wire
 
 if TYPE_CHECKING:
+    from clipdesk.core.lane import JobHandle
     from clipdesk.core.library import Library
 
 __all__ = ["SearchServer"]
@@ -48,8 +49,9 @@ class SearchServer:
         self._accepting: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()
-        self._count_lock = threading.Lock()
+        self._lock = threading.Lock()
         self.served = 0  # searches answered here, for the tests and the curious
+        self._catching_up: JobHandle[None] | None = None
 
     def start(self) -> bool:
         """Listen; False (and nothing started) when another clipdesk already serves this
@@ -146,15 +148,25 @@ class SearchServer:
                 return _declined("another model")
             query = query_from_wire(request["query"])
             if not library.index_matches_catalog():
+                self._catch_up()
                 return _declined("the index is catching up with another process")
             results = library.find(query)
         except Exception as exc:  # the command reports it itself, in its own words
             log.debug("declined a search: %s", exc)
             return _declined(type(exc).__name__)
         results.query = str(request.get("text", query.text))
-        with self._count_lock:
+        with self._lock:
             self.served += 1
         return {"protocol": PROTOCOL, "results": results_to_wire(results)}
+
+    def _catch_up(self) -> None:
+        """Have the writer catch the index up, once at a time: until then, every request
+        is declined, and a watcher whose own folders did not change might not write (and
+        so catch up) for a long time."""
+        with self._lock:
+            if self._catching_up is not None and not self._catching_up.done():
+                return
+            self._catching_up = self._library.catch_up()
 
 
 def _declined(reason: str) -> dict[str, Any]:
