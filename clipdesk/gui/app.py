@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from clipdesk.gui.compat import check_binding
 from clipdesk.gui.icons import app_icon
 from clipdesk.gui.main_window import MainWindow
+from clipdesk.gui.quit_signals import close_on_quit_signals
 from clipdesk.gui.service import LibraryService
 from clipdesk.gui.settings import Settings, SettingsError, load_settings, save_settings
 from clipdesk.gui.style import apply_style
@@ -158,6 +159,7 @@ def run_gui(options: LaunchOptions) -> int:
         driver = ScreenshotDriver(desktop.window, options.screenshot)
         driver.start(options.query, options.similar)
     desktop.start()
+    close_on_quit_signals(desktop.window)
     code = app.exec()
     desktop.window.shutdown()
     if driver is not None and driver.exit_code is not None:
