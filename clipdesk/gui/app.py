@@ -159,9 +159,10 @@ def run_gui(options: LaunchOptions) -> int:
         driver = ScreenshotDriver(desktop.window, options.screenshot)
         driver.start(options.query, options.similar)
     desktop.start()
-    close_on_quit_signals(desktop.window)
+    restore_signals = close_on_quit_signals(desktop.window)
     code = app.exec()
     desktop.window.shutdown()
+    restore_signals()
     if driver is not None and driver.exit_code is not None:
         return driver.exit_code
     return code

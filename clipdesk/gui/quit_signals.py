@@ -10,6 +10,7 @@ waits in C++ a timer wakes the interpreter a few times a second.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
@@ -19,16 +20,21 @@ __all__ = ["close_on_quit_signals"]
 _WAKE_MS = 200
 
 
-def close_on_quit_signals(window: QWidget) -> QTimer:
-    """Close ``window`` on SIGTERM or SIGINT (from the main thread); returns the timer
-    that lets the handlers run."""
+def close_on_quit_signals(window: QWidget) -> Callable[[], None]:
+    """Close ``window`` on SIGTERM or SIGINT (call from the main thread); returns what
+    puts the previous handlers back once the window is gone."""
 
     def close(_signum: int, _frame: object) -> None:
         QTimer.singleShot(0, window.close)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, close)
+    previous = {sig: signal.signal(sig, close) for sig in (signal.SIGTERM, signal.SIGINT)}
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(_WAKE_MS)
-    return timer
+
+    def restore() -> None:
+        timer.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
