@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,7 +89,7 @@ class SearchServer:
         self._stopping.set()
         try:  # wakes accept(), which waits without a timeout
             Client(self._endpoint.address, self._endpoint.family, authkey=self._key).close()
-        except (OSError, EOFError) as exc:
+        except Exception as exc:  # stopping must not fail: the accept loop is a daemon
             log.debug("waking the accept loop: %s", exc)
         if self._accepting is not None:
             self._accepting.join(5.0)
@@ -103,11 +104,14 @@ class SearchServer:
         while listener is not None and not self._stopping.is_set():
             try:
                 conn = listener.accept()
-            except Exception as exc:  # a client that failed the handshake, or closing
+            except (AuthenticationError, EOFError, ConnectionError) as exc:
                 if self._stopping.is_set():
                     return
-                log.debug("refused a connection: %s", exc)
+                log.debug("refused a connection: %s", exc)  # a wrong key, or it hung up
                 continue
+            except OSError as exc:  # the socket itself is gone: stop serving, quietly
+                log.info("stopped serving searches: %s", exc)
+                return
             if self._stopping.is_set() or self._pool is None:
                 conn.close()
                 return
