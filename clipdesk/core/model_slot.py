@@ -61,13 +61,7 @@ class ModelSlot:
         encoder = self._encoder
         if encoder is not None:
             return encoder.spec.name
-        name = self._requested or os.environ.get("CLIPDESK_MODEL")
-        name = name or self._catalog.get_meta("model_name")
-        if name:
-            return name
-        from clipdesk.core.models.registry import resolve_model
-
-        return resolve_model(None).name
+        return self.would_choose(self._requested or os.environ.get("CLIPDESK_MODEL"))
 
     def would_choose(self, requested: str | None) -> str:
         """The model a process opening this library asking for ``requested`` (its

@@ -8,6 +8,7 @@ clipdesk serving the same library, which may take a moment to answer.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from superqt.utils import FunctionWorker
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from clipdesk.gui.worker_set import WorkerSet
 
 __all__ = ["SearchServing"]
+
+log = logging.getLogger(__name__)
 
 
 class SearchServing:
@@ -42,7 +45,10 @@ class SearchServing:
                 return
             self.server = server
 
-        self._workers.start(FunctionWorker(serve_searches, library), started, lambda _exc: None)
+        def failed(exc: Exception) -> None:  # the window works the same without it
+            log.info("not answering terminal searches: %s", exc)
+
+        self._workers.start(FunctionWorker(serve_searches, library), started, failed)
 
     def stop(self) -> None:
         """Stop answering (before the library closes)."""

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clipdesk.core.search.filter_set import Filters
 from clipdesk.core.search.query import SearchQuery
+
+if TYPE_CHECKING:
+    from clipdesk.core.search.results import SearchResults
 
 __all__ = [
     "ServedHit",
@@ -82,7 +85,7 @@ class ServedResults:
         return self.document
 
 
-def results_to_wire(results: Any) -> dict[str, Any]:
+def results_to_wire(results: SearchResults) -> dict[str, Any]:
     """A ``SearchResults`` as the client rebuilds it (:func:`results_from_wire`)."""
     return {
         "notes": list(results.notes),
