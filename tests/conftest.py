@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,17 @@ import pytest
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep tests away from the user's real clipdesk folders."""
     base = tmp_path_factory.mktemp("clipdesk-home")
-    for name in ("DATA", "CACHE", "CONFIG", "MODELS", "RUNTIME"):
+    for name in ("DATA", "CACHE", "CONFIG", "MODELS"):
         monkeypatch.setenv(f"CLIPDESK_{name}_DIR", str(base / name.lower()))
+    # Sockets live here, and a socket's path has at most about 100 bytes: a short folder
+    # of its own, whatever the length of pytest's temporary folders.
+    runtime = tempfile.mkdtemp(prefix="cd-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    monkeypatch.setenv("CLIPDESK_RUNTIME_DIR", runtime)
     monkeypatch.delenv("CLIPDESK_LIBRARY", raising=False)
     monkeypatch.delenv("CLIPDESK_MODEL", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return base
+    yield base
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
