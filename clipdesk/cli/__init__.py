@@ -102,12 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     from clipdesk.cli.interrupts import interrupted_cleanup, quiet_interrupted_cleanup
-    from clipdesk.core.errors import CatalogError, FolderError
+    from clipdesk.core.errors import CatalogError, FolderError, ReaderModelsMissing
 
     quiet_interrupted_cleanup()
     try:
         return int(args.func(args) or 0)
-    except (CliError, CatalogError, FolderError) as exc:  # a library or folder refused
+    except (CliError, CatalogError, FolderError, ReaderModelsMissing) as exc:  # refused
         from clipdesk.cli.output import one_line
 
         print(f"clipdesk: error: {one_line(str(exc))}", file=sys.stderr)

@@ -320,12 +320,24 @@ def cmd_index(args: argparse.Namespace) -> int:
                 )
             for root in report.offline_roots:
                 print(f"offline (kept as it was): {root}", file=sys.stderr)
+        _say_models_missing(report.models_missing)
         _say_tagged(report.tagging, quiet=args.json)
         if args.json:
             print_json(report.to_json())
         return 0
 
     return with_library(args, action)
+
+
+def _say_models_missing(keys: list[str]) -> None:
+    """A line for each reader the run left out because its models are not installed:
+    the photos are searchable, and a run after the download reads them."""
+    from clipdesk.core.models.readers import readers_named
+
+    for key in keys:
+        readers = readers_named(key)
+        if readers is not None:
+            print(f"note: {readers.hint()}; the next index catches up", file=sys.stderr)
 
 
 def _say_tagged(outcome: RetagOutcome | None, *, quiet: bool) -> None:

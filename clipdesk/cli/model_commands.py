@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clipdesk.core.models import ModelSpec
+    from clipdesk.core.models.readers import ReaderModels
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_list)
 
-    q = sub.add_parser("download", help="download a model (pinned and verified)")
+    q = sub.add_parser(
+        "download",
+        help="download a model (pinned and verified); 'ocr' and 'faces' fetch the models "
+        "that read text and find faces, which the installer leaves out",
+    )
     q.add_argument("name", metavar="NAME")
     q.set_defaults(func=cmd_download)
 
@@ -116,7 +121,11 @@ def cmd_download(args: argparse.Namespace) -> int:
     from clipdesk.core.errors import ModelError
     from clipdesk.core.models import get_model, is_installed
     from clipdesk.core.models.pack import cannot_run_download, download_runnable
+    from clipdesk.core.models.readers import readers_named
 
+    readers = readers_named(args.name)
+    if readers is not None:
+        return _download_readers(readers)
     try:
         spec = get_model(args.name)
     except ModelError as exc:
@@ -132,7 +141,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     if spec.research_only or spec.licence:
         print(f"{spec.name}: licence: {spec.licence}", file=sys.stderr)
     try:
-        with _bar(spec) as report:
+        with _bar(spec.name) as report:
             # Without torch only an ONNX pack can run; with it, the open_clip weights.
             folder = download_runnable(spec, progress=report)
     except ModelError as exc:
@@ -144,11 +153,32 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _download_readers(readers: ReaderModels) -> int:
+    """``models download ocr|faces``: the reader's models, unless already there."""
+    from clipdesk.cli.errors import CliError
+    from clipdesk.core.errors import ModelError
+    from clipdesk.core.models.readers import download_readers, missing_files
+
+    if not missing_files(readers):
+        print(f"the models for {readers.purpose} are already installed")
+        return 0
+    try:
+        with _bar(readers.key) as report:
+            folder = download_readers(readers, progress=report)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print("clipdesk: download interrupted; run the same command to resume", file=sys.stderr)
+        return 130
+    print(f"installed the models for {readers.purpose} in {folder}")
+    return 0
+
+
 class _bar:
     """A rich download bar on a terminal, a few plain lines otherwise."""
 
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec = spec
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.bar: Any = None
         self.task: Any = None
         self.last_tenth = -1
@@ -173,7 +203,7 @@ class _bar:
                 console=Console(stderr=True),
             )
             self.bar.__enter__()
-            self.task = self.bar.add_task(self.spec.name, total=None)
+            self.task = self.bar.add_task(self.name, total=None)
         return self.report
 
     def report(self, done: int, total: int | None) -> None:
@@ -183,9 +213,7 @@ class _bar:
             tenth = 10 * done // total
             if tenth != self.last_tenth:
                 self.last_tenth = tenth
-                print(
-                    f"{self.spec.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", file=sys.stderr
-                )
+                print(f"{self.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", file=sys.stderr)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

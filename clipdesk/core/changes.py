@@ -47,6 +47,8 @@ class IndexReport(ChangeCounts):
     scanned: int = 0
     faces: int = 0  # faces found in the photos read
     offline_roots: list[str] = field(default_factory=list)
+    # Readers left out because their models are not installed: "ocr", "faces".
+    models_missing: list[str] = field(default_factory=list)
     cancelled: bool = False
     elapsed_s: float = 0.0
     # The tagging pass that followed, when one was asked for and photos had changed.

@@ -24,6 +24,7 @@ __all__ = [
     "ModelNotInstalledError",
     "PeopleError",
     "QueryError",
+    "ReaderModelsMissing",
     "SearchError",
     "TagError",
     "UnknownModelError",
@@ -96,6 +97,11 @@ class ImageReadError(Exception):
 
 class FaceModelError(Exception):
     """dlib's face models cannot be found or loaded."""
+
+
+class ReaderModelsMissing(Exception):
+    """The models that read text or find faces are not installed (the installer leaves
+    them out); the message names the command that fetches them."""
 
 
 class ModelError(Exception):

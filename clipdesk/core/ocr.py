@@ -1,7 +1,8 @@
 """Text in photos: PP-OCR (detector, then recogniser) on ONNX Runtime, in the decode workers.
 
-``rapidocr`` (Apache-2.0) ships PP-OCR's small ONNX models inside the package, so reading
-text needs no download and runs on the ONNX Runtime clipdesk already has. (Tesseract
+``rapidocr`` (Apache-2.0) ships PP-OCR's small ONNX models inside the package (the
+installer fetches them instead: ``models.readers``), and they run on the ONNX Runtime
+clipdesk already has. (Tesseract
 needs a system binary and reads photos of signs poorly; EasyOCR needs torch; docTR
 downloads its weights.) The detector runs first and the recogniser only on the boxes it
 finds, so a photo without text costs one detector pass and is stored as read, with no
@@ -56,9 +57,19 @@ def text_wanted(asked: bool | None, setting: str | None = None) -> bool:
 def _engine() -> Any:
     from rapidocr import RapidOCR
 
+    from clipdesk.core.errors import ReaderModelsMissing
+    from clipdesk.core.models.readers import OCR, reader_file
+
+    det, rec, cls = (reader_file(OCR, f.name) for f in OCR.files)
+    if det is None or rec is None or cls is None:
+        # rapidocr would otherwise fetch models from the network by itself.
+        raise ReaderModelsMissing(OCR.hint())
     return RapidOCR(
         params={
             "Global.log_level": "error",
+            "Det.model_path": str(det),
+            "Rec.model_path": str(rec),
+            "Cls.model_path": str(cls),
             "Det.limit_type": "max",
             "Det.limit_side_len": OCR_DETECT_SIDE,
             # Each decode worker is one process; the workers are the parallelism.

@@ -81,12 +81,13 @@ class LibraryJobs:
         ``face_sink`` decides, reading text as ``ocr.text_wanted`` does; reading files in
         ``pool`` when given)."""
         from clipdesk.core.indexer import run_index
-        from clipdesk.core.ocr import TEXT_SETTING, text_wanted
 
         for folder in folders:
             add_root(self._catalog, folder)
         self.remember_model()
-        sink = self.face_sink(faces)
+        missing: list[str] = []
+        sink = self.face_sink(faces, missing)
+        read_text = self.text_reading(text, missing)
         report = yield from run_index(
             self._catalog,
             self._vectors.index,
@@ -97,20 +98,25 @@ class LibraryJobs:
             batch_size=batch_size,
             prepare=self.faster_encoder if pool is None else None,
             faces=sink,
-            text=text_wanted(text, self._catalog.get_meta(TEXT_SETTING)),
+            text=read_text,
             pool=pool,
         )
+        report.models_missing = missing
         if retag and not report.cancelled:
             report.tagging = yield from self.retag(cancel)
         return report
 
-    def face_sink(self, faces: bool | None) -> FaceSink | None:
+    def face_sink(self, faces: bool | None, missing: list[str]) -> FaceSink | None:
         """Where a run's faces go, or None when it looks for none: as asked (``True``
         also turns the library's own setting back on), else the library's setting (off
         after ``people forget-all``), else the default (on; ``CLIPDESK_FACES=0`` turns
-        it off)."""
+        it off). Without the face models (the installer leaves them out) a run asked
+        for faces fails; otherwise it goes on without them and adds "faces" to
+        ``missing``, and a later run looks at its photos."""
+        from clipdesk.core.errors import ReaderModelsMissing
         from clipdesk.core.faces import faces_wanted
-        from clipdesk.core.faces.models import check_models
+        from clipdesk.core.faces.models import models_installed
+        from clipdesk.core.models.readers import FACES
         from clipdesk.core.people.service import FACES_SETTING
 
         people = self._people()
@@ -119,8 +125,28 @@ class LibraryJobs:
             self._catalog.set_meta(FACES_SETTING, "on")
         if not faces_wanted(faces if faces is not None else setting):
             return None
-        check_models()
+        if not models_installed():
+            if faces:
+                raise ReaderModelsMissing(FACES.hint())
+            missing.append(FACES.key)
+            return None
         return people
+
+    def text_reading(self, text: bool | None, missing: list[str]) -> bool:
+        """Whether a run reads text in photos, as ``ocr.text_wanted`` says; without the
+        OCR models, as :meth:`face_sink` does without the face models."""
+        from clipdesk.core.errors import ReaderModelsMissing
+        from clipdesk.core.models.readers import OCR, missing_files
+        from clipdesk.core.ocr import TEXT_SETTING, text_wanted
+
+        if not text_wanted(text, self._catalog.get_meta(TEXT_SETTING)):
+            return False
+        if missing_files(OCR):
+            if text:
+                raise ReaderModelsMissing(OCR.hint())
+            missing.append(OCR.key)
+            return False
+        return True
 
     def reconcile(
         self,
@@ -135,7 +161,6 @@ class LibraryJobs:
     ) -> Generator[Progress, None, ReconcileReport]:
         """Compare some folders (default: every root) with the catalog, then embed."""
         from clipdesk.core.indexer import embed_pending
-        from clipdesk.core.ocr import TEXT_SETTING, text_wanted
         from clipdesk.core.watch.dirty import Scope
         from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
 
@@ -151,6 +176,7 @@ class LibraryJobs:
             self._catalog, wanted, report, stability=stability, exclude=exclude, cancel=cancel
         )
         if done:
+            missing: list[str] = []
             yield from embed_pending(
                 self._catalog,
                 self._vectors.index,
@@ -161,9 +187,10 @@ class LibraryJobs:
                 workers=workers,
                 pool=pool,
                 prepare=self.faster_encoder,  # a big burst is worth the ONNX export
-                faces=self.face_sink(None),
-                text=text_wanted(None, self._catalog.get_meta(TEXT_SETTING)),
+                faces=self.face_sink(None, missing),
+                text=self.text_reading(None, missing),
             )
+            report.models_missing = missing
         report.cancelled = cancel.cancelled
         if retag and not report.cancelled:
             report.tagging = yield from self.retag(cancel)

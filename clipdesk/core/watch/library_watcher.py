@@ -267,6 +267,10 @@ class LibraryWatcher:
             if (path, why) not in self._told:  # once, not at every poll
                 self._told.add((path, why))
                 self._emit(Kind.MESSAGE, f"cannot list {path}: {why}")
+        for key in report.models_missing:
+            if ("models", key) not in self._told:  # once: it stands until they arrive
+                self._told.add(("models", key))
+                self._emit(Kind.MESSAGE, _missing_models_message(key))
         changed = (report.added, report.changed, report.moved, report.removed, report.decoded)
         if any(changed) or report.skipped or report.offline_roots or report.online_roots:
             with self._cv:
@@ -367,3 +371,10 @@ class LibraryWatcher:
             return
         with contextlib.suppress(Exception):  # a consumer's bug must not stop the watcher
             self._on_event(event)
+
+
+def _missing_models_message(key: str) -> str:
+    from clipdesk.core.models.readers import readers_named
+
+    readers = readers_named(key)
+    return readers.hint() if readers is not None else f"the {key} models are not installed"
