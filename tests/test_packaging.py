@@ -622,7 +622,8 @@ def _pypi_releases(root: Path) -> Iterator[str]:
     from clipdesk.core.models.readers import READERS
 
     fetched = root / "pip"
-    wanted = [f"{Path(r.release).name.split('-')[0]}=={r.release.split('-')[1]}" for r in READERS]
+    names = [Path(r.release).name.removesuffix(".tar.gz").split("-")[:2] for r in READERS]
+    wanted = [f"{name}=={version}" for name, version in names]
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation"]
     subprocess.run(
         [*pip, "--quiet", "-d", str(fetched), *wanted],
@@ -784,12 +785,6 @@ def test_frozen_lite_app_has_no_torch(frozen_app: Path) -> None:
 
 
 @_slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the lite app is 674.7 MB unpacked and 300.8 MB as .tar.gz (targets 600 and 250): "
-    "OpenCV with its own FFmpeg is 178.5 MB, PyAV's FFmpeg 80 MB (docs/packaging.md)",
-)
 def test_frozen_lite_app_is_small(frozen_app: Path) -> None:
     if FULL:
         pytest.skip("the lite app's test")

@@ -1,20 +1,17 @@
 """The OCR and face models as downloads, for an install that lacks them (the installer).
 
-The release files served here are built from the model files the installed rapidocr and
-face-recognition-models packages carry (the same bytes PyPI's releases hold; the pins
-are checked against them), in the releases' own layouts: a wheel and a source tarball.
+The releases are served as tests/reader_releases.py builds them; the pins are checked
+against the files the installed packages carry.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
-import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
+from reader_releases import package_file, release_bytes, serve_releases
 
 from clipdesk.core.errors import ChecksumError, ReaderModelsMissing
 from clipdesk.core.library import Library
@@ -25,68 +22,22 @@ from clipdesk.core.search import SearchQuery
 from tests.cli_harness import run_cli
 from tests.test_photo_text import draw_photo
 
-_PACKAGE_DIR = readers._package_dir  # before any test hides the packages
 
-
-def _package_file(models: readers.ReaderModels, name: str) -> Path:
-    folder = _PACKAGE_DIR(models.package)
-    assert folder is not None, f"the {models.package} package is part of the install"
-    return folder / name
+@pytest.fixture
+def served(server, monkeypatch):
+    return serve_releases(server, monkeypatch)
 
 
 def test_pins_are_the_files_the_packages_ship():
     for models in readers.READERS:
         for pinned in models.files:
-            path = _package_file(models, pinned.name)
+            path = package_file(models, pinned.name)
             assert path.stat().st_size == pinned.size, pinned.name
             assert hashlib.sha256(path.read_bytes()).hexdigest() == pinned.sha256, pinned.name
             assert readers.reader_file(models, pinned.name) == path  # the package's copy first
         assert models.url().startswith("https://files.pythonhosted.org/packages/")
     assert readers.readers_named(" OCR ") is readers.OCR
     assert readers.readers_named("ViT-B-32") is None
-
-
-def _release(models: readers.ReaderModels, *, spoil: str | None = None) -> bytes:
-    """The release file's bytes in its own format, holding the real model files (and
-    ``spoil``'s bytes changed)."""
-    buffer = io.BytesIO()
-    contents = {}
-    for pinned in models.files:
-        data = _package_file(models, pinned.name).read_bytes()
-        if pinned.name == spoil:
-            data = data[:-1] + bytes([data[-1] ^ 1])
-        contents[models.prefix + pinned.name] = data
-    if models.release.endswith(".whl"):
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr(models.package + "/__init__.py", "")
-            for name, data in contents.items():
-                archive.writestr(name, data)
-    else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            for name, data in {"other/README": b"unused", **contents}.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def served(server, monkeypatch):
-    """Both releases on the local file server, pinned as served, with the packages'
-    own copies out of sight (as in the installer)."""
-    monkeypatch.setenv(readers.PYPI_FILES_ENV, server.url)
-    monkeypatch.setattr(readers, "_package_dir", lambda package: None)
-    pinned = {}
-    for models in readers.READERS:
-        data = _release(models)
-        server.files["/" + models.release] = data
-        pinned[models.key] = dataclasses.replace(
-            models, release_sha256=hashlib.sha256(data).hexdigest(), release_size=len(data)
-        )
-    monkeypatch.setattr(readers, "OCR", pinned["ocr"])
-    monkeypatch.setattr(readers, "FACES", pinned["faces"])
-    monkeypatch.setattr(readers, "READERS", (pinned["ocr"], pinned["faces"]))
-    return server, pinned
 
 
 def test_download_puts_each_pinned_file_in_place_and_nothing_else(served):
@@ -109,7 +60,7 @@ def test_a_spoilt_model_is_refused_and_what_was_installed_stays(served):
     models = pinned["faces"]
     readers.download_readers(models)
     before = {p.name: p.read_bytes() for p in readers.downloaded_dir(models).iterdir()}
-    spoilt = _release(models, spoil="shape_predictor_5_face_landmarks.dat")
+    spoilt = release_bytes(models, spoil="shape_predictor_5_face_landmarks.dat")
     server.files["/" + models.release] = spoilt
     again = dataclasses.replace(
         models, release_sha256=hashlib.sha256(spoilt).hexdigest(), release_size=len(spoilt)

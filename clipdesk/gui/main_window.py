@@ -34,6 +34,7 @@ from clipdesk.gui import desktop, drops
 from clipdesk.gui.detail_view import PREVIEW_SIZE, DetailView, load_preview
 from clipdesk.gui.dupes_view import DuplicatesDialog
 from clipdesk.gui.jobs import RootInfo, SearchOutcome, SearchRequest, photo_faces
+from clipdesk.gui.reader_models import ReaderModelsOffer
 from clipdesk.gui.results_model import HitRole, ResultsModel
 from clipdesk.gui.results_pager import ResultsPager
 from clipdesk.gui.results_view import MoreBar, ResultsView
@@ -93,6 +94,9 @@ class MainWindow(QMainWindow):
             selected_paths=self.view.selected_paths,
             detail=lambda: self.detail,
             show_message=self.status.showMessage,
+        )
+        self.reader_offer = ReaderModelsOffer(
+            self, reindex=service.index, say=lambda text: self.status.showMessage(text, 8000)
         )
         self._watch_text_shown = False
         self._last_stage, self._last_render = "", 0.0
@@ -345,6 +349,7 @@ class MainWindow(QMainWindow):
         self.side.folders.set_activity(activity)
 
     def _on_index_finished(self, report: object) -> None:
+        self.reader_offer.offer(getattr(report, "models_missing", []))
         self._indexing_folders = []
         self.side.folders.set_activity({})
         cancelled = bool(getattr(report, "cancelled", False))
@@ -364,6 +369,7 @@ class MainWindow(QMainWindow):
 
     def _on_library_changed(self, report: object) -> None:
         """Photos came, changed or went on disk: the results may be different now."""
+        self.reader_offer.offer(getattr(report, "models_missing", []))
         if not self.current_request().empty:
             self.run_search()
 

