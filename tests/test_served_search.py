@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,30 @@ def test_a_socket_left_by_a_killed_clipdesk_is_passed_over_and_replaced(served, 
         assert ping(endpoint)
     finally:
         server.stop()
+
+
+def test_stopping_just_after_an_answer_never_waits_on_the_accept_loop(served, monkeypatch):
+    """stop() wakes the accept loop with a connection of its own. If the loop saw the stop
+    first and ended, nobody accepts that connection: stop() must still return."""
+    import clipdesk.core.serve.server as server_module
+
+    class SlowToHandOver(server_module.ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):  # the answer goes out while the loop dawdles
+            future = super().submit(*args, **kwargs)
+            time.sleep(0.3)
+            return future
+
+    served.server.stop()
+    monkeypatch.setattr(server_module, "ThreadPoolExecutor", SlowToHandOver)
+    endpoint = endpoint_for(served.directory)
+    server = serve_searches(served.library)
+    assert endpoint is not None and server is not None
+    assert ping(endpoint)  # answered; the loop is still inside submit()
+    stopping = threading.Thread(target=server.stop, daemon=True)
+    stopping.start()
+    stopping.join(10.0)
+    assert not stopping.is_alive(), "stop() hung waiting for an accept that never came"
+    assert not os.path.exists(endpoint.address) and not ping(endpoint)
 
 
 def test_a_runtime_folder_others_can_reach_is_never_used(tmp_path, monkeypatch):

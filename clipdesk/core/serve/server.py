@@ -87,8 +87,11 @@ class SearchServer:
         if listener is None:
             return
         self._stopping.set()
-        try:  # wakes accept(), which waits without a timeout
-            Client(self._endpoint.address, self._endpoint.family, authkey=self._key).close()
+        # Wakes accept(), which waits without a timeout. Without a key the connection does
+        # no handshake: if the loop saw the stop first and ended, nobody answers one, and
+        # stop() must not wait for an answer that never comes. The loop drops it unread.
+        try:
+            Client(self._endpoint.address, self._endpoint.family).close()
         except Exception as exc:  # stopping must not fail: the accept loop is a daemon
             log.debug("waking the accept loop: %s", exc)
         if self._accepting is not None:
