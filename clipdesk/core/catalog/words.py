@@ -21,7 +21,7 @@ FUZZY_MIN = 4  # shorter words tolerate no wrong letter: "cat" would match "car"
 
 
 def normalise(text: str) -> str:
-    """Lower-case words of letters and digits without accents, one space apart."""
+    """Case-folded words of letters and digits without accents, one space apart."""
     # Compatibility forms first (a mathematical bold A is an A), then case, then again:
     # folding case can itself produce letters that decompose.
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
