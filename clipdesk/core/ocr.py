@@ -20,9 +20,18 @@ import numpy as np
 from clipdesk.core.catalog.records import PhotoText, TextLine
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from PIL import Image
 
-__all__ = ["OCR_DECODE_SIDE", "OCR_ENV", "TEXT_SETTING", "read_text", "text_wanted"]
+__all__ = [
+    "OCR_DECODE_SIDE",
+    "OCR_ENV",
+    "TEXT_SETTING",
+    "engine_for",
+    "read_text",
+    "text_wanted",
+]
 
 OCR_ENV = "CLIPDESK_OCR"  # "0" or "off": do not read text unless asked
 # The library's own setting (its meta table): "off" once the window's "Read text in
@@ -55,8 +64,6 @@ def text_wanted(asked: bool | None, setting: str | None = None) -> bool:
 
 @functools.cache
 def _engine() -> Any:
-    from rapidocr import RapidOCR
-
     from clipdesk.core.errors import ReaderModelsMissing
     from clipdesk.core.models.readers import OCR, reader_file
 
@@ -64,6 +71,14 @@ def _engine() -> Any:
     if det is None or rec is None or cls is None:
         # rapidocr would otherwise fetch models from the network by itself.
         raise ReaderModelsMissing(OCR.hint())
+    return engine_for(det, rec, cls)
+
+
+def engine_for(det: Path, rec: Path, cls: Path) -> Any:
+    """rapidocr with these model files and clipdesk's settings (benchmarks compare
+    releases' models with it)."""
+    from rapidocr import RapidOCR
+
     return RapidOCR(
         params={
             "Global.log_level": "error",
@@ -79,9 +94,10 @@ def _engine() -> Any:
     )
 
 
-def read_text(image: Image.Image, width: int, height: int) -> PhotoText:
+def read_text(image: Image.Image, width: int, height: int, engine: Any = None) -> PhotoText:
     """The lines of text in ``image`` (the decoded photo, perhaps smaller than its
-    ``width`` x ``height``), their boxes in the full photo's pixels."""
+    ``width`` x ``height``), their boxes in the full photo's pixels; read by this
+    process's engine unless another (:func:`engine_for`) is given."""
     from PIL import Image  # here: the index job reads this module's settings alone
 
     scale = min(1.0, OCR_SIDE / max(image.size))
@@ -89,7 +105,7 @@ def read_text(image: Image.Image, width: int, height: int) -> PhotoText:
     if scale < 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         work = image.resize(size, Image.Resampling.BILINEAR)
-    found = _engine()(np.asarray(work.convert("RGB")))
+    found = (engine or _engine())(np.asarray(work.convert("RGB")))
     if found is None or found.boxes is None or found.txts is None:
         return PhotoText((), width, height)
     back_x, back_y = width / work.width, height / work.height
