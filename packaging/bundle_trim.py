@@ -88,7 +88,7 @@ ALWAYS_DROP: tuple[str, ...] = ("*.a", "*.lib", "*.h", "*.hpp", "*.cuh", "*.pyi"
 DATA_DROP: tuple[str, ...] = ("PySide6/Qt/translations/*",)
 # The lite app: the metadata of packages it leaves out (``importlib.metadata.version``
 # calls make PyInstaller copy it; a lite app must not claim that torch is installed), and
-# the OCR and face models (49 MB), which ``clipdesk models download ocr|faces`` fetches
+# the OCR and face models (64 MB), which ``clipdesk models download ocr|faces`` fetches
 # (clipdesk.core.models.readers), as a real CLIP model is fetched.
 _LEFT_OUT = ("torch", "torchvision", "open_clip_torch", "timm", "onnx")
 LITE_DROP: tuple[str, ...] = (

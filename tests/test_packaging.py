@@ -224,7 +224,7 @@ def test_trim_drops_qt_translations_and_the_left_out_packages_metadata() -> None
     toc = [
         ("PySide6/Qt/translations/qtbase_de.qm", "qm", "DATA"),
         ("torch-2.14.1.dist-info/METADATA", "metadata", "DATA"),
-        ("rapidocr/models/ch_PP-OCRv4_det_mobile.onnx", "onnx", "DATA"),
+        ("rapidocr/models/PP-OCRv6_det_small.onnx", "onnx", "DATA"),
         ("onnxruntime-1.32.0.dist-info/METADATA", "metadata", "DATA"),
     ]
     kept, dropped = bundle_trim.trim_datas(toc, lite=True)

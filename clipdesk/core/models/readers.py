@@ -1,7 +1,7 @@
 """The models that read text (PP-OCR) and find faces (dlib): where they are, and fetching them.
 
 A pip install brings them inside the ``rapidocr`` and ``face-recognition-models``
-packages. The installer leaves them out: they are 49 MB of it, and a user installing it
+packages. The installer leaves them out: they are 64 MB of it, and a user installing it
 downloads a real CLIP model anyway. ``clipdesk models download ocr`` (or ``faces``) then
 fetches the same files from the same packages' releases on PyPI: the release file is
 pinned by SHA-256, and so is each model taken out of it, into ``<models>/readers/NAME``.
@@ -83,30 +83,27 @@ class ReaderModels:
         )
 
 
-# rapidocr 3.8.4 (Apache-2.0): PP-OCRv4's mobile detector and recogniser and PP-OCR's
-# angle classifier, exported to ONNX by the RapidAI project. rapidocr 3.9 moved to
-# PP-OCRv6's "small" detector, which costs 2.6x the CPU per photo (BENCHMARKS.md, *Text in
-# photos*); pyproject.toml pins the same release, so a development install finds these
-# files in the package and the installer downloads the very same ones.
+# rapidocr 3.10.0 (Apache-2.0): PP-OCRv6's small detector and recogniser, PP-OCR's
+# angle classifier, exported to ONNX by the RapidAI project.
 OCR = ReaderModels(
     key="ocr",
     purpose="reading text in photos",
     package="rapidocr",
-    release="packages/f3/26/387eca0137a3507ea62acedd2b2903697223cbca2f8561f7c63b47ec3ad2/"
-    "rapidocr-3.8.4-py3-none-any.whl",
-    release_sha256="1a8400df99ea2348a6d1902d1c6fa64c29edcf56b3c58cecd4cf1e5ff51b7ae2",
-    release_size=15018555,
+    release="packages/59/07/203065283bba0c5e9c10af3602dc25ab3e59ee54dc2d1d22c8faeabf5ed8/"
+    "rapidocr-3.10.0-py3-none-any.whl",
+    release_sha256="2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050",
+    release_size=27288134,
     prefix="rapidocr/models/",
     files=(
         ReaderFile(
-            "ch_PP-OCRv4_det_mobile.onnx",
-            "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
-            4745517,
+            "PP-OCRv6_det_small.onnx",
+            "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+            9929594,
         ),
         ReaderFile(
-            "ch_PP-OCRv4_rec_mobile.onnx",
-            "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
-            10857958,
+            "PP-OCRv6_rec_small.onnx",
+            "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+            21234383,
         ),
         ReaderFile(
             "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
