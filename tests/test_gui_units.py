@@ -23,6 +23,7 @@ from clipdesk.gui.settings import (
     save_settings,
     settings_path,
 )
+from clipdesk.gui.side_panel import progress_text
 from clipdesk.gui.status_bar import format_progress
 
 
@@ -143,6 +144,10 @@ def test_progress_text_has_counts_rate_and_time_left():
     assert "500 / 2,000" in text and "50.0 photos/s" in text and "about 30 s left" in text
     assert "files found" in format_progress(Progress("scan", 120, None))
     assert format_progress(Progress("done", 3, 3, "cancelled")) == "Indexing cancelled"
+    # Once every photo is searchable, the second pass says what it is still doing.
+    reading = format_progress(Progress("read", 4, 10, rate=2.0))
+    assert reading.startswith("Reading text and faces 4 / 10") and "about 3 s left" in reading
+    assert "searchable" in progress_text(Progress("read", 4, 10))
 
 
 # -- thumbnails -------------------------------------------------------------------------

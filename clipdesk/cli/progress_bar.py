@@ -14,6 +14,7 @@ T = TypeVar("T")
 STAGE_LABELS = {
     "scan": "Scanning",
     "embed": "Indexing",
+    "read": "Reading text and faces",
     "done": "Done",
     "tag": "Tagging",
     "tag-prompts": "Embedding tag prompts",
@@ -31,6 +32,11 @@ def _telling_waits(job: Generator[Progress, None, T]) -> Generator[Progress, Non
             said = step.stage == "wait" or (step.stage == "tag-prompts" and step.done == 0)
             if said and step.message:
                 say(step.message)
+            if step.stage == "read" and step.done == 0 and step.total:
+                say(
+                    f"the photos can be searched now; reading text and faces in {step.total:,}"
+                    " of them (if stopped, the next index reads the rest)"
+                )
             yield step
     finally:
         job.close()
@@ -41,7 +47,8 @@ def run_job(job: Generator[Progress, None, T], *, show: bool | None = None) -> T
 
     Ctrl+C closes the generator, whose own clean-up keeps finished work. A job that
     waits for another process writing to the library says so on one line, and so does a
-    tag run that must first embed its tags' prompts (a model without shipped features).
+    tag run that must first embed its tags' prompts (a model without shipped features),
+    and an index whose photos can be searched while it goes on reading text and faces.
     """
     show = sys.stderr.isatty() if show is None else show
     job = _telling_waits(job)

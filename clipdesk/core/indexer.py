@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -148,6 +148,7 @@ class _BatchWriter:
         self.skipped: list[tuple[int, str]] = []
         self.last_save = time.monotonic()
         self._inflight: _Batch | None = None
+        self.read_ids: set[int] = set()  # the files decoded and recorded
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -241,6 +242,7 @@ class _BatchWriter:
             # After the files are recorded: a run stopped in between looks again.
             self.report.faces += self.faces.record(batch.faces)
         self.report.decoded += len(batch.facts)
+        self.read_ids.update(file_id for file_id, _ in batch.facts)
         photos_created = len(created) - batch.new_scenes
         self.report.encoded += photos_created + batch.new_videos  # a video is one file
         self.report.scenes_encoded += batch.new_scenes
@@ -271,8 +273,10 @@ def embed_pending(
     faces: FaceSink | None = None,
     places: PlaceNamer | None = None,
     text: bool = False,
-) -> Generator[Progress, None, None]:
-    """Read, embed and store every file still pending for the encoder's model.
+    stage: str = "embed",
+) -> Generator[Progress, None, set[int]]:
+    """Read, embed and store every file still pending for the encoder's model; returns
+    the ids of the files read.
 
     ``decode`` (default: ``decode_task.decode_file``) runs in the worker processes (a
     picklable top-level function; tests hand in one that crashes or hangs on chosen
@@ -282,15 +286,15 @@ def embed_pending(
     to embed is known, may swap in a faster encoder of the same model (see ``Prepare``).
     With ``faces``, photos not yet looked at for faces are pending too, and the workers
     look for faces in the image they decoded for the encoder; with ``text`` the same
-    holds for reading their text (OCR).
+    holds for reading their text (OCR). Progress is reported as ``stage``.
     """
     pending = catalog.pending_files(encoder.model_key, faces=faces is not None, text=text)
     scanned = faces.scanned() if faces is not None else set()
     read = catalog.text_read() if text else set()
     total = len(pending)
-    yield Progress("embed", 0, total)
+    yield Progress(stage, 0, total)
     if not pending or cancel.cancelled:
-        return
+        return set()
     # What reads photos (decode processes, PIL, place names, videos) is imported only now
     # that there is something to read.
     from clipdesk.core.decode_pool import DecodePool, TaskFailure
@@ -339,7 +343,7 @@ def embed_pending(
                 if writer.full:
                     writer.flush()
                 elapsed = time.monotonic() - started
-                yield Progress("embed", done, total, rate=done / elapsed if elapsed else None)
+                yield Progress(stage, done, total, rate=done / elapsed if elapsed else None)
                 if cancel.cancelled:
                     report.cancelled = True
                     break
@@ -348,6 +352,66 @@ def embed_pending(
         # was already decoded is kept, and the index file is brought up to date.
         writer.finish()
         writer.save()
+    return writer.read_ids
+
+
+READ_STAGE = "read"  # the progress of the pass that reads text and looks for faces
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a run reads its files, the same in both of its passes."""
+
+    batch_size: int
+    workers: int | None
+    decode: Callable[[DecodeJob], DecodeOutput] | None
+    decode_timeout_s: float
+    pool: ReadPool | None
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "workers": self.workers,
+            "decode": self.decode,
+            "decode_timeout_s": self.decode_timeout_s,
+            "pool": self.pool,
+        }
+
+
+def read_pending(
+    catalog: Catalog,
+    vectors: VectorIndex,
+    encoder: Encoder,
+    report: IndexReport,
+    cancel: CancelToken,
+    faces: FaceSink | None,
+    text: bool,
+    reading: Reading,
+    already: set[int],
+) -> Generator[Progress, None, None]:
+    """Read the text and look for the faces of every photo still waiting for them (the
+    photos themselves already searchable), as ``READ_STAGE`` progress. The files of
+    ``already`` (read for their vectors by this run) are counted once in ``report``."""
+    counts = IndexReport()
+    read = yield from embed_pending(
+        catalog,
+        vectors,
+        encoder,
+        counts,
+        cancel,
+        faces=faces,
+        text=text,
+        stage=READ_STAGE,
+        **reading.options(),
+    )
+    again = len(read & already)
+    report.decoded += counts.decoded - again
+    report.reused += counts.reused - again
+    report.encoded += counts.encoded  # a file that changed on disk in between
+    report.scenes_encoded += counts.scenes_encoded
+    report.skipped += counts.skipped
+    report.faces += counts.faces
+    report.cancelled = report.cancelled or counts.cancelled
 
 
 def run_index(
@@ -375,21 +439,18 @@ def run_index(
     if diff is None:
         report.cancelled = True
     else:
-        yield from embed_pending(
-            catalog,
-            vectors,
-            encoder,
-            report,
-            cancel,
-            batch_size=batch_size,
-            workers=workers,
-            decode=decode,
-            decode_timeout_s=decode_timeout_s,
-            prepare=prepare,
-            faces=faces,
-            text=text,
-            pool=pool,
+        # Every photo is made searchable first; reading text and looking for faces cost
+        # several times more per photo, so they come after, in a pass of their own
+        # (their files are decoded again, which costs little beside them). Stopped in
+        # between, the library is searchable and the next run reads the rest.
+        reading = Reading(batch_size, workers, decode, decode_timeout_s, pool)
+        embedded = yield from embed_pending(
+            catalog, vectors, encoder, report, cancel, prepare=prepare, **reading.options()
         )
+        if (faces is not None or text) and not cancel.cancelled:
+            yield from read_pending(
+                catalog, vectors, encoder, report, cancel, faces, text, reading, embedded
+            )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know
     report.cancelled = report.cancelled or cancel.cancelled

@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         activity = self.side.folders.activity()
         if progress.stage == "scan" and progress.message:
             activity[progress.message] = progress_text(progress)
-        elif progress.stage == "embed":
+        elif progress.stage in ("embed", "read"):
             activity = dict.fromkeys(activity, progress_text(progress))
         self.side.folders.set_activity(activity)
 

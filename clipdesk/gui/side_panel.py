@@ -341,4 +341,6 @@ def progress_text(progress: Progress) -> str:
         return f"scanning… {progress.done:,} files"
     if progress.stage == "embed" and progress.total:
         return f"indexing {progress.done:,} / {progress.total:,}"
+    if progress.stage == "read" and progress.total:
+        return f"searchable; reading text and faces {progress.done:,} / {progress.total:,}"
     return "waiting"

@@ -23,7 +23,9 @@ def format_progress(progress: Progress) -> str:
         return f"Looking for photos… {progress.done:,} files found"
     if progress.stage == "done":
         return "Indexing cancelled" if progress.message == "cancelled" else "Indexing finished"
-    parts = [f"Indexing {progress.done:,} / {progress.total:,}" if progress.total else "Indexing"]
+    # The photos are searchable once "embed" ends; "read" then reads their text and faces.
+    doing = "Reading text and faces" if progress.stage == "read" else "Indexing"
+    parts = [f"{doing} {progress.done:,} / {progress.total:,}" if progress.total else doing]
     if progress.rate:
         parts.append(f"{progress.rate:.1f} photos/s")
         if progress.total:
