@@ -174,3 +174,21 @@ def test_a_folder_that_went_away_is_shown_offline_and_keeps_its_photos(
     (root,) = state.args[1]
     assert not root.online and root.photos == PHOTOS
     assert window.side.folders.state_of(root.path).startswith("offline")
+
+
+def test_a_search_shows_every_photo_once_they_are_searchable_before_text_is_read(
+    qtbot, window, photos, monkeypatch
+):
+    monkeypatch.setenv("CLIPDESK_OCR", "1")  # the second pass: reading text
+    with qtbot.waitSignal(window.resultsShown, timeout=TIMEOUT_MS):
+        window.search_bar.set_text("a blue circle")  # an empty library: nothing yet
+    recorder = Recorder(window.service)
+    totals: list[tuple[int, bool]] = []
+    finished = False
+    window.resultsShown.connect(lambda *_: totals.append((window.model.total, finished)))
+    with qtbot.waitSignal(window.service.indexFinished, timeout=TIMEOUT_MS):
+        window.side.folders.addRequested.emit(str(photos))
+    finished = True
+    assert recorder.progress("read"), "no pass read the photos' text"
+    # The search ran again as the text pass began, before the index finished.
+    assert (PHOTOS, False) in totals, totals
