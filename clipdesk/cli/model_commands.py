@@ -7,6 +7,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from clipdesk.core.models import ModelSpec
     from clipdesk.core.models.readers import ReaderModels
 
@@ -140,14 +143,9 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise CliError(problem)
     if spec.research_only or spec.licence:
         print(f"{spec.name}: licence: {spec.licence}", file=sys.stderr)
-    try:
-        with _bar(spec.name) as report:
-            # Without torch only an ONNX pack can run; with it, the open_clip weights.
-            folder = download_runnable(spec, progress=report)
-    except ModelError as exc:
-        raise CliError(str(exc)) from exc
-    except KeyboardInterrupt:
-        print("clipdesk: download interrupted; run the same command to resume", file=sys.stderr)
+    # Without torch only an ONNX pack can run; with it, the open_clip weights.
+    folder = _fetched(spec.name, lambda report: download_runnable(spec, progress=report))
+    if folder is None:
         return 130
     print(f"installed {spec.name} in {folder}")
     return 0
@@ -155,23 +153,32 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def _download_readers(readers: ReaderModels) -> int:
     """``models download ocr|faces``: the reader's models, unless already there."""
-    from clipdesk.cli.errors import CliError
-    from clipdesk.core.errors import ModelError
     from clipdesk.core.models.readers import download_readers, missing_files
 
     if not missing_files(readers):
         print(f"the models for {readers.purpose} are already installed")
         return 0
+    folder = _fetched(readers.key, lambda report: download_readers(readers, progress=report))
+    if folder is None:
+        return 130
+    print(f"installed the models for {readers.purpose} in {folder}")
+    return 0
+
+
+def _fetched(label: str, fetch: Callable[[Callable[[int, int | None], None]], Path]) -> Path | None:
+    """``fetch(report)`` under a download bar: its folder, or None when Ctrl+C stopped
+    it (said on stderr; the same command resumes). A failure is a one-line error."""
+    from clipdesk.cli.errors import CliError
+    from clipdesk.core.errors import ModelError
+
     try:
-        with _bar(readers.key) as report:
-            folder = download_readers(readers, progress=report)
+        with _bar(label) as report:
+            return fetch(report)
     except ModelError as exc:
         raise CliError(str(exc)) from exc
     except KeyboardInterrupt:
         print("clipdesk: download interrupted; run the same command to resume", file=sys.stderr)
-        return 130
-    print(f"installed the models for {readers.purpose} in {folder}")
-    return 0
+        return None
 
 
 class _bar:
