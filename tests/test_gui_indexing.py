@@ -186,9 +186,14 @@ def test_a_search_shows_every_photo_once_they_are_searchable_before_text_is_read
     totals: list[tuple[int, bool]] = []
     finished = False
     window.resultsShown.connect(lambda *_: totals.append((window.model.total, finished)))
+    counts: list[tuple[str, bool]] = []
+    window.service.stateChanged.connect(
+        lambda *_: counts.append((window.status.library_label.text(), finished))
+    )
     with qtbot.waitSignal(window.service.indexFinished, timeout=TIMEOUT_MS):
         window.side.folders.addRequested.emit(str(photos))
     finished = True
     assert recorder.progress("read"), "no pass read the photos' text"
     # The search ran again as the text pass began, before the index finished.
     assert (PHOTOS, False) in totals, totals
+    assert (f"{PHOTOS} photos", False) in counts, counts  # and the photo count with it

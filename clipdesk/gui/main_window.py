@@ -335,8 +335,11 @@ class MainWindow(QMainWindow):
 
     def _on_index_progress(self, progress: Progress) -> None:
         self.status.set_progress(progress)
-        if progress.stage == "read" and progress.done == 0 and not self.current_request().empty:
-            self.run_search()  # every photo can be found now; text and faces come later
+        if progress.stage == "read" and progress.done == 0:
+            # Every photo can be found now; text and faces come later.
+            self.service.refresh_state()  # the photo count
+            if not self.current_request().empty:
+                self.run_search()
         # The folder list is rebuilt at most a few times a second, not once per photo.
         now = time.monotonic()
         final = progress.total is not None and progress.done >= progress.total
