@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -369,13 +369,8 @@ class Reading:
     pool: ReadPool | None
 
     def options(self) -> dict[str, Any]:
-        return {
-            "batch_size": self.batch_size,
-            "workers": self.workers,
-            "decode": self.decode,
-            "decode_timeout_s": self.decode_timeout_s,
-            "pool": self.pool,
-        }
+        """The fields as ``embed_pending``'s keyword arguments (not copied: a pool is live)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def read_pending(
