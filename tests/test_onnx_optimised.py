@@ -39,12 +39,16 @@ def test_the_optimised_copy_is_made_once_and_answers_alike(tmp_path: Path) -> No
 
     copy = onnx_optimised.optimised_path(model, ort.__version__)
     assert copy is not None and copy.is_file()
+    weights = copy.parent / onnx_optimised.WEIGHTS_NAME  # mapped at start, not parsed
+    assert weights.stat().st_size > 10 * copy.stat().st_size
     made = copy.stat().st_mtime_ns
     second = _run(make_session(model, keep_optimised=True))
+    unpacked = _run(make_session(model, keep_optimised=True, prepack=False))
     assert copy.stat().st_mtime_ns == made  # loaded, not made again
     np.testing.assert_allclose(first, plain, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(second, plain, rtol=1e-5, atol=1e-6)
-    assert not list(copy.parent.glob(".*.tmp"))
+    np.testing.assert_allclose(unpacked, plain, rtol=1e-5, atol=1e-5)
+    assert not list(paths.cache_dir().glob(f"{FOLDER}/.*.tmp"))
 
     text = next(SHIPPED.glob("text*.onnx"))
     shutil.copy(text, model)  # other bytes at the same path: never the old copy
@@ -81,3 +85,17 @@ def test_a_copy_that_cannot_be_saved_still_gives_a_session(tmp_path: Path, monke
     monkeypatch.setattr(onnx_optimised, "writing_path", lambda _target: nowhere)
     np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
     assert not nowhere.exists()
+
+
+def test_a_new_copy_replaces_the_single_file_copy_of_earlier_releases(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    model = _image_tower(tmp_path)
+    copy = onnx_optimised.optimised_path(model, ort.__version__)
+    assert copy is not None
+    legacy = copy.parent.with_name(f"{copy.parent.name}.onnx")
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_bytes(b"a whole optimised model, as earlier releases kept it")
+    reference = _run(make_session(model))
+    np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
+    assert copy.is_file() and not legacy.exists()

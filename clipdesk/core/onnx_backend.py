@@ -154,7 +154,11 @@ class OnnxEncoder:
                 entry = self.meta[tower]
                 path = self.directory / entry["file"]
                 session = make_session(
-                    path, self.threads, self.providers, keep_optimised=self.keep_optimised
+                    path,
+                    self.threads,
+                    self.providers,
+                    keep_optimised=self.keep_optimised,
+                    prepack=tower != "text",  # queries come one at a time: start fast
                 )
                 if device_of(session.get_providers()) != self.device:  # the GPU failed
                     self.providers, self.device = (CPU,), "cpu"

@@ -11,6 +11,11 @@ an upgrade or another computer never loads a stale one. The SHA-256 of a file is
 computed once and remembered by its path, size and modification time, so later starts
 hash nothing. Only CPU sessions use it; a cache that cannot be written just means no
 copy (the session is made from the original, as before).
+
+A copy is a folder: the graph (``model.onnx``) and its weights beside it as ONNX external
+data (``model.onnx.data``), which ONNX Runtime maps into memory instead of parsing. A
+ViT-B-32 text tower's session then starts in about 0.01 s instead of 0.3 s (the weights
+are read as they are used, and share the page cache with other processes).
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import contextlib
 import hashlib
 import os
 import platform
+import shutil
 from pathlib import Path
 
 from clipdesk.core import paths
 from clipdesk.core.files import atomic_path
 
 FOLDER = "onnx-optimised"
+MODEL_NAME = "model.onnx"
+WEIGHTS_NAME = "model.onnx.data"
 
 
 def _folder() -> Path:
@@ -51,37 +59,42 @@ def file_sha256(path: Path) -> str:
 
 
 def optimised_path(path: Path, ort_version: str) -> Path | None:
-    """Where the optimised copy of ``path`` is kept (it may not exist yet), or None when
-    the model file cannot be read."""
+    """The graph file of the optimised copy of ``path`` (it may not exist yet), in the
+    copy's own folder, or None when the model file cannot be read."""
     try:
         digest = file_sha256(path)
     except OSError:
         return None
     machine = (platform.machine() or "any").lower()
-    return _folder() / f"{digest[:40]}-ort{ort_version}-{machine}.onnx"
+    return _folder() / f"{digest[:40]}-ort{ort_version}-{machine}" / MODEL_NAME
 
 
 def writing_path(target: Path) -> Path | None:
-    """A private name to have ONNX Runtime write the optimised copy under (renamed into
-    place once whole, so another process never reads half of it), or None when the
+    """Where to have ONNX Runtime write the optimised copy: a private folder, renamed into
+    place once whole (so another process never reads half of it), or None when the
     cache cannot be written."""
+    folder = target.parent.with_name(f".{target.parent.name}.{os.getpid()}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     except OSError:
         return None
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    return folder / MODEL_NAME
 
 
 def keep(written: Path, target: Path) -> None:
-    """Put a copy ONNX Runtime wrote in place; a copy that cannot be kept is dropped."""
+    """Put a copy ONNX Runtime wrote in place; a copy that cannot be kept (another
+    process put its own there first) is dropped. The single-file copy that earlier
+    releases kept for the same model goes."""
     try:
-        os.replace(written, target)
+        os.replace(written.parent, target.parent)
     except OSError:
-        with contextlib.suppress(OSError):
-            written.unlink()
+        shutil.rmtree(written.parent, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        target.parent.with_name(f"{target.parent.name}.onnx").unlink()
 
 
 def forget(target: Path) -> None:
-    """Drop a copy that would not load: the next session makes it again."""
-    with contextlib.suppress(OSError):
-        target.unlink()
+    """Drop a copy that would not load (or a half-written one): the next session makes
+    it again."""
+    shutil.rmtree(target.parent, ignore_errors=True)
