@@ -20,6 +20,7 @@ from clipdesk.cli.checks import (
 from clipdesk.cli.output import one_line, print_json
 
 if TYPE_CHECKING:
+    from clipdesk.core.changes import IndexReport
     from clipdesk.core.errors import CatalogError
     from clipdesk.core.library import CheckReport, Library
     from clipdesk.core.search import Filters, SearchResults
@@ -102,6 +103,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="order of the results: best match first, or newest first (taken-at time)",
     )
     _add_scene_argument(p)
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="first index what changed in the library's folders, as `clipdesk index` does "
+        "(a running clipdesk keeps them current and answers at once)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -305,28 +312,48 @@ def cmd_index(args: argparse.Namespace) -> int:
                 pool=pool,
             )
             report = run_job(job)
-        if not args.json:
-            scenes = f", {report.scenes_encoded} video scenes" if report.scenes_encoded else ""
-            print(
-                f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
-                f"({report.encoded} embedded{scenes}, {report.reused} reused, "
-                f"{report.moved} moved, {report.removed} removed, {report.skipped} skipped)",
-                file=sys.stderr,
-            )
-            if report.faces:
-                print(
-                    f"Found {report.faces} faces (`clipdesk people` lists the people)",
-                    file=sys.stderr,
-                )
-            for root in report.offline_roots:
-                print(f"offline (kept as it was): {root}", file=sys.stderr)
-        _say_models_missing(report.models_missing)
-        _say_tagged(report.tagging, quiet=args.json)
+        _say_indexed(report, quiet=args.json)
         if args.json:
             print_json(report.to_json())
         return 0
 
     return with_library(args, action)
+
+
+def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
+    """What an index run did, on stderr (``quiet``: only the warnings and notes)."""
+    if not quiet:
+        scenes = f", {report.scenes_encoded} video scenes" if report.scenes_encoded else ""
+        print(
+            f"Indexed {report.decoded} files in {report.elapsed_s:.1f} s "
+            f"({report.encoded} embedded{scenes}, {report.reused} reused, "
+            f"{report.moved} moved, {report.removed} removed, {report.skipped} skipped)",
+            file=sys.stderr,
+        )
+        if report.faces:
+            print(
+                f"Found {report.faces} faces (`clipdesk people` lists the people)",
+                file=sys.stderr,
+            )
+        for root in report.offline_roots:
+            print(f"offline (kept as it was): {root}", file=sys.stderr)
+    _say_models_missing(report.models_missing)
+    _say_tagged(report.tagging, quiet=quiet)
+
+
+def _update(library: Library) -> None:
+    """``search --update``: index what changed in the library's folders first, as
+    ``clipdesk index`` does, saying on stderr what came only when anything did."""
+    from clipdesk.cli.progress_bar import run_job
+
+    if not library.roots():
+        return
+    if library.catalog.read_only:
+        print("note: the library is read-only; searching it as it is", file=sys.stderr)
+        return
+    report = run_job(library.index(retag=True))
+    changed = report.decoded or report.moved or report.removed or report.skipped
+    _say_indexed(report, quiet=not changed)
 
 
 def _say_models_missing(keys: list[str]) -> None:
@@ -409,6 +436,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if query.filters.folder is not None:
                 check_search_folder(query.filters.folder, library.roots())
+            if args.update:
+                _update(library)
             results = library.find(query)
             results.query = args.text
             print_results(results, args.json)
