@@ -263,15 +263,18 @@ def run_clipdesk(
     for _ in range(warm_runs):
         runs.append(_timed(index, env, base) + _timed(search, env, base))
     updated = None
-    if not flags and _has_update(cli, env):
+    if not flags and _has_update(cli, env, base):
         updated = median([_timed([*search, "--update"], env, base) for _ in range(warm_runs)])
     shutil.rmtree(base / "cache", ignore_errors=True)
     return runs[0], median(runs[1:]), answered, updated
 
 
-def _has_update(cli: list[str], env: dict[str, str]) -> bool:
-    """Whether this clipdesk's ``search`` has ``--update`` (a baseline may predate it)."""
-    helped = subprocess.run([*cli, "search", "--help"], capture_output=True, text=True, env=env)
+def _has_update(cli: list[str], env: dict[str, str], cwd: Path) -> bool:
+    """Whether this clipdesk's ``search`` has ``--update`` (a baseline may predate it);
+    run outside the source tree, as ``python -m`` finds a package there first."""
+    helped = subprocess.run(
+        [*cli, "search", "--help"], capture_output=True, text=True, env=env, cwd=cwd
+    )
     return "--update" in helped.stdout
 
 

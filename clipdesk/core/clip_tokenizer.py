@@ -24,6 +24,7 @@ import string
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,42 +68,77 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, [chr(c) for c in cs], strict=True))
 
 
+class Vocab(NamedTuple):
+    """What tokenising needs of a vocabulary: the merge ranks, the id of each merge's
+    token, and the ids of the pieces a word starts as (its bytes, the last one marked as
+    the word's end). No table from token text to id is needed, and building that one
+    (49k entries) cost a cold search as much as all the rest of the tokenizer."""
+
+    ranks: dict[tuple[str, str], int]
+    merged_ids: list[int]  # by rank: the id of the token the merge makes
+    base_ids: dict[str, int]  # a byte's character, and the same + "</w>"
+    specials: tuple[int, int]  # <start_of_text>, <end_of_text>
+    size: int
+
+
 @lru_cache(maxsize=4)
-def _load_vocab(path: str) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-    """The token ids and merge ranks, from the parsed copy in the cache when there is one.
+def _load_vocab(path: str) -> Vocab:
+    """The vocabulary, from the parsed copy in the cache when there is one.
 
     Parsing the 49k merges costs a cold search about 0.1 s; the parsed lists load in a
-    quarter of that. The copy is named by the vocabulary file's digest and the Python
+    fraction of that. The copy is named by the vocabulary file's digest and the Python
     version (``marshal``'s format may change between versions); a copy that is missing or
     unreadable is made again.
     """
     raw = Path(path).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()[:16]
     tag = f"{sys.version_info[0]}{sys.version_info[1]}-m{marshal.version}"
-    cached = paths.cache_dir() / "tokenizers" / f"{digest}-py{tag}.marshal"
+    cached = paths.cache_dir() / "tokenizers" / f"{digest}-py{tag}-v2.marshal"
     try:
-        tokens, pairs = marshal.loads(cached.read_bytes())
-        return {t: i for i, t in enumerate(tokens)}, {p: i for i, p in enumerate(pairs)}
+        pairs, merged_ids, base, base_ids, specials, size = marshal.loads(cached.read_bytes())
+        return Vocab(
+            dict(zip(pairs, range(len(pairs)), strict=True)),
+            merged_ids,
+            dict(zip(base, base_ids, strict=True)),
+            (int(specials[0]), int(specials[1])),
+            int(size),
+        )
     except (OSError, EOFError, ValueError, TypeError):
         pass
-    encoder, ranks = _parse_vocab(raw)
+    vocab = _parse_vocab(raw)
     with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(cached, durable=False) as tmp:
-            tmp.write_bytes(marshal.dumps((list(encoder), list(ranks))))
-    return encoder, ranks
+            kept = (
+                list(vocab.ranks),
+                vocab.merged_ids,
+                list(vocab.base_ids),
+                list(vocab.base_ids.values()),
+                vocab.specials,
+                vocab.size,
+            )
+            tmp.write_bytes(marshal.dumps(kept))
+    return vocab
 
 
-def _parse_vocab(raw: bytes) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+def _parse_vocab(raw: bytes) -> Vocab:
     merges_text = gzip.decompress(raw).decode("utf-8").split("\n")[1 : _MERGES + 1]
     merges = [tuple(line.split()) for line in merges_text]
-    vocab = list(_bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab]
+    chars = list(_bytes_to_unicode().values())
+    vocab = chars + [v + "</w>" for v in chars]
     vocab.extend("".join(m) for m in merges)
     vocab.extend(_SPECIALS)
-    encoder = {token: i for i, token in enumerate(vocab)}
+    encoder = {token: i for i, token in enumerate(vocab)}  # a repeated token: its last id
     ranks = {(m[0], m[1]): i for i, m in enumerate(merges)}
-    return encoder, ranks
+    merged_ids = [encoder[first + second] for first, second in ranks]
+    base = chars + [v + "</w>" for v in chars]
+    return Vocab(
+        ranks,
+        merged_ids,
+        {piece: encoder[piece] for piece in base},
+        (encoder[_SPECIALS[0]], encoder[_SPECIALS[1]]),
+        len(encoder),
+    )
 
 
 def _fix_text(text: str) -> str:
@@ -151,12 +187,13 @@ class ClipTokenizer:
         self.context_length = int(context_length)
         self.clean = clean
         path = str(vocab_path or default_vocab_path())
-        self.encoder, self.bpe_ranks = _load_vocab(path)
+        self.vocab = _load_vocab(path)
         self.byte_encoder = _bytes_to_unicode()
-        self.sot_token_id = self.encoder[_SPECIALS[0]]
-        self.eot_token_id = self.encoder[_SPECIALS[1]]
-        self.vocab_size = len(self.encoder)
-        self.cache: dict[str, str] = {t: t for t in _SPECIALS}
+        self.sot_token_id, self.eot_token_id = self.vocab.specials
+        self.vocab_size = self.vocab.size
+        self.cache: dict[str, tuple[int, ...]] = {
+            text: (token_id,) for text, token_id in zip(_SPECIALS, self.vocab.specials, strict=True)
+        }
         self.pat = regex.compile(
             "|".join(_SPECIALS) + r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
             regex.IGNORECASE,
@@ -169,39 +206,44 @@ class ClipTokenizer:
         """Tokens ``text`` needs, start and end tokens included."""
         return len(self.encode(text)) + 2
 
-    def bpe(self, token: str) -> str:
-        """Merge a word's characters by rank until no known pair is left."""
+    def bpe(self, token: str) -> tuple[int, ...]:
+        """The ids of a word's pieces: its characters merged by rank until no known pair
+        is left."""
         cached = self.cache.get(token)
         if cached is not None:
             return cached
         word = (*token[:-1], token[-1] + "</w>")
-        ranks = self.bpe_ranks
+        ids = tuple(self.vocab.base_ids[piece] for piece in word)
+        ranks = self.vocab.ranks
         while len(word) > 1:
             pairs = set(itertools.pairwise(word))
             best = min(pairs, key=lambda p: ranks.get(p, float("inf")))
             if best not in ranks:
                 break
             first, second = best
+            made = self.vocab.merged_ids[ranks[best]]
             merged: list[str] = []
+            merged_ids: list[int] = []
             i = 0
             while i < len(word):
                 if i < len(word) - 1 and word[i] == first and word[i + 1] == second:
                     merged.append(first + second)
+                    merged_ids.append(made)
                     i += 2
                 else:
                     merged.append(word[i])
+                    merged_ids.append(ids[i])
                     i += 1
-            word = tuple(merged)
-        out = " ".join(word)
-        self.cache[token] = out
-        return out
+            word, ids = tuple(merged), tuple(merged_ids)
+        self.cache[token] = ids
+        return ids
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without the start and end tokens."""
         ids: list[int] = []
         for token in self.pat.findall(self.clean_text(text)):
             chars = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
-            ids.extend(self.encoder[piece] for piece in self.bpe(chars).split(" "))
+            ids.extend(self.bpe(chars))
         return ids
 
     def __call__(self, texts: str | list[str], context_length: int | None = None) -> np.ndarray:

@@ -3,14 +3,14 @@
 Everything here fails quietly into None: no server, a stale socket, a key that no longer
 matches, a server of another version, one that declines or does not answer in time. The
 caller then does the work itself, so asking can make a command faster and never wrong.
-Only the standard library is imported: asking must cost far less than searching.
+Only the standard library is imported, and the connection's module only when a
+clipdesk may be serving: asking must cost far less than searching.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from multiprocessing.connection import Client
 from typing import Any
 
 from clipdesk.core.serve.endpoint import PROTOCOL, Endpoint, endpoint_for
@@ -64,6 +64,8 @@ def _exchange(
     key = endpoint.read_key()
     if key is None:
         return None
+    from multiprocessing.connection import Client  # only when someone may be serving
+
     connected = threading.Event()
     box: list[dict[str, Any]] = []
 
