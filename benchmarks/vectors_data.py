@@ -126,11 +126,17 @@ def library_path(size: int) -> Path:
 
 
 def _refresh_statistics(catalog_file: Path) -> None:
+    """As ``clipdesk index`` leaves a library; and its root online again: its folder does
+    not exist, so a window or watcher that looked at it marked its photos offline, and
+    searches skip offline photos."""
     from clipdesk.core.catalog import Catalog
 
     catalog = Catalog.open(catalog_file)
     try:
         catalog.refresh_statistics()
+        for root in catalog.roots():
+            if not root.online:
+                catalog.set_root_online(root.id, True)
     finally:
         catalog.close()
 

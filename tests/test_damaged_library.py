@@ -177,6 +177,25 @@ def test_a_stale_index_of_a_read_only_library_is_mended_in_memory_only(library_c
     assert without_sqlite_side_files(snapshot(library_dir)) == before
 
 
+def test_search_update_on_a_read_only_library_searches_it_as_it_is(
+    library_copy,  # noqa: F811
+    capsys,
+    monkeypatch,
+) -> None:
+    """A library on read-only media (as ``writable`` finds it) cannot take an index: the
+    search says so in one note and answers from what is there, writing nothing."""
+    from clipdesk.core.catalog import database
+
+    library, _photos = library_copy
+    before = without_sqlite_side_files(snapshot(library))
+    monkeypatch.setattr(database, "writable", lambda _path: False)
+    run = cli(capsys, "--library", str(library), "search", "red", "-n", "50", "--update", "--json")
+    assert run.code == 0, run.err
+    assert run.err.strip() == "note: the library is read-only; searching it as it is"
+    assert len(json.loads(run.out)["results"]) == 12
+    assert without_sqlite_side_files(snapshot(library)) == before
+
+
 # -- check and status agree -----------------------------------------------------------------
 
 

@@ -343,7 +343,8 @@ def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
 
 def _update(library: Library) -> None:
     """``search --update``: index what changed in the library's folders first, as
-    ``clipdesk index`` does, saying on stderr what came only when anything did."""
+    ``clipdesk index`` does, saying on stderr what it did only when anything changed
+    (a search repeated on an unchanged library stays quiet)."""
     from clipdesk.cli.progress_bar import run_job
 
     if not library.roots():
@@ -352,8 +353,8 @@ def _update(library: Library) -> None:
         print("note: the library is read-only; searching it as it is", file=sys.stderr)
         return
     report = run_job(library.index(retag=True))
-    changed = report.decoded or report.moved or report.removed or report.skipped
-    _say_indexed(report, quiet=not changed)
+    if report.decoded or report.moved or report.removed or report.skipped:
+        _say_indexed(report, quiet=False)
 
 
 def _say_models_missing(keys: list[str]) -> None:
