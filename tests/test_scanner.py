@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
+from clipdesk.core import mediatypes
 from clipdesk.core.catalog.records import FileRecord, StatEntry
-from clipdesk.core.scanner import diff_scan, scan_tree
+from clipdesk.core.imageio import is_image_path
+from clipdesk.core.imageio.formats import IMAGE_EXTENSIONS
+from clipdesk.core.scanner import _is_image_name, diff_scan, scan_tree
 
 
 def _is_jpg(name: bytes) -> bool:
@@ -56,3 +61,31 @@ def test_diff_classifies_every_kind_of_change():
     assert [(i, r, e.path) for i, r, e in diff.moved] == [(3, 2, b"/s/old.jpg")]
     assert diff.removed == [4]
     assert [(r, e.path) for r, e in diff.added] == [(1, b"/r/new.jpg")]
+
+
+def test_the_scanner_indexes_exactly_what_the_readers_read() -> None:
+    """The scanner decides most names without the image readers; it must decide them
+    as the readers (and the video reader) would, whatever decoders are installed."""
+    extensions = [
+        *IMAGE_EXTENSIONS,
+        *mediatypes.VIDEO_EXTENSIONS,
+        *mediatypes.OPTIONAL_PHOTO_EXTENSIONS,
+        *(".txt", ".xmp", ".aae", ".json", ".tar.gz", ".jpg.part", ""),
+    ]
+    names = [os.fsencode(f"IMG_1{ext}") for ext in extensions]
+    names += [name.upper() for name in names] + [b".hidden", b"caf\xe9.JPG", b"caf\xe9.txt"]
+    for name in names:
+        readers = is_image_path(os.fsdecode(name)) or mediatypes.is_video_path(name)
+        assert _is_image_name(name) == readers, name
+
+
+def test_a_look_at_a_folder_of_usual_photos_does_not_import_the_image_readers(tmp_path) -> None:
+    for name in ("a.jpg", "b.PNG", "c.mp4", "d.dng", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    code = (
+        "import sys, os; from clipdesk.core.scanner import scan_tree; "
+        f"found = list(scan_tree(os.fsencode({str(tmp_path)!r}))); "
+        "print(len(found), 'PIL' in sys.modules, 'clipdesk.core.imageio' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["4", "False", "False"]

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["JPEG_COMPANION_EXTENSIONS", "RAW_EXTENSIONS", "VIDEO_EXTENSIONS", "is_video_path"]
+__all__ = [
+    "JPEG_COMPANION_EXTENSIONS",
+    "OPTIONAL_PHOTO_EXTENSIONS",
+    "PHOTO_EXTENSIONS",
+    "RAW_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "is_video_path",
+]
+
+# Photos every install reads (Pillow's own decoders), and those it reads only where a
+# decoder is present (HEIF with pi_heif, AVIF where Pillow was built with it).
+PHOTO_EXTENSIONS: tuple[str, ...] = (
+    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp",
+)  # fmt: skip
+OPTIONAL_PHOTO_EXTENSIONS: tuple[str, ...] = (".heic", ".heif", ".hif", ".avif")
 
 RAW_EXTENSIONS: tuple[str, ...] = (
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from clipdesk.core import mediatypes
 from clipdesk.core.catalog.records import FileRecord, RootRecord, StatEntry
 
 # Folders that hold caches or system files, never a user's photos.
@@ -20,12 +21,26 @@ IGNORED_DIR_NAMES = frozenset(
 )
 
 
-def _is_image_name(name: bytes) -> bool:
-    """A photo's name (RAW included) or a video's: what a library indexes."""
-    from clipdesk.core.imageio import is_image_path
-    from clipdesk.core.mediatypes import is_video_path
+# What a library indexes whatever decoders are installed: photos, RAW files, videos.
+_ALWAYS_INDEXED = frozenset(
+    os.fsencode(ext)
+    for ext in mediatypes.PHOTO_EXTENSIONS + mediatypes.RAW_EXTENSIONS + mediatypes.VIDEO_EXTENSIONS
+)
+_OPTIONAL = frozenset(os.fsencode(ext) for ext in mediatypes.OPTIONAL_PHOTO_EXTENSIONS)
 
-    return is_image_path(os.fsdecode(name)) or is_video_path(name)
+
+def _is_image_name(name: bytes) -> bool:
+    """A photo's name (RAW included) or a video's: what a library indexes. Only a name
+    whose decoder may be missing (HEIF, AVIF) asks the image readers, so a look at a
+    folder of the usual files does not import them (and Pillow)."""
+    ext = os.path.splitext(name)[1].lower()
+    if ext in _ALWAYS_INDEXED:
+        return True
+    if ext not in _OPTIONAL:
+        return False
+    from clipdesk.core.imageio import is_image_path
+
+    return is_image_path(os.fsdecode(name))
 
 
 def scan_tree(

@@ -16,11 +16,12 @@ import threading
 from PIL import features
 
 from clipdesk.core.imageio.raw import RAW_EXTENSIONS
+from clipdesk.core.mediatypes import PHOTO_EXTENSIONS
 
 __all__ = ["FORMATS", "IMAGE_EXTENSIONS", "ensure_openers", "is_image_path"]
 
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
-_BASE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp")
+_BASE_EXTENSIONS = PHOTO_EXTENSIONS
 
 
 def _heif_available() -> bool:
