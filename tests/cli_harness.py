@@ -112,6 +112,23 @@ def make_photos(folder: Path, count: int = 6, seed: int = 5) -> Path:
     return folder
 
 
+def process_env(base: Path) -> dict[str, str]:
+    """The environment of a ``clipdesk`` process run as a new process, whose library,
+    data, cache, settings and models all live under ``base`` (tiny-shapes, no display)."""
+    env = {
+        **os.environ,
+        "CLIPDESK_LIBRARY": str(base / "lib"),
+        "CLIPDESK_MODEL": "tiny-shapes",
+        "CLIPDESK_DATA_DIR": str(base / "data"),
+        "CLIPDESK_CACHE_DIR": str(base / "cache"),
+        "CLIPDESK_CONFIG_DIR": str(base / "config"),
+        "CLIPDESK_MODELS_DIR": str(base / "models"),
+    }
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
 @contextlib.contextmanager
 def library_env(monkeypatch, library: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as m:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import process_env
 
 from clipdesk.training.shapes import write_sample_library
 
@@ -31,17 +31,7 @@ def cli_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("cli")
     photos = base / "photos"
     records = write_sample_library(photos, 16, seed=11)
-    env = {
-        **os.environ,
-        "CLIPDESK_LIBRARY": str(base / "lib"),
-        "CLIPDESK_MODEL": "tiny-shapes",
-        "CLIPDESK_DATA_DIR": str(base / "data"),
-        "CLIPDESK_CACHE_DIR": str(base / "cache"),
-        "CLIPDESK_CONFIG_DIR": str(base / "config"),
-        "CLIPDESK_MODELS_DIR": str(base / "models"),
-    }
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
+    env = process_env(base)
     clipdesk("index", str(photos), env=env)
     return env, photos, records
 

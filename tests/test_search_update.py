@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_harness import process_env
+
 from clipdesk.training.shapes import write_sample_library
 
 
@@ -32,16 +34,7 @@ def _found(result: subprocess.CompletedProcess) -> set[str]:
 def test_search_update_indexes_what_changed_then_answers(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     write_sample_library(photos, 5, seed=3)
-    env = {
-        **os.environ,
-        "CLIPDESK_LIBRARY": str(tmp_path / "lib"),
-        "CLIPDESK_MODEL": "tiny-shapes",
-        "CLIPDESK_DATA_DIR": str(tmp_path / "data"),
-        "CLIPDESK_CACHE_DIR": str(tmp_path / "cache"),
-        "CLIPDESK_CONFIG_DIR": str(tmp_path / "config"),
-        "CLIPDESK_MODELS_DIR": str(tmp_path / "models"),
-        "CLIPDESK_OCR": "0",
-    }
+    env = {**process_env(tmp_path), "CLIPDESK_OCR": "0"}
     _clipdesk("index", "--no-faces", str(photos), env=env)
     search = ("search", "a red circle", "-n", "50", "--json")
     before = _found(_clipdesk(*search, env=env))
