@@ -99,3 +99,24 @@ def test_a_new_copy_replaces_the_single_file_copy_of_earlier_releases(tmp_path: 
     reference = _run(make_session(model))
     np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
     assert copy.is_file() and not legacy.exists()
+
+
+def test_a_half_written_copy_left_by_a_killed_process_is_removed(tmp_path: Path) -> None:
+    import os
+    import time
+
+    import onnxruntime as ort
+
+    model = _image_tower(tmp_path)
+    copy = onnx_optimised.optimised_path(model, ort.__version__)
+    assert copy is not None
+    abandoned = copy.parent.with_name(f".{copy.parent.name}.99999-1.tmp")
+    writing = copy.parent.with_name(f".{copy.parent.name}.99998-1.tmp")  # a live writer's
+    for folder in (abandoned, writing):
+        folder.mkdir(parents=True)
+        (folder / onnx_optimised.WEIGHTS_NAME).write_bytes(b"half of a model")
+    hours_ago = time.time() - 2 * onnx_optimised.ABANDONED_AFTER_S
+    os.utime(abandoned, (hours_ago, hours_ago))
+    reference = _run(make_session(model))
+    np.testing.assert_allclose(_run(make_session(model, keep_optimised=True)), reference, atol=1e-6)
+    assert copy.is_file() and not abandoned.exists() and writing.exists()

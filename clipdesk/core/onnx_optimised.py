@@ -25,6 +25,8 @@ import hashlib
 import os
 import platform
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from clipdesk.core import paths
@@ -33,6 +35,8 @@ from clipdesk.core.files import atomic_path
 FOLDER = "onnx-optimised"
 MODEL_NAME = "model.onnx"
 WEIGHTS_NAME = "model.onnx.data"
+# Writing a copy takes seconds; a half-written one this old was left by a killed process.
+ABANDONED_AFTER_S = 3600.0
 
 
 def _folder() -> Path:
@@ -70,16 +74,30 @@ def optimised_path(path: Path, ort_version: str) -> Path | None:
 
 
 def writing_path(target: Path) -> Path | None:
-    """Where to have ONNX Runtime write the optimised copy: a private folder, renamed into
-    place once whole (so another process never reads half of it), or None when the
-    cache cannot be written."""
-    folder = target.parent.with_name(f".{target.parent.name}.{os.getpid()}.tmp")
+    """Where to have ONNX Runtime write the optimised copy: a folder private to this
+    thread, renamed into place once whole (so another process never reads half of it),
+    or None when the cache cannot be written. Folders that a killed process left half
+    written (a copy is about the model's size) go first."""
+    copy = target.parent
+    folder = copy.with_name(f".{copy.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
+        _remove_abandoned(copy)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     except OSError:
         return None
     return folder / MODEL_NAME
+
+
+def _remove_abandoned(copy: Path) -> None:
+    """Remove the half-written folders of ``copy`` older than any live writer's."""
+    if not copy.parent.is_dir():
+        return
+    oldest = time.time() - ABANDONED_AFTER_S
+    for folder in copy.parent.glob(f".{copy.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if folder.stat().st_mtime < oldest:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def keep(written: Path, target: Path) -> None:
