@@ -117,3 +117,25 @@ def test_the_cached_vocabulary_equals_the_parsed_one(tmp_path, monkeypatch) -> N
     assert clip_tokenizer._load_vocab(path) == parsed
     assert copy.read_bytes() != b"not marshal data"
     clip_tokenizer._load_vocab.cache_clear()
+
+
+def test_a_vocabulary_with_repeated_merges_gives_open_clip_ids(tmp_path, monkeypatch) -> None:
+    """A pack may carry its own vocabulary. Where a merge repeats, or two merges make the
+    same token, the ids must still be open_clip's, parsed and from the cached copy."""
+    import gzip
+
+    from open_clip.tokenizer import SimpleTokenizer
+
+    from clipdesk.core import clip_tokenizer
+
+    monkeypatch.setenv("CLIPDESK_CACHE_DIR", str(tmp_path / "cache"))
+    merges = ["t h", "th e</w>", "a b", "ab c</w>", "a bc</w>", "b c</w>", "a b", "d o", "do g</w>"]
+    vocab = tmp_path / "bpe_simple_vocab_16e6.txt.gz"
+    vocab.write_bytes(gzip.compress(("#version: test\n" + "\n".join(merges)).encode()))
+    texts = ["the abc dog", "abc abc bc", "a b c", "dog the thedog abcabc"]
+    expected = SimpleTokenizer(str(vocab))(texts).numpy()
+    for _ in range(2):  # parses and keeps a copy, then reads the copy
+        clip_tokenizer._load_vocab.cache_clear()
+        np.testing.assert_array_equal(ClipTokenizer(vocab_path=vocab)(texts), expected)
+    assert len(list((tmp_path / "cache" / "tokenizers").iterdir())) == 1
+    clip_tokenizer._load_vocab.cache_clear()

@@ -75,7 +75,7 @@ class Vocab(NamedTuple):
     (49k entries) cost a cold search as much as all the rest of the tokenizer."""
 
     ranks: dict[tuple[str, str], int]
-    merged_ids: list[int]  # by rank: the id of the token the merge makes
+    merged_ids: list[int]  # by rank (a merge's line): the id of the token it makes
     base_ids: dict[str, int]  # a byte's character, and the same + "</w>"
     specials: tuple[int, int]  # <start_of_text>, <end_of_text>
     size: int
@@ -93,11 +93,13 @@ def _load_vocab(path: str) -> Vocab:
     raw = Path(path).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()[:16]
     tag = f"{sys.version_info[0]}{sys.version_info[1]}-m{marshal.version}"
-    cached = paths.cache_dir() / "tokenizers" / f"{digest}-py{tag}-v2.marshal"
+    cached = paths.cache_dir() / "tokenizers" / f"{digest}-py{tag}-v3.marshal"
     try:
-        pairs, merged_ids, base, base_ids, specials, size = marshal.loads(cached.read_bytes())
+        pairs, ranks, merged_ids, base, base_ids, specials, size = marshal.loads(
+            cached.read_bytes()
+        )
         return Vocab(
-            dict(zip(pairs, range(len(pairs)), strict=True)),
+            dict(zip(pairs, ranks, strict=True)),
             merged_ids,
             dict(zip(base, base_ids, strict=True)),
             (int(specials[0]), int(specials[1])),
@@ -111,6 +113,7 @@ def _load_vocab(path: str) -> Vocab:
         with atomic_path(cached, durable=False) as tmp:
             kept = (
                 list(vocab.ranks),
+                list(vocab.ranks.values()),
                 vocab.merged_ids,
                 list(vocab.base_ids),
                 list(vocab.base_ids.values()),
@@ -129,8 +132,8 @@ def _parse_vocab(raw: bytes) -> Vocab:
     vocab.extend("".join(m) for m in merges)
     vocab.extend(_SPECIALS)
     encoder = {token: i for i, token in enumerate(vocab)}  # a repeated token: its last id
-    ranks = {(m[0], m[1]): i for i, m in enumerate(merges)}
-    merged_ids = [encoder[first + second] for first, second in ranks]
+    ranks = dict(zip(merges, range(len(merges)), strict=True))  # as open_clip builds it
+    merged_ids = [encoder["".join(m)] for m in merges]  # by rank, as ``ranks`` gives it
     base = chars + [v + "</w>" for v in chars]
     return Vocab(
         ranks,
