@@ -13,6 +13,8 @@ import io
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -110,6 +112,22 @@ def make_photos(folder: Path, count: int = 6, seed: int = 5) -> Path:
     shutil.copy(first, folder / f"{NON_UTF8}.jpg")
     shutil.copy(first, folder / "line\nbreak.jpg")
     return folder
+
+
+def clipdesk_process(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``clipdesk ARGS`` as a new process, as a user runs it (exit status 0 if ``check``)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "clipdesk", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def process_env(base: Path) -> dict[str, str]:

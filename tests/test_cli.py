@@ -8,22 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import clipdesk_process as clipdesk
 from cli_harness import process_env
 
 from clipdesk.training.shapes import write_sample_library
-
-
-def clipdesk(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "clipdesk", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")

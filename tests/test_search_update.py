@@ -7,24 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from cli_harness import process_env
+from cli_harness import clipdesk_process, process_env
 
 from clipdesk.training.shapes import write_sample_library
-
-
-def _clipdesk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "clipdesk", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def _found(result: subprocess.CompletedProcess) -> set[str]:
@@ -35,20 +22,20 @@ def test_search_update_indexes_what_changed_then_answers(tmp_path: Path) -> None
     photos = tmp_path / "photos"
     write_sample_library(photos, 5, seed=3)
     env = {**process_env(tmp_path), "CLIPDESK_OCR": "0"}
-    _clipdesk("index", "--no-faces", str(photos), env=env)
+    clipdesk_process("index", "--no-faces", str(photos), env=env)
     search = ("search", "a red circle", "-n", "50", "--json")
-    before = _found(_clipdesk(*search, env=env))
+    before = _found(clipdesk_process(*search, env=env))
     assert len(before) == 5
 
     added = write_sample_library(photos / "new", 2, seed=4)
     new = {str(Path(record.path).resolve()) for record in added}
-    assert _found(_clipdesk(*search, env=env)) == before  # a plain search reads no folder
+    assert _found(clipdesk_process(*search, env=env)) == before  # a plain search reads no folder
 
-    updated = _clipdesk(*search, "--update", env=env)
+    updated = clipdesk_process(*search, "--update", env=env)
     assert _found(updated) == before | new
     assert "Indexed 2 files" in updated.stderr and "2 embedded" in updated.stderr
 
-    again = _clipdesk(*search, "--update", env=env)
+    again = clipdesk_process(*search, "--update", env=env)
     assert _found(again) == before | new
     assert again.stderr.strip() == ""  # nothing changed: nothing said
 
@@ -57,9 +44,9 @@ def test_search_update_indexes_what_changed_then_answers(tmp_path: Path) -> None
     source = Path(sorted(before)[0])
     copy = photos / f"copy of a photo{source.suffix}"
     shutil.copy2(source, copy)
-    changed = _clipdesk(*search, "--update", env=env)
+    changed = clipdesk_process(*search, "--update", env=env)
     found = _found(changed)
     assert gone not in found and str(copy.resolve()) in found
     assert "1 removed" in changed.stderr
-    status = json.loads(_clipdesk("status", "--json", env=env).stdout)
+    status = json.loads(clipdesk_process("status", "--json", env=env).stdout)
     assert status["indexed"] == len(found) == 7
