@@ -2,7 +2,7 @@
 
 ``clipdesk watch`` and the window keep the library, its model and its index loaded; when
 one of them has this library open, the answer comes from it in milliseconds instead of
-the second a new process needs to import and load everything. Anything it will not or
+the half second a new process needs to import and load everything. Anything it will not or
 cannot answer the same way as this process would, it declines, and the command searches
 on its own. A search within ``--folder`` always does: the folder is checked against the
 library's roots first, with the library open.
