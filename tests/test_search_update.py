@@ -1,5 +1,6 @@
-"""``clipdesk search --update``: one process that brings the library up to date with its
-folders and answers, as a user of a one-command photo search expects."""
+"""``clipdesk search --update`` and ``similar --update``: one process that brings the
+library up to date with its folders and answers, as a user of a one-command photo search
+expects."""
 
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ def test_search_update_indexes_what_changed_then_answers(tmp_path: Path) -> None
     new = {str(Path(record.path).resolve()) for record in added}
     assert _found(clipdesk_process(*search, env=env)) == before  # a plain search reads no folder
 
-    updated = clipdesk_process(*search, "--update", env=env)
+    similar = ("similar", sorted(new)[1], "-n", "50", "--json")
+    assert _found(clipdesk_process(*similar, env=env)) == before
+
+    updated = clipdesk_process(*similar, "--update", env=env)
     assert _found(updated) == before | new
     assert "Indexed 2 files" in updated.stderr and "2 embedded" in updated.stderr
 

@@ -103,12 +103,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="order of the results: best match first, or newest first (taken-at time)",
     )
     _add_scene_argument(p)
-    p.add_argument(
-        "--update",
-        action="store_true",
-        help="first index what changed in the library's folders, as `clipdesk index` does "
-        "(a running clipdesk keeps them current and answers at once)",
-    )
+    _add_update_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
@@ -118,6 +113,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--folder", type=non_empty, metavar="DIR", help="only photos below this folder")
     _add_filter_arguments(p)
     _add_scene_argument(p)
+    _add_update_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)
 
@@ -320,6 +316,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     return with_library(args, action)
 
 
+def _add_update_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="first index what changed in the library's folders, as `clipdesk index` does "
+        "(a running clipdesk keeps them current and answers at once)",
+    )
+
+
 def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
     """What an index run did, on stderr (``quiet``: only the warnings and notes)."""
     if not quiet:
@@ -342,9 +347,9 @@ def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
 
 
 def _update(library: Library) -> None:
-    """``search --update``: index what changed in the library's folders first, as
-    ``clipdesk index`` does, saying on stderr what it did only when anything changed
-    (a search repeated on an unchanged library stays quiet)."""
+    """``--update`` of ``search`` and ``similar``: index what changed in the library's
+    folders first, as ``clipdesk index`` does, saying on stderr what it did only when
+    anything changed (a search repeated on an unchanged library stays quiet)."""
     from clipdesk.cli.progress_bar import run_job
 
     if not library.roots():
@@ -467,6 +472,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if args.folder is not None:
                 check_search_folder(args.folder, library.roots())
+            if args.update:
+                _update(library)
             results = library.similar(
                 args.image, k=args.n, filters=filters, all_scenes=args.all_scenes
             )
