@@ -128,13 +128,12 @@ def _parse_vocab(raw: bytes) -> Vocab:
     merges_text = gzip.decompress(raw).decode("utf-8").split("\n")[1 : _MERGES + 1]
     merges = [tuple(line.split()) for line in merges_text]
     chars = list(_bytes_to_unicode().values())
-    vocab = chars + [v + "</w>" for v in chars]
-    vocab.extend("".join(m) for m in merges)
+    base = chars + [v + "</w>" for v in chars]  # the pieces a word starts as
+    vocab = [*base, *("".join(m) for m in merges)]
     vocab.extend(_SPECIALS)
     encoder = {token: i for i, token in enumerate(vocab)}  # a repeated token: its last id
     ranks = dict(zip(merges, range(len(merges)), strict=True))  # as open_clip builds it
     merged_ids = [encoder["".join(m)] for m in merges]  # by rank, as ``ranks`` gives it
-    base = chars + [v + "</w>" for v in chars]
     return Vocab(
         ranks,
         merged_ids,

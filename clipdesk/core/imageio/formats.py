@@ -21,7 +21,6 @@ from clipdesk.core.mediatypes import PHOTO_EXTENSIONS
 __all__ = ["FORMATS", "IMAGE_EXTENSIONS", "ensure_openers", "is_image_path"]
 
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
-_BASE_EXTENSIONS = PHOTO_EXTENSIONS
 
 
 def _heif_available() -> bool:
@@ -37,7 +36,7 @@ _HAS_HEIF = _heif_available()
 _HAS_AVIF = bool(features.check_module("avif"))
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    _BASE_EXTENSIONS
+    PHOTO_EXTENSIONS
     + tuple(RAW_EXTENSIONS)
     + ((".heic", ".heif", ".hif") if _HAS_HEIF else ())
     + ((".avif",) if _HAS_AVIF else ())
