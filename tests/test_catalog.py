@@ -190,6 +190,37 @@ def test_skipped_files_are_listed_once_with_reason(catalog):
     assert catalog.counts("m").skipped == 1
 
 
+def test_a_photo_whose_text_could_not_be_read_stays_searchable_and_is_not_retried(catalog):
+    root, record = _scan_one(catalog)
+    catalog.record_results(
+        "m",
+        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+        new_vectors={"fp": np.ones(2, dtype=np.float32)},
+    )
+    assert [f.id for f in catalog.pending_files("m", text=True)] == [record.id]
+    assert catalog.searchable_among([record.id, record.id + 1], "m") == {record.id}
+    assert catalog.searchable_among([record.id], "other model") == set()
+    catalog.record_results("m", unread=[(record.id, "text and faces not read: crashed")])
+    kept = catalog.file_by_path(b"/photos/a.jpg")
+    assert (kept.status, kept.fingerprint) == ("ok", "fp")
+    assert [(f.path, f.skip_reason) for f in catalog.unread_files()] == [
+        (b"/photos/a.jpg", "text and faces not read: crashed")
+    ]
+    assert catalog.skipped_files() == []
+    counts = catalog.counts("m")
+    assert (counts.indexed, counts.skipped, counts.unread) == (1, 0, 1)
+    assert catalog.allowed_embeddings("m", []).size == 1  # still searched
+    assert catalog.pending_files("m", text=True, faces=True) == []  # not tried again
+    assert [f.id for f in catalog.pending_files("m2", text=True)] == [record.id]  # new model
+    # Once the file changes it is read anew, reads included, and the reason goes.
+    catalog.apply_scan(root.id, changed=[(record.id, StatEntry(b"/photos/a.jpg", 11, 5, 2))])
+    assert catalog.unread_files() == [] and catalog.counts("m").unread == 0
+    # A file that is not searchable cannot be kept as unread.
+    catalog.record_results("m", unread=[(record.id, "text and faces not read: crashed")])
+    assert catalog.file_by_path(b"/photos/a.jpg").status == "pending"
+    assert catalog.unread_files() == []
+
+
 def test_offline_root_files_are_counted_offline_not_deleted(catalog):
     root, _ = _scan_one(catalog)
     catalog.set_root_online(root.id, False)

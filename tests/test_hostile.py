@@ -15,7 +15,12 @@ from pathlib import Path
 
 import image_samples
 import pytest
-from test_hostile_decoders import decode_file, misbehaving_decode, unprivileged_decode
+from test_hostile_decoders import (
+    crashing_text_reader,
+    decode_file,
+    misbehaving_decode,
+    unprivileged_decode,
+)
 from test_watch_common import (
     CountingEncoder,
     assert_agrees,
@@ -27,10 +32,11 @@ from test_watch_common import (
 from clipdesk.core.check import check_library
 from clipdesk.core.indexer import run_index
 from clipdesk.core.progress import run_to_end as drive
+from clipdesk.core.search import SearchQuery
 from clipdesk.core.watch import WatchEventKind
 
 
-def index_with(library, decode, timeout_s: float = 60.0):
+def index_with(library, decode, timeout_s: float = 60.0, *, text: bool = False):
     library.remember_model()
     job = run_index(
         library.catalog,
@@ -41,6 +47,7 @@ def index_with(library, decode, timeout_s: float = 60.0):
         batch_size=4,
         decode=decode,
         decode_timeout_s=timeout_s,
+        text=text,
     )
     return drive(job)
 
@@ -80,6 +87,41 @@ def test_a_decoder_that_crashes_hangs_or_eats_memory_costs_only_that_file(
         assert (report.changed, report.decoded, report.skipped) == (1, 1, 0)
         assert "hang.png" not in skipped(library)
         assert check_library(library).ok
+
+
+def test_a_reader_crash_after_the_photo_is_embedded_keeps_it_searchable(tmp_path, shared_encoder):
+    """Text is read in a pass after every photo is embedded: a crash there costs the
+    photo its text, not its place in search, is recorded once, and is not retried until
+    the file changes."""
+    photos = tmp_path / "photos"
+    for i in range(3):
+        write_image(photos / f"good{i}.png", seed=i)
+    odd = write_image(photos / "crashes_ocr.png", seed=9)
+    with open_library(tmp_path / "lib", shared_encoder) as library:
+        library.add_root(photos)
+        report = index_with(library, crashing_text_reader, text=True)
+        assert (report.decoded, report.encoded, report.skipped, report.unread) == (4, 4, 0, 1)
+        status = library.status()
+        assert (status["indexed"], status["skipped"], status["unread"]) == (4, 0, 1)
+        assert [os.path.basename(e["path"]) for e in status["unread_files"]] == [odd.name]
+        assert status["unread_files"][0]["reason"] == (
+            "text and faces not read: decoder crashed (signal 11)"
+        )
+        assert status["skipped_files"] == []
+        hits = library.find(SearchQuery.from_text(image=odd, k=10)).hits
+        assert os.path.basename(hits[0].path) == odd.name  # still found, as itself
+        assert check_library(library).ok
+
+        again = index_with(library, crashing_text_reader, text=True)
+        assert (again.decoded, again.skipped, again.unread) == (0, 0, 0), "tried again"
+
+        write_image(odd, seed=10)  # it changed: read again, and it fails again
+        report = drive(library.index(workers=1, text=False))
+        assert (report.changed, report.decoded, report.unread) == (1, 1, 0)
+        assert library.status()["unread"] == 0  # read anew: nothing failed on this content
+        report = index_with(library, crashing_text_reader, text=True)
+        assert (report.decoded, report.skipped, report.unread) == (0, 0, 1)
+        assert library.status()["indexed"] == 4
 
 
 @pytest.mark.skipif(not hasattr(os, "setuid"), reason="needs POSIX users")

@@ -49,3 +49,11 @@ def unprivileged_decode(job: DecodeJob) -> DecodeOutput:
         os.setuid(65534)
         _DROPPED = True
     return decode_file(job)
+
+
+def crashing_text_reader(job: DecodeJob) -> DecodeOutput:
+    """Decodes every file, but crashes in native code when asked to read the text of a
+    file whose name says so, the way an OCR model with a bug would on an odd photo."""
+    if job.text and b"crashes_ocr" in os.path.basename(job.path):
+        ctypes.string_at(0)
+    return decode_file(job)

@@ -99,3 +99,37 @@ def test_clipdesk_index_says_when_the_photos_can_be_searched(photos, tmp_path, m
     assert len(said) == 1 and f"in {len(PHOTOS)} of them" in said[0], done.err
     again = run_cli([*common, "index", "--no-tags", "--no-faces"])  # nothing left to read
     assert again.code == 0 and "can be searched now" not in again.err, again.err
+
+
+def test_both_passes_read_in_the_same_worker_processes(
+    photos, tmp_path, tiny_shapes_installed, monkeypatch
+):
+    """Starting a decode worker costs an interpreter and the image readers' imports: the
+    pass that reads text reuses the workers of the pass that embedded, and a run with
+    nothing to read starts none."""
+    from clipdesk.core import decode_pool
+
+    pools: list[list[int]] = []  # the worker pids each pool ever had
+    made = decode_pool.DecodePool.__init__
+    start = decode_pool.DecodePool._start_worker
+
+    def counted_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made(self, *args, **kwargs)
+        pools.append([])
+        self._pids = pools[-1]
+
+    def counted_start(self):  # type: ignore[no-untyped-def]
+        worker = start(self)
+        self._pids.append(worker.process.pid)
+        return worker
+
+    monkeypatch.setattr(decode_pool.DecodePool, "__init__", counted_init)
+    monkeypatch.setattr(decode_pool.DecodePool, "_start_worker", counted_start)
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as library:
+        stages = [p.stage for p in library.index([photos], workers=1, text=True, faces=False)]
+        assert "embed" in stages and READ_STAGE in stages
+        assert len(pools) == 1 and len(pools[0]) == 1, pools  # one pool, one worker
+        assert _names(library, "text:bakery") == {"bakery.jpg"}  # and it read the text
+
+        run(library.index(workers=1, text=True, faces=False))
+        assert len(pools) == 1, "a run with nothing to read started workers"

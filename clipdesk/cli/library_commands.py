@@ -335,6 +335,12 @@ def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
             f"{report.moved} moved, {report.removed} removed, {report.skipped} skipped)",
             file=sys.stderr,
         )
+        if report.unread:
+            print(
+                f"{report.unread} photos stay searchable, but their text and faces could not "
+                "be read (`clipdesk status` lists them)",
+                file=sys.stderr,
+            )
         if report.faces:
             print(
                 f"Found {report.faces} faces (`clipdesk people` lists the people)",
@@ -358,7 +364,7 @@ def _update(library: Library) -> None:
         print("note: the library is read-only; searching it as it is", file=sys.stderr)
         return
     report = run_job(library.index(retag=True))
-    if report.decoded or report.moved or report.removed or report.skipped:
+    if report.decoded or report.moved or report.removed or report.skipped or report.unread:
         _say_indexed(report, quiet=False)
 
 
@@ -500,6 +506,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"root:    {one_line(root['path'])}{state}")
         for skipped in status["skipped_files"]:  # type: ignore[union-attr]
             print(f"skipped: {one_line(skipped['path'])}: {one_line(skipped['reason'])}")
+        for unread in status["unread_files"]:  # type: ignore[union-attr]
+            print(f"unread:  {one_line(unread['path'])}: {one_line(unread['reason'])}")
         return 0
 
     return with_library(args, action)

@@ -74,10 +74,11 @@ def _printer(as_json: bool):  # type: ignore[no-untyped-def]
             if event.kind == WatchEventKind.UPDATED and event.report is not None:
                 r = event.report
                 scenes = f", {r.scenes_encoded} video scenes" if r.scenes_encoded else ""
+                unread = f", {r.unread} with text and faces unread" if r.unread else ""
                 print(
                     f"updated: {r.added} new, {r.changed} changed, {r.moved} moved, "
                     f"{r.removed} removed; {r.decoded} read, {r.encoded} embedded{scenes}, "
-                    f"{r.skipped} skipped",
+                    f"{r.skipped} skipped{unread}",
                     file=sys.stderr,
                 )
                 if r.tagging is not None and r.tagging.report is not None:

@@ -33,6 +33,8 @@ class ChangeCounts:
     reused: int = 0
     skipped: int = 0
     scenes_encoded: int = 0  # the videos' scenes among them, each with its own vector
+    # Searchable photos whose text and faces could not be read (kept, reason recorded).
+    unread: int = 0
 
     def add_counts(self, other: ChangeCounts) -> None:
         """Sum ``other``'s counts into these (a watcher's totals over its looks)."""

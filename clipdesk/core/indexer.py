@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from clipdesk.core.catalog import Catalog, DecodedFacts, RootRecord, StatEntry
-from clipdesk.core.catalog.records import SceneRecord
+from clipdesk.core.catalog.records import FileRecord, SceneRecord
 from clipdesk.core.changes import IndexReport, record_scan
+from clipdesk.core.local_reading import MEMORY_LIMIT_MB, LocalReadPool
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.scanner import ScanDiff, diff_scan, root_available, scan_tree
 
@@ -102,6 +103,7 @@ class _Batch:
 
     facts: list[tuple[int, DecodedFacts]]
     skipped: list[tuple[int, str]]
+    unread: list[tuple[int, str]]  # searchable photos whose text and faces failed
     new_fps: list[str]
     faces: list[tuple[str, tuple[FoundFace, ...]]]
     encoded: Future[np.ndarray] | np.ndarray | None = None
@@ -195,7 +197,8 @@ class _BatchWriter:
         new_fps = [fp for fp in pixels_by_fp if fp not in known and fp not in ready]
         fresh = set(new_fps)
         new_scenes = [s for s in scenes if s.scene_fp in fresh]
-        batch = _Batch(facts, list(self.skipped), new_fps, list(found.items()), scenes=scenes)
+        skipped, unread = self._split_failures()
+        batch = _Batch(facts, skipped, unread, new_fps, list(found.items()), scenes=scenes)
         batch.ready = {fp: v for fp, v in ready.items() if fp not in known}
         batch.new_scenes = len(new_scenes)
         batch.new_videos = len({s.video_fp for s in new_scenes})
@@ -207,6 +210,22 @@ class _BatchWriter:
         self._inflight = batch
         self.decoded.clear()
         self.skipped.clear()
+
+    def _split_failures(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """The files that failed, as (skipped, unread): a photo search already finds
+        (read before, with this model's vector) failed only to have its text and faces
+        read, and stays searchable; any other leaves search until it changes."""
+        if not self.skipped:
+            return [], []
+        ids = [file_id for file_id, _ in self.skipped]
+        searchable = self.catalog.searchable_among(ids, self.encoder.model_key)
+        skipped = [(i, reason) for i, reason in self.skipped if i not in searchable]
+        unread = [
+            (i, f"text and faces not read: {reason}")
+            for i, reason in self.skipped
+            if i in searchable
+        ]
+        return skipped, unread
 
     def finish(self) -> None:
         """Encode and commit everything collected, and stop the encoder thread."""
@@ -232,6 +251,7 @@ class _BatchWriter:
             self.encoder.model_key,
             decoded=batch.facts,
             skipped=batch.skipped,
+            unread=batch.unread,
             new_vectors=new_vectors,
             scenes=batch.scenes,
         )
@@ -248,12 +268,19 @@ class _BatchWriter:
         self.report.scenes_encoded += batch.new_scenes
         self.report.reused += len(batch.facts) - photos_created - batch.new_videos
         self.report.skipped += len(batch.skipped)
+        self.report.unread += len(batch.unread)
         if time.monotonic() - self.last_save > SAVE_INTERVAL_S:
             self.save()
 
     def save(self) -> None:
         self.vectors.save()
         self.last_save = time.monotonic()
+
+
+def wants(record: FileRecord, done: set[str]) -> bool:
+    """Whether a read photo still wants a read that ``done`` lists by fingerprint: not
+    when that read already failed on it (it is tried again once the file changes)."""
+    return record.skip_reason is None and record.fingerprint not in done
 
 
 def embed_pending(
@@ -266,7 +293,7 @@ def embed_pending(
     batch_size: int = 32,
     workers: int | None = None,
     decode_timeout_s: float = 60.0,
-    memory_limit_mb: int | None = 4096,
+    memory_limit_mb: int | None = MEMORY_LIMIT_MB,
     decode: Callable[[DecodeJob], DecodeOutput] | None = None,
     pool: ReadPool | None = None,
     prepare: Prepare | None = None,
@@ -297,8 +324,7 @@ def embed_pending(
         return set()
     # What reads photos (decode processes, PIL, place names, videos) is imported only now
     # that there is something to read.
-    from clipdesk.core.decode_pool import DecodePool, TaskFailure
-    from clipdesk.core.decode_task import decode_file, job_timeout
+    from clipdesk.core.decode_pool import TaskFailure
     from clipdesk.core.places import GeoNamesPlaces
     from clipdesk.core.video.indexing import decode_job
 
@@ -314,8 +340,8 @@ def embed_pending(
             cfg,
             decode_timeout_s,
             # A changed file still names what it was: its new content is not known yet.
-            faces=faces is not None and (f.status == "pending" or f.fingerprint not in scanned),
-            text=text and (f.status == "pending" or f.fingerprint not in read),
+            faces=faces is not None and (f.status == "pending" or wants(f, scanned)),
+            text=text and (f.status == "pending" or wants(f, read)),
         )
         for f in pending
     )
@@ -325,12 +351,11 @@ def embed_pending(
         with contextlib.ExitStack() as stack:
             if pool is None:
                 pool = stack.enter_context(
-                    DecodePool(
-                        decode or decode_file,
-                        workers=workers or default_decode_workers(),
-                        timeout_s=decode_timeout_s,
-                        memory_limit_mb=memory_limit_mb,
-                        timeout_for=job_timeout,
+                    LocalReadPool(
+                        decode,
+                        workers or default_decode_workers(),
+                        decode_timeout_s,
+                        memory_limit_mb,
                     )
                 )
             results = stack.enter_context(contextlib.closing(pool.map_unordered(jobs)))
@@ -405,8 +430,34 @@ def read_pending(
     report.encoded += counts.encoded  # a file that changed on disk in between
     report.scenes_encoded += counts.scenes_encoded
     report.skipped += counts.skipped
+    report.unread += counts.unread
     report.faces += counts.faces
     report.cancelled = report.cancelled or counts.cancelled
+
+
+def _read_in_two_passes(
+    catalog: Catalog,
+    vectors: VectorIndex,
+    encoder: Encoder,
+    report: IndexReport,
+    cancel: CancelToken,
+    reading: Reading,
+    *,
+    prepare: Prepare | None,
+    faces: FaceSink | None,
+    text: bool,
+) -> Generator[Progress, None, None]:
+    """Every photo is made searchable first; reading text and looking for faces cost
+    several times more per photo, so they come after, in a pass of their own (their
+    files are decoded again, which costs little beside them). Stopped in between, the
+    library is searchable and the next run reads the rest."""
+    embedded = yield from embed_pending(
+        catalog, vectors, encoder, report, cancel, prepare=prepare, **reading.options()
+    )
+    if (faces is not None or text) and not cancel.cancelled:
+        yield from read_pending(
+            catalog, vectors, encoder, report, cancel, faces, text, reading, embedded
+        )
 
 
 def run_index(
@@ -434,17 +485,20 @@ def run_index(
     if diff is None:
         report.cancelled = True
     else:
-        # Every photo is made searchable first; reading text and looking for faces cost
-        # several times more per photo, so they come after, in a pass of their own
-        # (their files are decoded again, which costs little beside them). Stopped in
-        # between, the library is searchable and the next run reads the rest.
-        reading = Reading(batch_size, workers, decode, decode_timeout_s, pool)
-        embedded = yield from embed_pending(
-            catalog, vectors, encoder, report, cancel, prepare=prepare, **reading.options()
-        )
-        if (faces is not None or text) and not cancel.cancelled:
-            yield from read_pending(
-                catalog, vectors, encoder, report, cancel, faces, text, reading, embedded
+        with contextlib.ExitStack() as stack:
+            if pool is None:  # one for both passes, started when one has a file to read
+                workers = workers or default_decode_workers()
+                pool = stack.enter_context(LocalReadPool(decode, workers, decode_timeout_s))
+            yield from _read_in_two_passes(
+                catalog,
+                vectors,
+                encoder,
+                report,
+                cancel,
+                Reading(batch_size, workers, decode, decode_timeout_s, pool),
+                prepare=prepare,
+                faces=faces,
+                text=text,
             )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know

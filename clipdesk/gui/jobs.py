@@ -231,6 +231,7 @@ def library_state(
             "pending": counts.pending,
             "skipped": counts.skipped,
             "offline": counts.offline,
+            "unread": counts.unread,
             "model": None,
             "device": None,
             "model_problem": str(exc),

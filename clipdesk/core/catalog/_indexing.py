@@ -122,20 +122,21 @@ class IndexingWrites:
     ) -> list[FileRecord]:
         """Online files that still need reading, or an embedding for ``model_key`` (a
         video: its scenes'), or (with ``faces``) a look for faces, or (with ``text``) a
-        read of their text."""
-        has_embedding = carries_vectors(model_key)
-        wanting = has_embedding
+        read of their text. A photo whose text and faces could not be read (``unread``
+        in ``record_results``) is not tried again until it changes."""
+        wanting = ~carries_vectors(model_key)
+        reads = []
         if faces:
-            scanned = exists().where(face_scans.c.fingerprint == files.c.fingerprint)
-            wanting = and_(wanting, scanned)
+            reads.append(exists().where(face_scans.c.fingerprint == files.c.fingerprint))
         if text:
-            read = exists().where(photo_text.c.fingerprint == files.c.fingerprint)
-            wanting = and_(wanting, read)
+            reads.append(exists().where(photo_text.c.fingerprint == files.c.fingerprint))
+        if reads:
+            wanting = or_(wanting, and_(files.c.skip_reason.is_(None), ~and_(*reads)))
         query = (
             select(*FILE_COLUMNS)
             .join(roots, roots.c.id == files.c.root_id)
             .where(roots.c.online.is_(True))
-            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", ~wanting)))
+            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", wanting)))
             .order_by(files.c.id)
         )
         if limit is not None:
@@ -149,14 +150,18 @@ class IndexingWrites:
         *,
         decoded: Sequence[tuple[int, DecodedFacts]] = (),
         skipped: Sequence[tuple[int, str]] = (),
+        unread: Sequence[tuple[int, str]] = (),
         new_vectors: dict[str, np.ndarray] | None = None,
         scenes: Sequence[SceneRecord] = (),
     ) -> list[tuple[int, np.ndarray]]:
         """Store one batch of indexing results atomically (with the scenes of its videos).
 
-        A file read as other content than before lets its old fingerprint go, in the same
-        transaction. Returns ``(embedding id, vector)`` for each embedding created, for the
-        vector index.
+        ``skipped`` files could not be read: they leave search. ``unread`` ones are
+        searchable photos whose text and faces could not be read (say, the reader
+        crashed on them): they stay as they are, with the reason recorded, and are not
+        tried again until they change. A file read as other content than before lets its
+        old fingerprint go, in the same transaction. Returns ``(embedding id, vector)``
+        for each embedding created, for the vector index.
         """
         now = time.time()
         created: list[tuple[int, np.ndarray]] = []
@@ -213,6 +218,12 @@ class IndexingWrites:
                     update(files)
                     .where(files.c.id == file_id)
                     .values(status="skipped", skip_reason=reason, fingerprint=None, updated_at=now)
+                )
+            for file_id, reason in unread:
+                conn.execute(
+                    update(files)
+                    .where(files.c.id == file_id, files.c.status == "ok")
+                    .values(skip_reason=reason, updated_at=now)
                 )
             now_held = {file_id: facts.fingerprint for file_id, facts in decoded}
             # A file read again as the same content still holds its fingerprint: only the

@@ -114,3 +114,5 @@ class StatusCounts:
     pending: int
     skipped: int
     offline: int
+    # Searchable photos whose text and faces could not be read (among ``indexed``).
+    unread: int = 0

@@ -170,6 +170,7 @@ class LibraryReader:
             "pending": counts.pending + waiting_in_new_roots(roots),
             "skipped": counts.skipped,
             "offline": counts.offline,
+            "unread": counts.unread,
             "model": self._model.name,
             "device": device_name(self._model),
             "roots": [
@@ -178,5 +179,8 @@ class LibraryReader:
             ],
             "skipped_files": [
                 {"path": f.fspath, "reason": f.skip_reason} for f in self._catalog.skipped_files()
+            ],
+            "unread_files": [
+                {"path": f.fspath, "reason": f.skip_reason} for f in self._catalog.unread_files()
             ],
         }
