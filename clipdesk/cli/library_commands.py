@@ -352,20 +352,28 @@ def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
     _say_tagged(report.tagging, quiet=quiet)
 
 
-def _update(library: Library) -> None:
+def _update(library: Library, *, tags_first: bool) -> Callable[[], None]:
     """``--update`` of ``search`` and ``similar``: index what changed in the library's
     folders first, as ``clipdesk index`` does, saying on stderr what it did only when
-    anything changed (a search repeated on an unchanged library stays quiet)."""
+    anything changed (a search repeated on an unchanged library stays quiet).
+
+    Returns what is left to do once the answer is printed: tagging the library again
+    scores every photo against every tag (seconds on a big library), and only a search
+    by tag needs it first (``tags_first``); any other answer comes before it.
+    """
     from clipdesk.cli.progress_bar import run_job
 
     if not library.roots():
-        return
+        return lambda: None
     if library.catalog.read_only:
         print("note: the library is read-only; searching it as it is", file=sys.stderr)
-        return
-    report = run_job(library.index(retag=True))
+        return lambda: None
+    report = run_job(library.index(retag=tags_first))
     if report.decoded or report.moved or report.removed or report.skipped or report.unread:
         _say_indexed(report, quiet=False)
+    if tags_first:
+        return lambda: None
+    return lambda: _say_tagged(run_job(library.retag()), quiet=False)
 
 
 def _say_models_missing(keys: list[str]) -> None:
@@ -448,11 +456,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if query.filters.folder is not None:
                 check_search_folder(query.filters.folder, library.roots())
-            if args.update:
-                _update(library)
+            after = (
+                _update(library, tags_first=query.filters.tag is not None) if args.update else None
+            )
             results = library.find(query)
             results.query = args.text
             print_results(results, args.json)
+            if after is not None:
+                sys.stdout.flush()  # the answer shows while the new photos are tagged
+                after()
             return 0
 
         return with_library(args, action)
@@ -478,12 +490,14 @@ def cmd_similar(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if args.folder is not None:
                 check_search_folder(args.folder, library.roots())
-            if args.update:
-                _update(library)
+            after = _update(library, tags_first=False) if args.update else None
             results = library.similar(
                 args.image, k=args.n, filters=filters, all_scenes=args.all_scenes
             )
             print_results(results, args.json)
+            if after is not None:
+                sys.stdout.flush()  # the answer shows while the new photos are tagged
+                after()
             return 0
 
         return with_library(args, action)
