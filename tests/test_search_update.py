@@ -15,6 +15,7 @@ from cli_harness import clipdesk_process, process_env, run_cli
 
 from clipdesk.core.library import Library
 from clipdesk.training.shapes import write_sample_library
+from tests.test_photo_text import PHOTOS, draw_photo
 
 
 def _found(result: subprocess.CompletedProcess) -> set[str]:
@@ -59,37 +60,42 @@ def test_search_update_indexes_what_changed_then_answers(tmp_path: Path) -> None
 
 
 def test_the_answer_comes_before_the_new_photos_are_tagged(tmp_path: Path, monkeypatch) -> None:
-    """Tagging again scores every photo against every tag (seconds on a big library):
-    ``--update`` prints the answer first and tags after it, unless the search is by tag,
-    which needs the new photos tagged to be answered."""
+    """Only the new photos' vectors come before the answer; reading their text and faces
+    (seconds a photo) and tagging again (every photo against every tag) come after it,
+    unless the search is by tag, which needs the new photos tagged to be answered."""
     for name, value in {**process_env(tmp_path), "CLIPDESK_OCR": "0"}.items():
         monkeypatch.setenv(name, value)
     photos = tmp_path / "photos"
     write_sample_library(photos, 6, seed=3)
     assert run_cli(["index", "--no-faces", str(photos)]).code == 0
-    printed_when_tagging: list[str] = []
-    tag_again = Library.retag
+    indexed: list[tuple[dict, str]] = []  # each index run: how, and what was printed by then
+    index = Library.index
 
-    def retag(self, **kwargs):  # type: ignore[no-untyped-def]
-        printed_when_tagging.append(sys.stdout.getvalue())
-        return tag_again(self, **kwargs)
+    def recorded(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        indexed.append((kwargs, sys.stdout.getvalue()))
+        return index(self, *args, **kwargs)
 
-    monkeypatch.setattr(Library, "retag", retag)
+    monkeypatch.setattr(Library, "index", recorded)
 
     added = write_sample_library(photos / "new", 3, seed=4)
     done = run_cli(["search", "a red circle", "-n", "50", "--json", "--update"])
     assert done.code == 0, done
-    assert len(printed_when_tagging) == 1, "not tagged once, after the index"
-    answer = json.loads(printed_when_tagging[0])  # the whole answer, before the tagging
+    (before, printed_before), (after, printed_after) = indexed
+    assert printed_before == "" and (before["text"], before["faces"]) == (False, False)
+    assert not before["retag"] and after["retag"]
+    answer = json.loads(printed_after)  # the whole answer, before the rest
     assert answer == json.loads(done.out) and len(answer["results"]) == 9
-    assert "Tagged 9 photos" in done.err
+    assert "Indexed 3 files" in done.err and "Tagged 9 photos" in done.err
     with Library.open(tmp_path / "lib", model="tiny-shapes") as library:
         assert not library.tags.stale()
 
+    indexed.clear()
     added += write_sample_library(photos / "newer", 3, seed=5)
     by_tag = run_cli(["search", "--tag", "circle", "-n", "50", "--json", "--update"])
     assert by_tag.code == 0, by_tag
-    assert len(printed_when_tagging) == 1  # tagged inside the index, before the answer
+    (before, printed_before), (_, printed_after) = indexed
+    assert before["retag"] and printed_before == ""  # tagged before the answer
+    assert json.loads(printed_after) == json.loads(by_tag.out)  # text and faces after it
     assert "Tagged 12 photos" in by_tag.err
     with Library.open(tmp_path / "lib", model="tiny-shapes") as library:
         assert not library.tags.stale()
@@ -98,3 +104,30 @@ def test_the_answer_comes_before_the_new_photos_are_tagged(tmp_path: Path, monke
     assert found == tagged
     new_paths = {str(r.path.resolve()) for r in added}
     assert found & new_paths, "no new photo was tagged a circle"
+
+
+def test_text_is_read_after_the_answer_unless_the_search_is_by_text(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Reading text costs seconds a photo: a search for a picture answers first, and the
+    text is read after it; a search by the words in photos reads them first."""
+    for name, value in process_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CLIPDESK_OCR", raising=False)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    draw_photo(photos / "sky.jpg", None, seed=0, size=(640, 480))
+    assert run_cli(["index", "--no-faces", "--no-tags", str(photos)]).code == 0
+
+    draw_photo(photos / "bakery.jpg", PHOTOS["bakery.jpg"], seed=1, size=(640, 480))
+    by_text = run_cli(["search", "text:bakery", "--json", "--update"], time_limit_s=120)
+    assert by_text.code == 0, by_text
+    assert [Path(h["path"]).name for h in json.loads(by_text.out)["results"]] == ["bakery.jpg"]
+
+    draw_photo(photos / "menu.jpg", PHOTOS["menu.jpg"], seed=2, size=(640, 480))
+    pictures = run_cli(["search", "a photo", "--json", "--update"], time_limit_s=120)
+    assert pictures.code == 0, pictures
+    assert len(json.loads(pictures.out)["results"]) == 3
+    assert "Read the text and faces of 1 photos" in pictures.err, pictures.err
+    menu = run_cli(["search", 'text:"sopa do dia"', "--json"])  # read, after the answer
+    assert [Path(h["path"]).name for h in json.loads(menu.out)["results"]] == ["menu.jpg"]

@@ -335,31 +335,22 @@ def _say_indexed(report: IndexReport, *, quiet: bool) -> None:
             f"{report.moved} moved, {report.removed} removed, {report.skipped} skipped)",
             file=sys.stderr,
         )
-        if report.unread:
-            print(
-                f"{report.unread} photos stay searchable, but their text and faces could not "
-                "be read (`clipdesk status` lists them)",
-                file=sys.stderr,
-            )
-        if report.faces:
-            print(
-                f"Found {report.faces} faces (`clipdesk people` lists the people)",
-                file=sys.stderr,
-            )
+        _say_read_findings(report)
         for root in report.offline_roots:
             print(f"offline (kept as it was): {root}", file=sys.stderr)
     _say_models_missing(report.models_missing)
     _say_tagged(report.tagging, quiet=quiet)
 
 
-def _update(library: Library, *, tags_first: bool) -> Callable[[], None]:
+def _update(library: Library, filters: Filters) -> Callable[[], None]:
     """``--update`` of ``search`` and ``similar``: index what changed in the library's
     folders first, as ``clipdesk index`` does, saying on stderr what it did only when
     anything changed (a search repeated on an unchanged library stays quiet).
 
-    Returns what is left to do once the answer is printed: tagging the library again
-    scores every photo against every tag (seconds on a big library), and only a search
-    by tag needs it first (``tags_first``); any other answer comes before it.
+    Only what the answer needs comes before it: every new photo embedded. Reading text
+    and looking for faces (seconds per photo) and tagging again (every photo against
+    every tag) are what the returned function does, once the answer is printed, unless
+    the search filters on them (``text:``, a person, a tag).
     """
     from clipdesk.cli.progress_bar import run_job
 
@@ -368,12 +359,52 @@ def _update(library: Library, *, tags_first: bool) -> Callable[[], None]:
     if library.catalog.read_only:
         print("note: the library is read-only; searching it as it is", file=sys.stderr)
         return lambda: None
-    report = run_job(library.index(retag=tags_first))
-    if report.decoded or report.moved or report.removed or report.skipped or report.unread:
-        _say_indexed(report, quiet=False)
+    reads_first = bool(filters.texts or filters.persons)
+    tags_first = filters.tag is not None
+    later = None if reads_first else False  # None: as the library and settings say
+    first = run_job(library.index(retag=tags_first, text=later, faces=later))
+    if _changed(first):
+        _say_indexed(first, quiet=False)
+    if first.decoded and not reads_first:
+
+        def read_and_tag() -> None:
+            rest = run_job(library.index(retag=True))
+            if _changed(rest) and (rest.added or rest.changed or rest.moved or rest.removed):
+                _say_indexed(rest, quiet=False)  # the folders changed again meanwhile
+                return
+            if rest.decoded or rest.unread:
+                _say_read(rest)
+            _say_models_missing(rest.models_missing)
+            _say_tagged(rest.tagging, quiet=False)
+
+        return read_and_tag
     if tags_first:
         return lambda: None
     return lambda: _say_tagged(run_job(library.retag()), quiet=False)
+
+
+def _changed(report: IndexReport) -> bool:
+    return bool(report.decoded or report.moved or report.removed or report.skipped or report.unread)
+
+
+def _say_read(report: IndexReport) -> None:
+    """What the pass that reads text and faces did, after an answer was printed."""
+    print(
+        f"Read the text and faces of {report.decoded} photos in {report.elapsed_s:.1f} s",
+        file=sys.stderr,
+    )
+    _say_read_findings(report)
+
+
+def _say_read_findings(report: IndexReport) -> None:
+    if report.unread:
+        print(
+            f"{report.unread} photos stay searchable, but their text and faces could not "
+            "be read (`clipdesk status` lists them)",
+            file=sys.stderr,
+        )
+    if report.faces:
+        print(f"Found {report.faces} faces (`clipdesk people` lists the people)", file=sys.stderr)
 
 
 def _say_models_missing(keys: list[str]) -> None:
@@ -456,9 +487,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if query.filters.folder is not None:
                 check_search_folder(query.filters.folder, library.roots())
-            after = (
-                _update(library, tags_first=query.filters.tag is not None) if args.update else None
-            )
+            after = _update(library, query.filters) if args.update else None
             results = library.find(query)
             results.query = args.text
             print_results(results, args.json)
@@ -490,7 +519,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         def action(library: Library) -> int:
             if args.folder is not None:
                 check_search_folder(args.folder, library.roots())
-            after = _update(library, tags_first=False) if args.update else None
+            after = _update(library, filters) if args.update else None
             results = library.similar(
                 args.image, k=args.n, filters=filters, all_scenes=args.all_scenes
             )
