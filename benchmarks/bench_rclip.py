@@ -25,6 +25,11 @@ stderr; its row is followed by one whose first run ends when a search started at
 moment (beside the index, still reading) has answered: when a user has an answer. The
 default index's rows end with one whose warm run is a single ``clipdesk search --update``
 (index what changed, then answer, in one process: rclip's warm run).
+A last table times what a user who adds one photo waits for: a new photo (one of
+``--warm-runs``, each new) is copied into the folder, then rclip's run, and clipdesk's
+``search --update``, until its answer is printed and until the process ends (it reads
+the new photo's text and faces, and tags, after the answer). The photo is removed after
+each run and the library brought back in step, untimed.
 rclip is installed from the registry into its own virtual environment (never this one:
 it pins other numpy and ONNX Runtime versions), kept under ``$CLIPDESK_BENCH_DIR`` with
 the photos, the model files and the pack, so a second run only measures.
@@ -42,6 +47,7 @@ the same run. Run::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
@@ -51,6 +57,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchlib import bench_dir, median, print_conditions, save_results, table
@@ -80,6 +87,7 @@ ANSWERED = "first answer, searched during the index"
 # indexes what changed and answers in one process, as rclip does (its first run is the
 # row's first: a folder is added to the library by `clipdesk index DIR`).
 UPDATED = "warm: one `search --update`"
+NEW_PHOTO = "NEW_PHOTO.jpg"  # the name a new photo takes in the folder while it is timed
 
 
 def _rclip_venv(work: Path) -> Path:
@@ -189,16 +197,54 @@ def _answered_while_indexing(
 
 
 def run_rclip(
-    script: Path, model_dir: Path, photos: Path, data: Path, warm_runs: int
-) -> tuple[float, float]:
-    """(first, median warm) seconds of ``rclip -f QUERY`` in the photo folder."""
+    script: Path, model_dir: Path, photos: Path, data: Path, warm_runs: int, new: list[Path]
+) -> tuple[float, float, float]:
+    """(first, median warm, median with one ``new`` photo) seconds of ``rclip -f QUERY``
+    in the photo folder."""
     data.mkdir(parents=True)
     (data / RCLIP_SUBDIR).symlink_to(model_dir / RCLIP_SUBDIR)
     (data / "tokenizer").symlink_to(model_dir / "tokenizer")
     env = {**os.environ, "RCLIP_DATADIR": str(data), "HF_HUB_OFFLINE": "1"}
     argv = [str(script), "-f", QUERY]
     first = _timed(argv, env, photos)
-    return first, median([_timed(argv, env, photos) for _ in range(warm_runs)])
+    warm = median([_timed(argv, env, photos) for _ in range(warm_runs)])
+
+    def with_new(photo: Path) -> float:
+        with _new_photo(photo, photos):
+            seconds = _timed(argv, env, photos)
+        _timed(argv, env, photos)  # it lets the photo go
+        return seconds
+
+    return first, warm, median([with_new(photo) for photo in new])
+
+
+@contextlib.contextmanager
+def _new_photo(photo: Path, photos: Path) -> Iterator[None]:
+    """``photo`` in the folder as a newly added one, for the time of the block."""
+    shutil.copy2(photo, photos / NEW_PHOTO)
+    try:
+        yield
+    finally:
+        (photos / NEW_PHOTO).unlink()
+
+
+def _answer_and_end(
+    argv: list[str], env: dict[str, str], cwd: Path, lines: int
+) -> tuple[float, float]:
+    """Seconds until ``argv`` has printed ``lines`` lines (its answer), and until it ends."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    answered = None
+    for n, _ in enumerate(proc.stdout, 1):
+        if n == lines:
+            answered = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.wait() != 0 or answered is None:
+        raise SystemExit(f"{' '.join(argv)} failed or printed too little:\n{err[-3000:]}")
+    return answered, time.perf_counter() - start
 
 
 def package_at(ref: str, into: Path) -> Path:
@@ -245,13 +291,20 @@ def import_pack(pack: Path, code: Path, models: Path) -> float:
 
 
 def run_clipdesk(
-    models: Path, photos: Path, base: Path, flags: list[str], code: Path, warm_runs: int
-) -> tuple[float, float, float | None, float | None]:
+    models: Path,
+    photos: Path,
+    base: Path,
+    flags: list[str],
+    code: Path,
+    warm_runs: int,
+    new: list[Path],
+) -> tuple[float, float, float | None, float | None, tuple[float, float] | None]:
     """(first, median warm) seconds of index (with ``flags``) + search, the package in
     ``code``, from an empty library and cache; the first run's answer to a search made
     as soon as the index said the photos could be searched (None: it never said); and,
     for the default index (``search --update`` runs that one) where ``code`` has it, the
-    median warm ``search --update`` (None otherwise). The cache is removed after (disk)."""
+    median warm ``search --update`` (None otherwise), and then its medians with one
+    ``new`` photo: to the answer, and to the end. The cache is removed after (disk)."""
     base.mkdir(parents=True)
     env = _clipdesk_env(code, models, base)
     cli = [sys.executable, "-m", "clipdesk"]
@@ -262,11 +315,17 @@ def run_clipdesk(
     runs = [indexed + _timed(search, env, base)]
     for _ in range(warm_runs):
         runs.append(_timed(index, env, base) + _timed(search, env, base))
-    updated = None
+    updated, added = None, None
     if not flags and _has_update(cli, env, base):
         updated = median([_timed([*search, "--update"], env, base) for _ in range(warm_runs)])
+        times = []
+        for photo in new:
+            with _new_photo(photo, photos):
+                times.append(_answer_and_end([*search, "--update"], env, base, lines=10))
+            _timed([*cli, *lib, "index"], env, base)  # it lets the photo go
+        added = (median([a for a, _ in times]), median([e for _, e in times]))
     shutil.rmtree(base / "cache", ignore_errors=True)
-    return runs[0], median(runs[1:]), answered, updated
+    return runs[0], median(runs[1:]), answered, updated, added
 
 
 def _has_update(cli: list[str], env: dict[str, str], cwd: Path) -> bool:
@@ -347,7 +406,10 @@ def main() -> int:
     model_dir, pack = _model_files(work)
     photos = work / f"photos-{args.photos}"
     ensure_photos(photos, args.photos)
+    new = ensure_photos(work / "new-photos", args.warm_runs, first=10_000)  # other seeds
+    (photos / NEW_PHOTO).unlink(missing_ok=True)  # left by a run that was killed
     rows, results = [], {"conditions": info, "photos": args.photos, "rounds": []}
+    added_rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-code-") as code_tmp:
         codes = {"": ROOT}
         if args.baseline_ref:
@@ -356,11 +418,12 @@ def main() -> int:
         for i in range(args.rounds):
             with tempfile.TemporaryDirectory(prefix="clipdesk-bench-rclip-") as tmp:
                 base = Path(tmp)
-                r_first, r_warm = run_rclip(
-                    script, model_dir, photos, base / "rclip-data", args.warm_runs
+                r_first, r_warm, r_added = run_rclip(
+                    script, model_dir, photos, base / "rclip-data", args.warm_runs, new
                 )
-                found = {"rclip": [r_first, r_warm]}
+                found = {"rclip": [r_first, r_warm], "rclip, one new photo": [r_added]}
                 rows.append([i + 1, "rclip", f"{r_first:.2f}", f"{r_warm:.2f}", "", ""])
+                added_rows.append([i + 1, "rclip", f"{r_added:.2f}", f"{r_added:.2f}", "", ""])
                 rclip = (i + 1, r_first, r_warm)
                 models = base / "models"  # one installed model for all: the format is
                 imported = import_pack(pack, ROOT, models)  # the same in every version
@@ -368,25 +431,36 @@ def main() -> int:
                 for label, flags in VARIANTS.items():
                     for suffix, code in codes.items():  # interleaved: load hits both alike
                         name = label + suffix
-                        c_first, c_warm, answered, updated = run_clipdesk(
+                        c_first, c_warm, answered, updated, added = run_clipdesk(
                             models,
                             photos,
                             base / name.replace(" ", "-"),
                             flags,
                             code,
                             args.warm_runs,
+                            new,
                         )
                         _add(rows, found, rclip, name, c_first, c_warm)
                         if answered is not None:  # the text and faces still being read
                             _add(rows, found, rclip, f"{name}: {ANSWERED}", answered, c_warm)
                         if updated is not None:  # one process, as rclip's run is
                             _add(rows, found, rclip, f"{name}: {UPDATED}", c_first, updated)
+                        if added is not None:
+                            tool = f"`search --update`{suffix}"
+                            found[f"{tool}, one new photo"] = list(added)
+                            added_rows.append([
+                                i + 1, tool, f"{added[0]:.2f}", f"{added[1]:.2f}",
+                                f"{r_added / added[0]:.2f}x", f"{r_added / added[1]:.2f}x",
+                            ])  # fmt: skip
                 served = run_served(models, photos, base / "served", args.warm_runs)
                 _add(rows, found, rclip, SERVED, *served)
             results["rounds"].append(found)  # type: ignore[union-attr]
     print(table(["round", "tool", "first s", "warm s", "first vs rclip", "warm vs rclip"], rows))
     print("x: rclip's seconds / clipdesk's (above 1: clipdesk is faster); targets 1.0x and 2x")
     print(f"warm: median of {args.warm_runs} runs each")
+    print(f"\none new photo, then a search (median of {len(new)}, each photo new):")
+    header = ["round", "tool", "answer s", "ended s", "answer vs rclip", "ended vs rclip"]
+    print(table(header, added_rows))
     save_results("rclip", results)
     return 0
 

@@ -77,11 +77,13 @@ def _write(args: tuple[Path, int]) -> int:
     return len(data)
 
 
-def ensure_photos(directory: Path, count: int, *, workers: int = 2) -> list[Path]:
-    """``count`` photos in ``directory`` (made only where missing); their paths, sorted."""
+def ensure_photos(directory: Path, count: int, *, workers: int = 2, first: int = 0) -> list[Path]:
+    """``count`` photos in ``directory`` (made only where missing), the photos of seeds
+    ``first`` on; their paths, sorted."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"IMG_{i:04d}.jpg" for i in range(count)]
-    todo = [(p, i) for i, p in enumerate(paths) if not p.exists()]
+    seeds = range(first, first + count)
+    paths = [directory / f"IMG_{i:04d}.jpg" for i in seeds]
+    todo = [(p, i) for p, i in zip(paths, seeds, strict=True) if not p.exists()]
     if todo:
         started = time.perf_counter()
         print(f"generating {len(todo)} 12-MP photos in {directory} (once)...", file=sys.stderr)
