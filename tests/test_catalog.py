@@ -142,6 +142,17 @@ def _scan_one(catalog, path=b"/photos/a.jpg"):
     return root, catalog.file_by_path(path)
 
 
+def _embedded_one(catalog):
+    """One photo read as fingerprint ``fp``, with a vector of model ``m``."""
+    root, record = _scan_one(catalog)
+    catalog.record_results(
+        "m",
+        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
+        new_vectors={"fp": np.ones(2, dtype=np.float32)},
+    )
+    return root, record
+
+
 def test_pending_until_embedded_for_that_model(catalog):
     _, record = _scan_one(catalog)
     assert [f.id for f in catalog.pending_files("m1")] == [record.id]
@@ -191,12 +202,7 @@ def test_skipped_files_are_listed_once_with_reason(catalog):
 
 
 def test_a_photo_whose_text_could_not_be_read_stays_searchable_and_is_not_retried(catalog):
-    root, record = _scan_one(catalog)
-    catalog.record_results(
-        "m",
-        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
-        new_vectors={"fp": np.ones(2, dtype=np.float32)},
-    )
+    root, record = _embedded_one(catalog)
     assert [f.id for f in catalog.pending_files("m", text=True)] == [record.id]
     assert catalog.searchable_among([record.id, record.id + 1], "m") == {record.id}
     assert catalog.searchable_among([record.id], "other model") == set()
@@ -231,12 +237,7 @@ def test_offline_root_files_are_counted_offline_not_deleted(catalog):
 
 
 def test_moved_file_keeps_fingerprint_and_changed_file_is_read_again(catalog):
-    root, record = _scan_one(catalog)
-    catalog.record_results(
-        "m",
-        decoded=[(record.id, DecodedFacts("fp", 1, 1))],
-        new_vectors={"fp": np.ones(2, dtype=np.float32)},
-    )
+    root, record = _embedded_one(catalog)
     catalog.apply_scan(root.id, moved=[(record.id, StatEntry(b"/photos/sub/a.jpg", 10, 1, 2))])
     moved = catalog.file_by_path(b"/photos/sub/a.jpg")
     assert moved.id == record.id and moved.fingerprint == "fp"
