@@ -369,7 +369,7 @@ def _update(library: Library, filters: Filters) -> Callable[[], None]:
 
         def read_and_tag() -> None:
             rest = run_job(library.index(retag=True))
-            if _changed(rest) and (rest.added or rest.changed or rest.moved or rest.removed):
+            if rest.added or rest.changed or rest.moved or rest.removed:
                 _say_indexed(rest, quiet=False)  # the folders changed again meanwhile
                 return
             if rest.decoded or rest.unread:
@@ -492,7 +492,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             results.query = args.text
             print_results(results, args.json)
             if after is not None:
-                sys.stdout.flush()  # the answer shows while the new photos are tagged
+                sys.stdout.flush()  # the answer shows while the new photos are read and tagged
                 after()
             return 0
 
@@ -525,7 +525,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
             )
             print_results(results, args.json)
             if after is not None:
-                sys.stdout.flush()  # the answer shows while the new photos are tagged
+                sys.stdout.flush()  # the answer shows while the new photos are read and tagged
                 after()
             return 0
 

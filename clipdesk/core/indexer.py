@@ -277,7 +277,7 @@ class _BatchWriter:
         self.last_save = time.monotonic()
 
 
-def wants(record: FileRecord, done: set[str]) -> bool:
+def _wants_read(record: FileRecord, done: set[str]) -> bool:
     """Whether a read photo still wants a read that ``done`` lists by fingerprint: not
     when that read already failed on it (it is tried again once the file changes)."""
     return record.skip_reason is None and record.fingerprint not in done
@@ -340,8 +340,8 @@ def embed_pending(
             cfg,
             decode_timeout_s,
             # A changed file still names what it was: its new content is not known yet.
-            faces=faces is not None and (f.status == "pending" or wants(f, scanned)),
-            text=text and (f.status == "pending" or wants(f, read)),
+            faces=faces is not None and (f.status == "pending" or _wants_read(f, scanned)),
+            text=text and (f.status == "pending" or _wants_read(f, read)),
         )
         for f in pending
     )
