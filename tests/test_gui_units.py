@@ -14,7 +14,7 @@ from clipdesk.core.catalog import FileRecord
 from clipdesk.core.progress import Progress
 from clipdesk.core.search import Filters, SearchHit
 from clipdesk.gui.cutoff import adaptive_cutoff, next_step
-from clipdesk.gui.jobs import SearchRequest
+from clipdesk.gui.jobs import SearchRequest, watch_activity
 from clipdesk.gui.settings import (
     SETTINGS_VERSION,
     Settings,
@@ -137,6 +137,12 @@ def test_request_hands_every_filter_to_the_core_query(tmp_path: Path):
         tag="red",
     )
     assert SearchRequest().empty and not SearchRequest(image="/a.jpg").empty
+
+
+def test_the_watchers_activity_says_when_it_reads_text_and_faces():
+    assert watch_activity(Progress("scan", 0, None)) == "Looking for new and changed photos…"
+    assert watch_activity(Progress("embed", 3, 40)) == "Reading new and changed photos… 3 / 40"
+    assert watch_activity(Progress("read", 5, 1200)) == "Reading text and faces… 5 / 1,200"
 
 
 def test_progress_text_has_counts_rate_and_time_left():

@@ -133,3 +133,27 @@ def test_both_passes_read_in_the_same_worker_processes(
 
         run(library.index(workers=1, text=True, faces=False))
         assert len(pools) == 1, "a run with nothing to read started workers"
+
+
+def test_the_folder_watchers_look_makes_new_photos_searchable_before_reading_them(
+    photos, tmp_path, tiny_shapes_installed, monkeypatch
+):
+    """A look by the folder watcher (``reconcile``) reads what it found as an index
+    does: a camera's worth of new photos can be found long before their text is read."""
+    monkeypatch.delenv("CLIPDESK_OCR", raising=False)  # the default: text is read
+    with Library.open(tmp_path / "lib", model=tiny_shapes_installed) as library:
+        library.add_root(photos)
+        stages: list[str] = []
+        at_read: tuple[set[str], set[str]] | None = None
+        job = library.reconcile(workers=1)
+        try:
+            while True:
+                step = next(job)
+                stages.append(step.stage)
+                if step.stage == READ_STAGE and at_read is None:
+                    at_read = (_names(library, "a photo"), _names(library, "text:bakery"))
+        except StopIteration as stop:
+            report = stop.value
+        assert at_read == (set(PHOTOS), set()), stages  # all found, no text read yet
+        assert (report.added, report.decoded, report.encoded) == (len(PHOTOS),) * 3
+        assert _names(library, "text:bakery") == {"bakery.jpg"}

@@ -435,29 +435,40 @@ def read_pending(
     report.cancelled = report.cancelled or counts.cancelled
 
 
-def _read_in_two_passes(
+def embed_then_read(
     catalog: Catalog,
     vectors: VectorIndex,
     encoder: Encoder,
     report: IndexReport,
     cancel: CancelToken,
-    reading: Reading,
     *,
-    prepare: Prepare | None,
-    faces: FaceSink | None,
-    text: bool,
+    batch_size: int = 32,
+    workers: int | None = None,
+    decode: Callable[[DecodeJob], DecodeOutput] | None = None,
+    decode_timeout_s: float = 60.0,
+    pool: ReadPool | None = None,
+    prepare: Prepare | None = None,
+    faces: FaceSink | None = None,
+    text: bool = False,
 ) -> Generator[Progress, None, None]:
-    """Every photo is made searchable first; reading text and looking for faces cost
-    several times more per photo, so they come after, in a pass of their own (their
-    files are decoded again, which costs little beside them). Stopped in between, the
-    library is searchable and the next run reads the rest."""
-    embedded = yield from embed_pending(
-        catalog, vectors, encoder, report, cancel, prepare=prepare, **reading.options()
-    )
-    if (faces is not None or text) and not cancel.cancelled:
-        yield from read_pending(
-            catalog, vectors, encoder, report, cancel, faces, text, reading, embedded
+    """Read every pending file in two passes, in ``pool`` or in decode processes of its
+    own shared by both: every photo is made searchable first (stage ``embed``); reading
+    text and looking for faces cost several times more per photo, so they come after,
+    in a pass of their own (``READ_STAGE``; the files are decoded again, which costs
+    little beside them). Stopped in between, the library is searchable and the next run
+    reads the rest. An index run and the folder watcher's looks both read this way."""
+    with contextlib.ExitStack() as stack:
+        if pool is None:  # started when a pass first has a file to read
+            workers = workers or default_decode_workers()
+            pool = stack.enter_context(LocalReadPool(decode, workers, decode_timeout_s))
+        reading = Reading(batch_size, workers, decode, decode_timeout_s, pool)
+        embedded = yield from embed_pending(
+            catalog, vectors, encoder, report, cancel, prepare=prepare, **reading.options()
         )
+        if (faces is not None or text) and not cancel.cancelled:
+            yield from read_pending(
+                catalog, vectors, encoder, report, cancel, faces, text, reading, embedded
+            )
 
 
 def run_index(
@@ -485,21 +496,21 @@ def run_index(
     if diff is None:
         report.cancelled = True
     else:
-        with contextlib.ExitStack() as stack:
-            if pool is None:  # one for both passes, started when one has a file to read
-                workers = workers or default_decode_workers()
-                pool = stack.enter_context(LocalReadPool(decode, workers, decode_timeout_s))
-            yield from _read_in_two_passes(
-                catalog,
-                vectors,
-                encoder,
-                report,
-                cancel,
-                Reading(batch_size, workers, decode, decode_timeout_s, pool),
-                prepare=prepare,
-                faces=faces,
-                text=text,
-            )
+        yield from embed_then_read(
+            catalog,
+            vectors,
+            encoder,
+            report,
+            cancel,
+            batch_size=batch_size,
+            workers=workers,
+            decode=decode,
+            decode_timeout_s=decode_timeout_s,
+            pool=pool,
+            prepare=prepare,
+            faces=faces,
+            text=text,
+        )
         if report.added or report.removed or not catalog.has_statistics():
             catalog.refresh_statistics()  # the tables changed size: let the planner know
     report.cancelled = report.cancelled or cancel.cancelled

@@ -27,7 +27,9 @@ class FolderWatch(QObject):
     """Runs the library's folder watcher and relays its events (see the module docstring)."""
 
     activity = Signal(str)  # what the watcher is doing; "" when up to date
-    updated = Signal(object)  # ReconcileReport: photos came, changed or went on disk
+    # ReconcileReport: photos came, changed or went on disk (None: a look's new photos
+    # can be searched already, while their text and faces are still being read).
+    updated = Signal(object)
     message = Signal(str)  # a short note for the status bar
     _event = Signal(object)  # WatchEvent, from the watcher's thread to this one
 
@@ -74,6 +76,8 @@ class FolderWatch(QObject):
             return
         if event.kind == Kind.PROGRESS and event.progress is not None:
             self.activity.emit(jobs.watch_activity(event.progress))
+            if event.progress.stage == "read" and event.progress.done == 0:
+                self.updated.emit(None)  # the new photos can be found before their text
         elif event.kind == Kind.IDLE:
             self.activity.emit("")
         elif event.kind == Kind.UPDATED:

@@ -247,6 +247,8 @@ def watch_activity(progress: Progress) -> str:
     """The folder watcher's progress as the status bar says it."""
     if progress.stage == "embed" and progress.total:
         return f"Reading new and changed photos… {progress.done:,} / {progress.total:,}"
+    if progress.stage == "read" and progress.total:  # the photos can be searched already
+        return f"Reading text and faces… {progress.done:,} / {progress.total:,}"
     return "Looking for new and changed photos…"
 
 

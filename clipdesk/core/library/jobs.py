@@ -159,8 +159,9 @@ class LibraryJobs:
         pool: DecodePool | None,
         retag: bool,
     ) -> Generator[Progress, None, ReconcileReport]:
-        """Compare some folders (default: every root) with the catalog, then embed."""
-        from clipdesk.core.indexer import embed_pending
+        """Compare some folders (default: every root) with the catalog, then read what
+        changed as an index does: searchable first, text and faces after."""
+        from clipdesk.core.indexer import embed_then_read
         from clipdesk.core.watch.dirty import Scope
         from clipdesk.core.watch.reconcile import ReconcileReport, reconcile_scopes
 
@@ -177,7 +178,7 @@ class LibraryJobs:
         )
         if done:
             missing: list[str] = []
-            yield from embed_pending(
+            yield from embed_then_read(
                 self._catalog,
                 self._vectors.index,
                 self._model.get(),

@@ -330,7 +330,8 @@ class Library:
         pool: DecodePool | None = None,
         retag: bool = False,
     ) -> Generator[Progress, None, ReconcileReport]:
-        """Compare some folders (default: every root) with the catalog, then embed.
+        """Compare some folders (default: every root) with the catalog, then read what
+        changed: searchable first, text and faces after (as an index does).
 
         Unlike :meth:`index` this looks only where it is told (the folder watcher passes
         the folders events named; a plain folder means it and everything below it), still

@@ -246,12 +246,16 @@ class LibraryWatcher:
         self._follower.sync(self.library.catalog.roots())
 
     def _drive(self, job: object) -> ReconcileReport:
+        stage = None
         try:
             while True:
                 step = next(job)  # type: ignore[call-overload]
                 now = time.monotonic()
-                if now - self._last_progress >= PROGRESS_EVERY_S or step.done == step.total:
-                    self._last_progress = now
+                # Every stage's start is told (the photos are searchable once "read"
+                # starts), and at most a few steps a second in between.
+                due = now - self._last_progress >= PROGRESS_EVERY_S or step.done == step.total
+                if due or step.stage != stage:
+                    self._last_progress, stage = now, step.stage
                     self._emit(Kind.PROGRESS, progress=step)
         except StopIteration as stop:
             return stop.value
