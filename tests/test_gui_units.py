@@ -230,3 +230,23 @@ def test_grid_with_100k_results_only_touches_the_visible_rows(qtbot, tmp_path: P
     assert visible.start > 1000 and n // 2 in visible
     assert requested and len(set(requested)) <= len(visible)
     assert loader.shutdown()
+
+
+def test_the_window_hears_when_a_looks_new_photos_can_be_searched(qapp):
+    """The watcher embeds new photos first and reads their text and faces after: when
+    the reading starts, the window is told the library changed (and searches again)."""
+    from clipdesk.core.watch.events import WatchEvent, WatchEventKind
+    from clipdesk.gui.folder_watch import FolderWatch
+
+    watch = FolderWatch(enabled=False)
+    updates: list[object] = []
+    activity: list[str] = []
+    watch.updated.connect(updates.append)
+    watch.activity.connect(activity.append)
+    steps = [Progress("embed", 0, 20), Progress("embed", 20, 20), Progress("read", 0, 0)]
+    steps.append(Progress("read", 0, 20))  # (a look with nothing to read says 0 of 0)
+    for step in steps:
+        watch._on_event(WatchEvent(WatchEventKind.PROGRESS, progress=step))
+    assert updates == [None]  # once, when the reading of text and faces starts
+    watch._on_event(WatchEvent(WatchEventKind.PROGRESS, progress=Progress("read", 5, 20)))
+    assert updates == [None] and activity[-1] == "Reading text and faces… 5 / 20"

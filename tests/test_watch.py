@@ -260,3 +260,36 @@ def test_a_folder_move_seen_in_two_looks_is_still_a_move(tmp_path, shared_encode
         report = run_job(library.reconcile([source], stability=stability))
         assert (report.removed, report.unsettled) == (0, {})
         assert_agrees(library, one, two)
+
+
+def test_new_photos_are_searchable_before_their_text_is_read(tmp_path, watched, monkeypatch):
+    """A look embeds what it found first and reads text after; the watcher says when
+    the reading starts (the window searches again then), however short its throttle."""
+    from clipdesk.core.search import SearchQuery
+    from tests.test_photo_text import PHOTOS, draw_photo
+
+    monkeypatch.delenv("CLIPDESK_OCR", raising=False)  # the default: text is read
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    events = []
+    seen_at_read: list[int] = []
+    opened = []  # the library, once the watcher's start-up look is done
+
+    def note(event) -> None:  # type: ignore[no-untyped-def]
+        events.append(event)
+        step = event.progress
+        reading = event.kind == WatchEventKind.PROGRESS and step.stage == "read"
+        if opened and reading and step.total and step.done == 0:  # (nothing: 0 of 0)
+            seen_at_read.append(opened[0].status()["indexed"])
+
+    library, watcher, _ = watched(photos, on_event=note)
+    opened.append(library)
+    for i, name in enumerate(("bakery.jpg", "menu.jpg", "sky.jpg")):
+        draw_photo(photos / name, PHOTOS[name], seed=i, size=(640, 480))
+    settle(watcher)
+    # Each look's photos were all searchable when the reading of their text started (the
+    # three files may arrive in one look or more).
+    assert seen_at_read and seen_at_read[-1] == 3, [(e.kind, e.progress) for e in events]
+    assert seen_at_read == sorted(seen_at_read) and seen_at_read[0] >= 1
+    found = library.find(SearchQuery.from_text("text:bakery")).hits
+    assert [os.path.basename(h.path) for h in found] == ["bakery.jpg"]

@@ -76,7 +76,8 @@ class FolderWatch(QObject):
             return
         if event.kind == Kind.PROGRESS and event.progress is not None:
             self.activity.emit(jobs.watch_activity(event.progress))
-            if event.progress.stage == "read" and event.progress.done == 0:
+            step = event.progress
+            if step.stage == "read" and step.done == 0 and step.total:
                 self.updated.emit(None)  # the new photos can be found before their text
         elif event.kind == Kind.IDLE:
             self.activity.emit("")
