@@ -35,7 +35,6 @@ class LocalReadPool:
         self._timeout_s = timeout_s
         self._memory_limit_mb = memory_limit_mb
         self._pool: DecodePool[DecodeJob, DecodeOutput] | None = None
-        self.started = 0  # how many pools were made (one at most; tests read it)
 
     def map_unordered(
         self, items: Iterable[DecodeJob]
@@ -51,12 +50,7 @@ class LocalReadPool:
                 memory_limit_mb=self._memory_limit_mb,
                 timeout_for=job_timeout,
             )
-            self.started += 1
         return self._pool.map_unordered(items)
-
-    def worker_pids(self) -> list[int]:
-        """Process ids of the live workers (none before the first read)."""
-        return self._pool.worker_pids() if self._pool is not None else []
 
     def close(self) -> None:
         if self._pool is not None:
