@@ -104,7 +104,7 @@ def _rclip_venv(work: Path) -> Path:
     return script
 
 
-def _model_files(work: Path) -> tuple[Path, Path]:
+def model_files(work: Path) -> tuple[Path, Path]:
     """rclip's model folder and clipdesk's pack, of the same random weights (made once)."""
     rclip_dir = work / "rclip-model"
     pack = work / "bench-rclip.clipdesk-pack"
@@ -269,7 +269,7 @@ def compile_package(root: Path) -> None:
     )
 
 
-def _clipdesk_env(code: Path, models: Path, base: Path) -> dict[str, str]:
+def clipdesk_env(code: Path, models: Path, base: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]),
@@ -286,7 +286,7 @@ def _clipdesk_env(code: Path, models: Path, base: Path) -> dict[str, str]:
 def import_pack(pack: Path, code: Path, models: Path) -> float:
     """Seconds of ``clipdesk models import`` into ``models`` (shared by the variants)."""
     models.mkdir(parents=True)
-    env = _clipdesk_env(code, models, models.parent / "import")
+    env = clipdesk_env(code, models, models.parent / "import")
     return _timed([sys.executable, "-m", "clipdesk", "models", "import", str(pack)], env, models)
 
 
@@ -306,7 +306,7 @@ def run_clipdesk(
     median warm ``search --update`` (None otherwise), and then its medians with one
     ``new`` photo: to the answer, and to the end. The cache is removed after (disk)."""
     base.mkdir(parents=True)
-    env = _clipdesk_env(code, models, base)
+    env = clipdesk_env(code, models, base)
     cli = [sys.executable, "-m", "clipdesk"]
     lib = ["--model", "bench-rclip", "--library", str(base / "lib")]
     index = [*cli, *lib, "index", *flags, str(photos)]
@@ -344,7 +344,7 @@ def run_served(models: Path, photos: Path, base: Path, warm_runs: int) -> tuple[
     from clipdesk.core.serve.endpoint import endpoint_for
 
     base.mkdir(parents=True)
-    env = _clipdesk_env(ROOT, models, base)
+    env = clipdesk_env(ROOT, models, base)
     cli = [sys.executable, "-m", "clipdesk"]
     lib = ["--model", "bench-rclip", "--library", str(base / "lib")]
     search = [*cli, *lib, "search", QUERY, "-n", "10"]
@@ -403,7 +403,7 @@ def main() -> int:
     work = bench_dir() / "rclip"
     work.mkdir(parents=True, exist_ok=True)
     script = _rclip_venv(work)
-    model_dir, pack = _model_files(work)
+    model_dir, pack = model_files(work)
     photos = work / f"photos-{args.photos}"
     ensure_photos(photos, args.photos)
     new = ensure_photos(work / "new-photos", args.warm_runs, first=10_000)  # other seeds

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench_rclip import _clipdesk_env, _model_files, compile_package, import_pack, package_at
+from bench_rclip import clipdesk_env, compile_package, import_pack, model_files, package_at
 from benchlib import bench_dir, median, print_conditions, save_results, table
 from photos import ensure_photos
 
@@ -50,7 +50,7 @@ def run_once(
     folder.mkdir(parents=True)
     for photo in old:
         shutil.copy2(photo, folder / photo.name)
-    env = _clipdesk_env(code, models, base)
+    env = clipdesk_env(code, models, base)
     lib = [
         sys.executable,
         "-m",
@@ -116,7 +116,7 @@ def main() -> int:
         f"{args.new} new 12-MP photos into a watched folder of {args.photos}, ViT-B-32-256"
     )
     work = bench_dir() / "rclip"
-    _, pack = _model_files(work)
+    _, pack = model_files(work)
     old = ensure_photos(work / f"photos-{max(40, args.photos)}", max(40, args.photos))
     new = ensure_photos(work / "arrivals", args.new, first=20_000)
     found: dict[str, list[tuple[float, float]]] = {}
