@@ -483,6 +483,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         if served is not None:
             print_results(served, args.json)
             return 0
+        from clipdesk.core.search.quick import quick_search
+
+        quick = quick_search(args.library, query, model=args.model, update=args.update)
+        if quick is not None:  # a plain search of a settled library, without opening it
+            quick.query = args.text
+            print_results(quick, args.json)
+            return 0
 
         def action(library: Library) -> int:
             if query.filters.folder is not None:

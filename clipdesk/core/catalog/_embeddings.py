@@ -11,6 +11,9 @@ from clipdesk.core.catalog._scenes import scene_of_some_file
 from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import embeddings, files
 
+# Every embedding id of one model (the quick search runs it too: ``quick_sql.py``).
+EMBEDDING_IDS_SQL = "SELECT id FROM embeddings WHERE model_key = {mark}"
+
 
 class EmbeddingTable:
     """Part of :class:`Catalog`: embeddings and their files, orphans included."""
@@ -40,7 +43,7 @@ class EmbeddingTable:
         """
         with self.engine.connect() as conn:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            sql = f"SELECT id FROM embeddings WHERE model_key = {mark}"
+            sql = EMBEDDING_IDS_SQL.format(mark=mark)
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 rows = cursor.execute(sql, (model_key,))

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import BindParameter, Engine, Select, select
 
 from clipdesk.core.catalog.records import (
     FileRecord,
+    file_record,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range, stored_path
+from clipdesk.core.catalog.rows import FILE_COLUMNS, folder_range, stored_path
 from clipdesk.core.catalog.schema import files
 
 
 def _by_path(rows: Iterable[Sequence[object]]) -> dict[bytes, FileRecord]:
     records = (file_record(row) for row in rows)
     return {record.path: record for record in records}
+
+
+def files_of_root_query(root_id: int | BindParameter[int]) -> Select[Any]:
+    """``FILE_COLUMNS`` of one root's files (the quick search runs the same SQL:
+    ``quick_sql.py``)."""
+    return select(*FILE_COLUMNS).where(files.c.root_id == root_id)
 
 
 class FileTable:
@@ -26,7 +34,7 @@ class FileTable:
 
     def files_of_root(self, root_id: int) -> dict[bytes, FileRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*FILE_COLUMNS).where(files.c.root_id == root_id))
+            rows = conn.execute(files_of_root_query(root_id))
             return _by_path(rows)
 
     def files_in_dir(self, directory: bytes) -> dict[bytes, FileRecord]:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from clipdesk.core.catalog._photo_text import store_text
 from clipdesk.core.catalog._scenes import carries_vectors
@@ -18,8 +31,9 @@ from clipdesk.core.catalog.records import (
     FileRecord,
     SceneRecord,
     StatEntry,
+    file_record,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, file_record, stored_path
+from clipdesk.core.catalog.rows import FILE_COLUMNS, extension, stored_path
 from clipdesk.core.catalog.schema import (
     embeddings,
     face_scans,
@@ -28,6 +42,28 @@ from clipdesk.core.catalog.schema import (
     roots,
     video_scenes,
 )
+
+
+def pending_files_query(
+    model_key: str | BindParameter[str], *, faces: bool, text: bool
+) -> Select[Any]:
+    """``FILE_COLUMNS`` of what :meth:`IndexingTable.pending_files` returns, by id (the
+    quick search asks the same SQL whether anything waits: ``quick_sql.py``)."""
+    wanting = ~carries_vectors(model_key)
+    reads = []
+    if faces:
+        reads.append(exists().where(face_scans.c.fingerprint == files.c.fingerprint))
+    if text:
+        reads.append(exists().where(photo_text.c.fingerprint == files.c.fingerprint))
+    if reads:
+        wanting = or_(wanting, and_(files.c.skip_reason.is_(None), ~and_(*reads)))
+    return (
+        select(*FILE_COLUMNS)
+        .join(roots, roots.c.id == files.c.root_id)
+        .where(roots.c.online.is_(True))
+        .where(or_(files.c.status == "pending", and_(files.c.status == "ok", wanting)))
+        .order_by(files.c.id)
+    )
 
 
 class IndexingWrites:
@@ -124,21 +160,7 @@ class IndexingWrites:
         video: its scenes'), or (with ``faces``) a look for faces, or (with ``text``) a
         read of their text. A photo whose text and faces could not be read (``unread``
         in ``record_results``) is not tried again until it changes."""
-        wanting = ~carries_vectors(model_key)
-        reads = []
-        if faces:
-            reads.append(exists().where(face_scans.c.fingerprint == files.c.fingerprint))
-        if text:
-            reads.append(exists().where(photo_text.c.fingerprint == files.c.fingerprint))
-        if reads:
-            wanting = or_(wanting, and_(files.c.skip_reason.is_(None), ~and_(*reads)))
-        query = (
-            select(*FILE_COLUMNS)
-            .join(roots, roots.c.id == files.c.root_id)
-            .where(roots.c.online.is_(True))
-            .where(or_(files.c.status == "pending", and_(files.c.status == "ok", wanting)))
-            .order_by(files.c.id)
-        )
+        query = pending_files_query(model_key, faces=faces, text=text)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:

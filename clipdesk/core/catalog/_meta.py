@@ -5,12 +5,17 @@ from __future__ import annotations
 import time
 import uuid
 
-from sqlalchemy import Engine, select
+from sqlalchemy import BindParameter, Engine, Select, select
 
 from clipdesk.core.catalog.dialect import insert_ignore, insert_replace, statistics_present
 from clipdesk.core.catalog.schema import meta, models
 
 LIBRARY_ID_KEY = "library_id"
+
+
+def meta_value_query(key: str | BindParameter[str]) -> Select[tuple[str]]:
+    """One ``meta`` value (the quick search runs the same SQL: ``quick_sql.py``)."""
+    return select(meta.c.value).where(meta.c.key == key)
 
 
 class MetaTable:
@@ -35,7 +40,7 @@ class MetaTable:
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
-            value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+            value = conn.execute(meta_value_query(key)).scalar()
         return default if value is None else value
 
     def set_meta(self, key: str, value: str) -> None:

@@ -11,8 +11,9 @@ from clipdesk.core.catalog.dialect import integrity_problems
 from clipdesk.core.catalog.records import (
     FileRecord,
     StatusCounts,
+    file_record,
 )
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS
 from clipdesk.core.catalog.schema import files, roots
 
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, Select, delete, select, update
 
 from clipdesk.core.catalog.dialect import insert_ignore
-from clipdesk.core.catalog.mounts import to_local
 from clipdesk.core.catalog.orphans import let_go
-from clipdesk.core.catalog.records import (
-    RootRecord,
-)
+from clipdesk.core.catalog.records import RootRecord, root_record
 from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import files, roots
 
 
-def _root(row) -> RootRecord:  # type: ignore[no-untyped-def]
-    """A root row as a record, its path as this computer sees it (``mounts``)."""
-    return RootRecord(row[0], to_local(bytes(row[1])), *row[2:])
+def all_roots_query() -> Select[Any]:
+    """Every root, oldest first (the quick search runs the same SQL: ``quick_sql.py``)."""
+    return select(roots).order_by(roots.c.id)
 
 
 class RootTable:
@@ -35,16 +33,16 @@ class RootTable:
                 {"path": raw, "added_at": time.time(), "online": True},
             )
             row = conn.execute(select(roots).where(roots.c.path == raw)).one()
-        return _root(row)
+        return root_record(row)
 
     def root_by_path(self, path: str | os.PathLike[str] | bytes) -> RootRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(roots).where(roots.c.path == stored_path(path))).first()
-        return _root(row) if row else None
+        return root_record(row) if row else None
 
     def roots(self) -> list[RootRecord]:
         with self.engine.connect() as conn:
-            return [_root(row) for row in conn.execute(select(roots).order_by(roots.c.id))]
+            return [root_record(row) for row in conn.execute(all_roots_query())]
 
     def stored_roots(self) -> dict[int, bytes]:
         """Each root's path as the library stores it (as the first computer saw it)."""

@@ -9,15 +9,21 @@ catalog treat "has its vectors" and "is no file's any more" alike for both.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, and_, exists, select
+from sqlalchemy import BindParameter, ColumnElement, Engine, Select, and_, exists, select
 
-from clipdesk.core.catalog.records import SceneRecord
+from clipdesk.core.catalog.records import SceneRecord, scene_record
 from clipdesk.core.catalog.rows import stored_path
 from clipdesk.core.catalog.schema import embeddings, files, video_scenes
 
-__all__ = ["SceneTable", "carries_vectors", "scene_of_some_file"]
+__all__ = [
+    "SceneTable",
+    "carries_vectors",
+    "scene_of_some_file",
+    "scenes_for_embeddings_query",
+]
 
 _SCENE_COLUMNS = (
     video_scenes.c.scene_fp,
@@ -28,12 +34,17 @@ _SCENE_COLUMNS = (
 )
 
 
-def _scene(row: object) -> SceneRecord:
-    fp, video, idx, start, end = row  # type: ignore[misc]
-    return SceneRecord(fp, video, int(idx), float(start), float(end))
+def scenes_for_embeddings_query(chosen: ColumnElement[bool]) -> Select[Any]:
+    """``(embedding id, *scene columns)`` of the ``chosen`` embeddings that are scenes
+    (the quick search runs the same SQL: ``quick_sql.py``)."""
+    return (
+        select(embeddings.c.id, *_SCENE_COLUMNS)
+        .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
+        .where(chosen)
+    )
 
 
-def carries_vectors(model_key: str) -> ColumnElement[bool]:
+def carries_vectors(model_key: str | BindParameter[str]) -> ColumnElement[bool]:
     """A file whose vectors for ``model_key`` are stored: its own, or its scenes'."""
     own = exists().where(
         and_(embeddings.c.fingerprint == files.c.fingerprint, embeddings.c.model_key == model_key)
@@ -69,12 +80,10 @@ class SceneTable:
         out: dict[int, SceneRecord] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(id_list), 500):
-                query = (
-                    select(embeddings.c.id, *_SCENE_COLUMNS)
-                    .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
-                    .where(embeddings.c.id.in_(id_list[start : start + 500]))
+                query = scenes_for_embeddings_query(
+                    embeddings.c.id.in_(id_list[start : start + 500])
                 )
-                out.update({int(row[0]): _scene(row[1:]) for row in conn.execute(query)})
+                out.update({int(row[0]): scene_record(row[1:]) for row in conn.execute(query)})
         return out
 
     def scenes_of_file(self, path: bytes) -> list[SceneRecord]:
@@ -86,7 +95,7 @@ class SceneTable:
             .order_by(video_scenes.c.idx)
         )
         with self.engine.connect() as conn:
-            return [_scene(row) for row in conn.execute(query)]
+            return [scene_record(row) for row in conn.execute(query)]
 
     def scene_vectors(self, scenes: Iterable[SceneRecord], model_key: str) -> np.ndarray:
         """The vectors of ``scenes`` for ``model_key``, one row each, in order."""

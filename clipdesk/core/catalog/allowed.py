@@ -12,6 +12,7 @@ conditions of the same kind.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -30,8 +31,8 @@ from sqlalchemy import (
 
 from clipdesk.core.catalog.by_dialect import by_dialect
 from clipdesk.core.catalog.raw_pairs import hidden_raw_of_pair
-from clipdesk.core.catalog.records import FileRecord
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record, folder_range
+from clipdesk.core.catalog.records import FileRecord, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS, folder_range
 from clipdesk.core.catalog.schema import (
     TAKEN,
     embeddings,
@@ -60,6 +61,7 @@ __all__ = [
     "camera_has",
     "excluded_query",
     "extension_in",
+    "files_for_embeddings_queries",
     "has_text",
     "in_place",
     "not_below",
@@ -152,6 +154,29 @@ def _visible(where: Sequence[Condition]) -> Condition:
     pair shows as its JPEG (``raw_pairs.py``)."""
     online = files.c.root_id.in_(select(roots.c.id).where(roots.c.online.is_(True)))
     return and_(files.c.status == "ok", online, not_(hidden_raw_of_pair()), *where)
+
+
+def files_for_embeddings_queries(
+    chosen: Condition, where: Sequence[Condition] = ()
+) -> tuple[Select[Any], Select[Any]]:
+    """The visible files passing ``where`` of the ``chosen`` embeddings (an ``IN`` on
+    their ids), as ``(embedding id, *FILE_COLUMNS)`` rows by path: the photos carrying
+    them, then the videos whose scenes they are. The quick search runs the same SQL
+    (``quick_sql.py``)."""
+    photos = (
+        select(embeddings.c.id, *FILE_COLUMNS)
+        .join(files, files.c.fingerprint == embeddings.c.fingerprint)
+        .where(chosen, _visible(where))
+        .order_by(files.c.path)
+    )
+    videos = (
+        select(embeddings.c.id, *FILE_COLUMNS)
+        .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
+        .join(files, files.c.fingerprint == video_scenes.c.fingerprint)
+        .where(chosen, _visible(where))
+        .order_by(files.c.path)
+    )
+    return photos, videos
 
 
 def _of_model(model_key: str, *, postgresql: bool) -> Condition:
@@ -290,20 +315,7 @@ class AllowedSets:
         with self.engine.connect() as conn:
             for start in range(0, len(id_list), 500):
                 chunk = embeddings.c.id.in_(id_list[start : start + 500])
-                photos = (
-                    select(embeddings.c.id, *FILE_COLUMNS)
-                    .join(files, files.c.fingerprint == embeddings.c.fingerprint)
-                    .where(chunk, _visible(where))
-                    .order_by(files.c.path)
-                )
-                videos = (
-                    select(embeddings.c.id, *FILE_COLUMNS)
-                    .join(video_scenes, video_scenes.c.scene_fp == embeddings.c.fingerprint)
-                    .join(files, files.c.fingerprint == video_scenes.c.fingerprint)
-                    .where(chunk, _visible(where))
-                    .order_by(files.c.path)
-                )
-                for query in (photos, videos):
+                for query in files_for_embeddings_queries(chunk, where):
                     for row in conn.execute(query):
                         out.setdefault(int(row[0]), []).append(file_record(row[1:]))
         return out

@@ -13,10 +13,8 @@ read-only modes: searching and reporting work, writing fails.
 
 from __future__ import annotations
 
-import ast
 import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,12 +29,12 @@ from clipdesk.core.catalog.identity import (
     read_only_uri,
     writable,
 )
+from clipdesk.core.catalog.revisions import MIGRATIONS_DIR, head_revision, revisions
 from clipdesk.core.errors import CatalogError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 LOCK_SUFFIX = ".lock"
 # Waiting for another process to create or migrate the same catalog: migrations of a
 # large library can take a while, a lock held longer than this is reported.
@@ -49,6 +47,7 @@ __all__ = [
     "head_revision",
     "lock_path",
     "open_database",
+    "revisions",
 ]
 
 
@@ -66,41 +65,6 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
-
-
-@cache
-def revisions() -> tuple[tuple[str, ...], str]:
-    """Every migration's revision (oldest first) and the head, read from the scripts' text.
-
-    Importing Alembic (and its SQLAlchemy parts) costs a cold command about a third of a
-    second; opening an up-to-date catalog only needs these names, so Alembic is imported
-    only to migrate. A test checks that this agrees with Alembic's own reading.
-    """
-    down: dict[str, str | None] = {}
-    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        names: dict[str, object] = {}
-        for node in ast.parse(script.read_text("utf-8")).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                if isinstance(target, ast.Name) and isinstance(node.value, ast.Constant):
-                    names[target.id] = node.value.value
-        if isinstance(names.get("revision"), str):
-            down[str(names["revision"])] = names.get("down_revision")  # type: ignore[assignment]
-    heads = set(down) - set(down.values())
-    if len(heads) != 1:
-        raise RuntimeError(f"the migrations have {len(heads)} heads; they must have one")
-    order: list[str] = []
-    current: str | None = heads.pop()
-    while current is not None:
-        order.append(current)
-        current = down[current]
-    if len(order) != len(down):
-        raise RuntimeError("the migrations do not form one chain")
-    return tuple(reversed(order)), order[0]
-
-
-def head_revision() -> str:
-    return revisions()[1]
 
 
 def lock_path(path: Path) -> Path:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from clipdesk.core.catalog.mounts import installed, to_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +119,22 @@ class StatusCounts:
     offline: int
     # Searchable photos whose text and faces could not be read (among ``indexed``).
     unread: int = 0
+
+
+def file_record(row: Sequence[object]) -> FileRecord:
+    """A row of ``FILE_COLUMNS`` as a record, its path as this computer sees it (``mounts``)."""
+    if not installed():  # nothing mounted elsewhere: every search hit passes here
+        return FileRecord(*row)  # type: ignore[arg-type]
+    values = list(row)
+    values[2] = to_local(values[2])  # type: ignore[arg-type]
+    return FileRecord(*values)  # type: ignore[arg-type]
+
+
+def root_record(row: Sequence[object]) -> RootRecord:
+    """A ``roots`` row as a record, its path as this computer sees it (``mounts``)."""
+    return RootRecord(row[0], to_local(bytes(row[1])), *row[2:])  # type: ignore[arg-type]
+
+
+def scene_record(row: Sequence[object]) -> SceneRecord:
+    fp, video, idx, start, end = row
+    return SceneRecord(fp, video, int(idx), float(start), float(end))  # type: ignore[arg-type]

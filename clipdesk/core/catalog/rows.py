@@ -7,10 +7,8 @@ that its photos come from the unique index on ``files.path``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
-from clipdesk.core.catalog.mounts import installed, to_local, to_stored
-from clipdesk.core.catalog.records import FileRecord
+from clipdesk.core.catalog.mounts import to_stored
 from clipdesk.core.catalog.schema import files
 
 FILE_COLUMNS = (
@@ -32,15 +30,6 @@ FILE_COLUMNS = (
     files.c.longitude,
     files.c.place,
 )
-
-
-def file_record(row: Sequence[object]) -> FileRecord:
-    """A file row as a record, its path as this computer sees it (``mounts``)."""
-    if not installed():  # nothing mounted elsewhere: every search hit passes here
-        return FileRecord(*row)  # type: ignore[arg-type]
-    values = list(row)
-    values[2] = to_local(values[2])  # type: ignore[arg-type]
-    return FileRecord(*values)  # type: ignore[arg-type]
 
 
 def path_bytes(path: str | os.PathLike[str] | bytes) -> bytes:

@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core.catalog.allowed import excluded_query
 from clipdesk.core.errors import SearchError
 from clipdesk.core.search.filter_set import Filters
-from clipdesk.core.search.filters import conditions, excluded_bytes, where_only_excludes
 from clipdesk.core.search.query import SearchQuery
 from clipdesk.core.search.ranking import combine, rank
 from clipdesk.core.search.results import SearchHit, SearchResults
@@ -24,6 +22,7 @@ from clipdesk.core.vectors.allowed_query import AllowedQuery
 
 if TYPE_CHECKING:
     from clipdesk.core.catalog import Catalog
+    from clipdesk.core.catalog.allowed import Condition
     from clipdesk.core.encoder import Encoder
     from clipdesk.core.vectors import VectorIndex
 
@@ -61,7 +60,7 @@ def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
         if query.filters.tag is not None and query.sort == "relevance":
             return _list_tagged(query, parts, query.filters.tag)
         return _list_newest(query, parts)
-    where = conditions(query.filters)
+    where = _conditions(query.filters)
     encoder = parts.encoder()
     results = SearchResults(query=query.text, model=encoder.spec.name)
     texts = ([query.text] if query.text.strip() else []) + list(query.negatives)
@@ -93,6 +92,16 @@ def _found(query: SearchQuery, parts: SearchParts) -> SearchResults:
     return results
 
 
+def _conditions(filters: Filters, *, tag: bool = True) -> list[Condition]:
+    """The filters' SQL conditions. Without filters SQLAlchemy is never imported: the
+    quick search (``quick.py``) answers a plain search through this same function."""
+    if not filters.active:
+        return []
+    from clipdesk.core.search.filters import conditions
+
+    return conditions(filters, tag=tag)
+
+
 def allowed_set(
     catalog: Catalog, filters: Filters, model_key: str, index: VectorIndex
 ) -> AllowedQuery | None:
@@ -103,9 +112,12 @@ def allowed_set(
     With excluded folders as the only filter nearly everything is allowed: what the
     folders take away is selected instead, and taken from the index's labels.
     """
-    where = conditions(filters)
+    where = _conditions(filters)
     if not where:
         return None
+    from clipdesk.core.catalog.allowed import excluded_query
+    from clipdesk.core.search.filters import excluded_bytes, where_only_excludes
+
     if where_only_excludes(filters):
         folders = excluded_bytes(filters)
         return AllowedQuery(
@@ -125,7 +137,7 @@ def allowed_set(
 
 def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResults:
     """A tag's photos, the user's own first, then most confident (the score shown)."""
-    others = conditions(query.filters, tag=False)  # the tag orders the list as well
+    others = _conditions(query.filters, tag=False)  # the tag orders the list as well
     rows = parts.catalog.tagged_files(tag, others, limit=max(query.k, 0))
     results = SearchResults(query=query.text, model=parts.model_name)
     results.hits = [SearchHit(f.fspath, score, f) for f, score in rows]
@@ -135,7 +147,7 @@ def _list_tagged(query: SearchQuery, parts: SearchParts, tag: str) -> SearchResu
 def _list_newest(query: SearchQuery, parts: SearchParts) -> SearchResults:
     """Photos passing the filters (people among them), newest first; each scores 1.0
     (it matches them all)."""
-    records = parts.catalog.newest_files(conditions(query.filters), limit=max(query.k, 0))
+    records = parts.catalog.newest_files(_conditions(query.filters), limit=max(query.k, 0))
     results = SearchResults(query=query.text, model=parts.model_name, scored=False)
     results.hits = [SearchHit(f.fspath, 1.0, f) for f in records]
     return results

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from sqlalchemy import Engine, and_, exists, select
 
-from clipdesk.core.catalog.records import FileRecord
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
+from clipdesk.core.catalog.records import FileRecord, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS
 from clipdesk.core.catalog.schema import embeddings, file_tags, files, tags, video_scenes
 from clipdesk.core.video.vectors import mean_vector
 

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import BindParameter, Engine, Select, and_, delete, func, insert, select, update
 
 from clipdesk.core.catalog.dialect import insert_ignore, insert_replace
-from clipdesk.core.catalog.records import FileRecord
-from clipdesk.core.catalog.rows import FILE_COLUMNS, file_record
+from clipdesk.core.catalog.records import FileRecord, file_record
+from clipdesk.core.catalog.rows import FILE_COLUMNS
 from clipdesk.core.catalog.schema import (
     embeddings,
     file_tags,
@@ -44,8 +44,17 @@ _ASSIGN_COLUMNS = (
 )
 
 
-def _tagged_key(model_key: str) -> str:
+def tagged_key(model_key: str) -> str:
+    """The ``meta`` key of :meth:`TagStore.tagged_photo_set`."""
     return f"tags_photo_set:{model_key}"
+
+
+def photo_set_query(model_key: str | BindParameter[str]) -> Select[tuple[int, int]]:
+    """Count and sum of the embedding ids tagging would read (see
+    :meth:`TagStore.photo_set`; the quick search runs the same SQL: ``quick_sql.py``)."""
+    return select(func.count(), func.coalesce(func.sum(embeddings.c.id), 0)).where(
+        embeddings.c.model_key == model_key, photo_reads.has_readable_file()
+    )
 
 
 class TagStore:
@@ -325,24 +334,21 @@ class TagStore:
         Count and sum of the embedding ids: a photo added, changed or removed changes it
         (ids only grow), a photo moved or renamed does not (its tags move with it).
         """
-        query = select(func.count(), func.coalesce(func.sum(embeddings.c.id), 0)).where(
-            embeddings.c.model_key == model_key, photo_reads.has_readable_file()
-        )
         with self.engine.connect() as conn:
-            count, total = conn.execute(query).one()
+            count, total = conn.execute(photo_set_query(model_key)).one()
         return f"{int(count)}:{int(total)}"
 
     def tagged_photo_set(self, model_key: str) -> str | None:
         """:meth:`photo_set` as it was when the whole vocabulary was last decided."""
         with self.engine.connect() as conn:
             return conn.execute(
-                select(meta.c.value).where(meta.c.key == _tagged_key(model_key))
+                select(meta.c.value).where(meta.c.key == tagged_key(model_key))
             ).scalar()
 
     def set_tagged_photo_set(self, model_key: str, digest: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(meta).where(meta.c.key == _tagged_key(model_key)))
-            conn.execute(insert(meta).values(key=_tagged_key(model_key), value=digest))
+            conn.execute(delete(meta).where(meta.c.key == tagged_key(model_key)))
+            conn.execute(insert(meta).values(key=tagged_key(model_key), value=digest))
 
     # -- the photos' vectors, files and keywords (see photo_reads) ---------------------
 
