@@ -96,6 +96,27 @@ def test_export_keeps_the_fastest_tower_that_matches_torch(exported: dict) -> No
     assert on_disk == sorted({exported["image"]["file"], exported["text"]["file"]})
 
 
+def test_int8_towers_hold_their_weights_to_7_bits(
+    torch_encoder: TorchEncoder, tmp_path: Path
+) -> None:
+    """A pack runs on processors without VNNI, whose int8 kernels saturate on full-range
+    8-bit weights; its int8 towers keep every weight within 7 bits."""
+    import onnx
+    from onnx import numpy_helper
+
+    meta = export_encoder(torch_encoder, keep_all=True, directory=tmp_path / "export")
+    for tower in ("image", "text"):
+        graph = onnx.load(str(tmp_path / "export" / f"{tower}.int8.onnx")).graph
+        largest = [
+            int(np.abs(numpy_helper.to_array(t).astype(np.int16)).max())
+            for t in graph.initializer
+            if t.data_type == onnx.TensorProto.INT8
+        ]
+        # Full-range weights reach 127; 7-bit ones stop at 64 and still use that range.
+        assert 60 <= max(largest) <= 64, (tower, max(largest, default=None))
+    assert meta["image"]["precision"] == "int8"
+
+
 def test_auto_backend_gives_torch_vectors(torch_encoder: TorchEncoder, exported: dict) -> None:
     fast = load_encoder(NAME, device="cpu")
     assert isinstance(fast, OnnxEncoder)
