@@ -145,6 +145,12 @@ def test_search_update_goes_to_the_library_whenever_an_index_has_work(
     set_mount(library_id, root.id, None)
     assert answers()
 
+    with Library.open(lib) as library:
+        own = library.model.name
+    assert quick_search(None, plain, model=own, update=True) is not None
+    # Another model would embed every photo first (and this one is not installed).
+    assert quick_search(None, plain, model="not-this-model", update=True) is None
+
 
 def test_an_index_that_disagrees_with_the_catalog_is_mended_by_the_library(
     settled: Path, tmp_path: Path

@@ -102,9 +102,15 @@ def _answer(
     if update and not _idle(folder):
         return None
     slot = ModelSlot(catalog, requested=model)  # type: ignore[arg-type]
-    encoder = slot.get()
-    if update and not _settled(catalog, encoder.model_key):
+    # Settled for the library's own model, asked before any model loads.
+    key = slot.model_key() if update else None
+    if update and (
+        key is None or slot.name != catalog.get_meta("model_name") or not _settled(catalog, key)
+    ):
         return None
+    encoder = slot.get()
+    if key is not None and encoder.model_key != key:
+        return None  # the model's files changed since the library's last index
     index = _agreeing_index(catalog, folder, encoder.model_key, encoder.dim)
     if index is None:
         return None
