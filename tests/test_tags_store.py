@@ -45,6 +45,32 @@ def test_automatic_tags_never_replace_the_users(store):
     assert store.model(dog.id, "m").threshold == 0.01
 
 
+def test_several_tags_swap_their_automatic_rows_at_once(store):
+    dog, cat, owl = (store.add_tag(TagDef(name)) for name in ("dog", "cat", "owl"))
+    store.decide(dog.id, ["a"], positive=True)
+    store.decide(cat.id, ["c"], positive=False)
+    store.replace_automatic(owl.id, [("b", "zero-shot", 0.3, 0.9)], "m")
+    assert store.decisions_of([dog.id, cat.id, owl.id]) == {
+        dog.id: (["a"], []),
+        cat.id: ([], ["c"]),
+        owl.id: ([], []),
+    }
+    store.replace_automatic_of(
+        [
+            (dog.id, [("a", "zero-shot", 0.3, 0.9), ("b", "zero-shot", 0.29, 0.6)], None),
+            (cat.id, [("c", "zero-shot", 0.4, 0.8)], TagModel("zero-shot", 0.02, None, {})),
+        ],
+        "m",
+    )
+    counts = store.counts()
+    assert counts[dog.id] == {"manual": 1, "zero-shot": 1}  # a stays the user's
+    assert cat.id not in counts  # c stays rejected: no photo carries the tag
+    assert counts[owl.id] == {"zero-shot": 1}  # a tag not in the call keeps its rows
+    assert store.model(cat.id, "m").threshold == 0.02
+    store.replace_automatic_of([(dog.id, [], None)], "m")
+    assert store.counts()[dog.id] == {"manual": 1}
+
+
 def test_a_decision_keeps_the_models_score(store):
     cat = store.add_tag(TagDef("cat"))
     store.replace_automatic(cat.id, [("a", "zero-shot", 0.31, 0.8)], "m")

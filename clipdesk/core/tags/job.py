@@ -114,12 +114,17 @@ def run_tagging(
         refined = _refine(refiner, chunk, chosen, margins[sample], features.vectors, reference)
         # Edits run between the job's steps: a tag removed meanwhile is not put back.
         alive = {r.id for r in store.tags()}
+        decided = store.decisions_of([r.id for r in chunk if r.id in alive])
+        tagged = []
         for j, record in enumerate(chunk):
             if record.id not in alive:
                 continue
             zero_shot = ZeroShot(scores[:, j], margins[:, j], chosen[j], refined.get(j))
-            _tag_one(store, record, model_key, (fps, owners), images, zero_shot,
-                     features.vectors[j], reference, report)  # fmt: skip
+            tagged.append(
+                _tag_one(store, record, model_key, (fps, owners), images, zero_shot,
+                         features.vectors[j], reference, decided[record.id], report)
+            )  # fmt: skip
+        store.replace_automatic_of(tagged, model_key)
         yield Progress("tag", start + len(chunk), len(records), chunk[-1].name)
         if cancel.cancelled:
             report.cancelled = True
@@ -279,15 +284,17 @@ def _tag_one(
     zero_shot: ZeroShot,
     tag_vector: np.ndarray,
     reference: np.ndarray,
+    decisions: tuple[list[str], list[str]],
     report: TagReport,
-) -> None:
+) -> tuple[int, list[tuple[str, str, float, float]], TagModel]:
+    """The tag's automatic rows and model, for the chunk's one write."""
     fps, owners = rows_of
     calibration = zero_shot.calibration
     info: dict[str, object] = {
         "calibration": calibration.to_json(),
         "refined": zero_shot.refined is not None,
     }
-    yes, no = store.decisions(record.id)
+    yes, no = decisions
     digest = examples_digest(yes, no)
     probe = _probe_for(
         store, record, model_key, fps, images, (yes, no, digest), zero_shot, tag_vector,
@@ -312,8 +319,8 @@ def _tag_one(
         ]
         model = TagModel("zero-shot", calibration.threshold, None, info)
     rows = on_files(rows, owners)
-    store.replace_automatic(record.id, rows, model_key, model=model)
     report.tagged[record.name] = len(rows)
+    return record.id, rows, model
 
 
 def _probe_for(

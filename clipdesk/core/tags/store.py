@@ -249,16 +249,21 @@ class TagStore:
 
     def decisions(self, tag_id: int) -> tuple[list[str], list[str]]:
         """``(yes, no)``: fingerprints the user confirmed and rejected for a tag."""
+        return self.decisions_of([tag_id])[tag_id]
+
+    def decisions_of(self, tag_ids: Sequence[int]) -> dict[int, tuple[list[str], list[str]]]:
+        """:meth:`decisions` of several tags, read at once (the tagging job's chunks)."""
+        found: dict[int, tuple[list[str], list[str]]] = {t: ([], []) for t in tag_ids}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(file_tags.c.fingerprint, file_tags.c.rejected).where(
-                    file_tags.c.tag_id == tag_id, file_tags.c.source == "manual"
+                select(file_tags.c.tag_id, file_tags.c.fingerprint, file_tags.c.rejected).where(
+                    file_tags.c.tag_id.in_(list(found)), file_tags.c.source == "manual"
                 )
             )
-            yes, no = [], []
-            for fp, rejected in rows:
+            for tag_id, fp, rejected in rows:
+                yes, no = found[tag_id]
                 (no if rejected else yes).append(fp)
-        return yes, no
+        return found
 
     def replace_automatic(
         self,
@@ -270,25 +275,36 @@ class TagStore:
     ) -> None:
         """Swap a tag's automatic rows ``(fingerprint, source, score, confidence)`` in one
         transaction; photos the user decided about are left as the user left them."""
+        self.replace_automatic_of([(tag_id, rows, model)], model_key)
+
+    def replace_automatic_of(
+        self,
+        tagged: Sequence[tuple[int, Sequence[tuple[str, str, float, float]], TagModel | None]],
+        model_key: str,
+    ) -> None:
+        """:meth:`replace_automatic` for several tags ``(tag_id, rows, model)`` in one
+        transaction (a transaction per tag was a sixth of a tagging run)."""
+        if not tagged:
+            return
         now = time.time()
         with self.engine.begin() as conn:
             conn.execute(
                 delete(file_tags).where(
-                    file_tags.c.tag_id == tag_id, file_tags.c.source != "manual"
+                    file_tags.c.tag_id.in_([tag_id for tag_id, _, _ in tagged]),
+                    file_tags.c.source != "manual",
                 )
             )
-            if rows:
-                conn.execute(
-                    insert_ignore(conn, file_tags),
-                    [
-                        {"tag_id": tag_id, "fingerprint": fp, "source": source,
-                         "rejected": False, "score": score, "confidence": conf,
-                         "model_key": model_key, "updated_at": now}
-                        for fp, source, score, conf in rows
-                    ],
-                )  # fmt: skip
-            if model is not None:
-                self._save_model(conn, tag_id, model_key, model, now)
+            values = [
+                {"tag_id": tag_id, "fingerprint": fp, "source": source, "rejected": False,
+                 "score": score, "confidence": conf, "model_key": model_key, "updated_at": now}
+                for tag_id, rows, _ in tagged
+                for fp, source, score, conf in rows
+            ]  # fmt: skip
+            if values:
+                conn.execute(insert_ignore(conn, file_tags), values)
+            for tag_id, _, model in tagged:
+                if model is not None:
+                    self._save_model(conn, tag_id, model_key, model, now)
 
     # -- per-model state ----------------------------------------------------------------
 
