@@ -81,24 +81,10 @@ def compiled(statement: Any) -> tuple[str, tuple[str, ...], dict[str, object]]:
 
 
 def render() -> str:
-    from clipdesk.core.tags.store import tagged_key
-
     parts = [HEADER]
     for name, statement in statements().items():
         text = pprint.pformat(compiled(statement), width=92)
         parts.append(f"{name} = {text}\n")
-    from clipdesk.core.catalog._meta import LIBRARY_ID_KEY
-    from clipdesk.core.people.service import FACES_SETTING
-
-    key = tagged_key("{model_key}")
-    parts.append("# The meta key of ``TagStore.tagged_photo_set``.\n")
-    parts.append(f"TAGGED_PHOTO_SET_KEY = {key!r}\n")
-    parts.append(
-        f"# The meta key of ``Catalog.library_id``.\nLIBRARY_ID_KEY = {LIBRARY_ID_KEY!r}\n"
-    )
-    parts.append(
-        f"# The meta key of ``PeopleService.faces_on``.\nFACES_SETTING = {FACES_SETTING!r}\n"
-    )
     return "\n".join(parts)
 
 
@@ -107,16 +93,7 @@ def stale_names() -> list[str]:
     import importlib
 
     frozen = importlib.import_module("clipdesk.core.catalog.quick_sql")
-    from clipdesk.core.tags.store import tagged_key
-
     wanted = {name: compiled(statement) for name, statement in statements().items()}
-    wanted["TAGGED_PHOTO_SET_KEY"] = tagged_key("{model_key}")
-    from clipdesk.core.catalog._meta import LIBRARY_ID_KEY
-
-    wanted["LIBRARY_ID_KEY"] = LIBRARY_ID_KEY
-    from clipdesk.core.people.service import FACES_SETTING
-
-    wanted["FACES_SETTING"] = FACES_SETTING
     return [name for name, value in wanted.items() if getattr(frozen, name, None) != value]
 
 

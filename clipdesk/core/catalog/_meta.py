@@ -8,9 +8,8 @@ import uuid
 from sqlalchemy import BindParameter, Engine, Select, select
 
 from clipdesk.core.catalog.dialect import insert_ignore, insert_replace, statistics_present
+from clipdesk.core.catalog.identity import LIBRARY_ID_KEY
 from clipdesk.core.catalog.schema import meta, models
-
-LIBRARY_ID_KEY = "library_id"
 
 
 def meta_value_query(key: str | BindParameter[str]) -> Select[tuple[str]]:

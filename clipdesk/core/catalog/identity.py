@@ -24,6 +24,7 @@ from clipdesk.core.errors import CatalogError
 
 MARKER_KEY = "application"
 MARKER_VALUE = "clipdesk"
+LIBRARY_ID_KEY = "library_id"  # the meta key of ``Catalog.library_id``
 VERSION_TABLE = "alembic_version"
 # The tables of the first schema: a catalog from before the marker has all of them.
 CORE_TABLES = frozenset({"roots", "files", "embeddings", "models", "meta"})

@@ -100,12 +100,10 @@ class QuickCatalog:
 
     def tags_stale(self, model_key: str) -> bool:
         """``TagService.stale``: photos came, changed or went since the last tagging."""
-        count, total = self._rows(quick_sql.PHOTO_SET, model_key=model_key)[0]
-        current = f"{int(count)}:{int(total)}"
-        if current == "0:0":
-            return False
-        key = quick_sql.TAGGED_PHOTO_SET_KEY.format(model_key=model_key)
-        return self.get_meta(key) != current
+        from clipdesk.core.tags.photo_set import photo_set_digest, tagged_key, tags_stale
+
+        current = photo_set_digest(*self._rows(quick_sql.PHOTO_SET, model_key=model_key)[0])
+        return tags_stale(current, self.get_meta(tagged_key(model_key)))
 
     def files_for_embeddings(
         self, ids: Iterable[int], where: Sequence[object] = ()

@@ -178,13 +178,3 @@ SCENES_OF_EMBEDDINGS = (
     ("ids",),
     {},
 )
-
-# The meta key of ``TagStore.tagged_photo_set``.
-
-TAGGED_PHOTO_SET_KEY = "tags_photo_set:{model_key}"
-
-# The meta key of ``Catalog.library_id``.
-LIBRARY_ID_KEY = "library_id"
-
-# The meta key of ``PeopleService.faces_on``.
-FACES_SETTING = "faces"

@@ -6,6 +6,6 @@ them without loading dlib; ``detect`` loads it in the worker processes.
 
 from __future__ import annotations
 
-from clipdesk.core.faces.sink import FaceSink, faces_wanted
+from clipdesk.core.faces.sink import FACES_SETTING, FaceSink, faces_setting, faces_wanted
 
-__all__ = ["FaceSink", "faces_wanted"]
+__all__ = ["FACES_SETTING", "FaceSink", "faces_setting", "faces_wanted"]

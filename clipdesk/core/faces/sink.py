@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from clipdesk.core.faces.detect import FoundFace
 
 FACES_ENV = "CLIPDESK_FACES"  # "0" or "off": do not look for faces unless asked
+FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds none unless asked
 
 
 class FaceSink(Protocol):
@@ -22,6 +23,12 @@ class FaceSink(Protocol):
     def record(self, found: Sequence[tuple[str, tuple[FoundFace, ...]]]) -> int:
         """Store the faces of newly looked-at photos (none is a finding too); how many."""
         ...
+
+
+def faces_setting(value: str | None) -> bool | None:
+    """The library's own setting as stored in ``meta``: False after ``people
+    forget-all``, None when never set."""
+    return None if not value else value == "on"
 
 
 def faces_wanted(asked: bool | None) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 from clipdesk.core.catalog.orphans import PEOPLE_VERSION
 from clipdesk.core.catalog.rows import path_bytes
 from clipdesk.core.errors import PeopleError
+from clipdesk.core.faces.sink import FACES_SETTING, faces_setting
 from clipdesk.core.people.calibration import (
     DEFAULT,
     Threshold,
@@ -45,7 +46,6 @@ THRESHOLD_META = "faces_threshold"  # "<value> <same-photo pairs it was read fro
 # every face in memory, and reads them again when another process (a `clipdesk people`
 # edit while the window indexes, a photo removed) changed them since.
 VERSION_META = PEOPLE_VERSION
-FACES_SETTING = "faces"  # "off" once the user forgot every face: index finds none unless asked
 DETECTOR = "hog"
 T = TypeVar("T")
 
@@ -262,8 +262,7 @@ class PeopleService:
 
     def faces_on(self) -> bool | None:
         """The library's own setting: False after ``forget-all``, None when never set."""
-        value = self.catalog.get_meta(FACES_SETTING)
-        return None if not value else value == "on"
+        return faces_setting(self.catalog.get_meta(FACES_SETTING))
 
     def set_faces_on(self, on: bool) -> None:
         self.writer.call(

@@ -90,10 +90,10 @@ def _current(database: Path) -> bool:
 def _answer(
     catalog: QuickCatalog, folder: Path, query: SearchQuery, *, model: str | None, update: bool
 ) -> SearchResults | None:
-    from clipdesk.core.catalog import quick_sql
+    from clipdesk.core.catalog.identity import LIBRARY_ID_KEY
     from clipdesk.core.model_slot import ModelSlot
 
-    library_id = catalog.get_meta(quick_sql.LIBRARY_ID_KEY)
+    library_id = catalog.get_meta(LIBRARY_ID_KEY)
     if library_id is not None:
         from clipdesk.core.mounts import mounts_of
 
@@ -162,14 +162,13 @@ def _default_reads(catalog: QuickCatalog) -> tuple[bool, bool]:
     """Whether an index run without ``--faces``/``--ocr`` looks for faces and reads text
     (``LibraryJobs.face_sink`` and ``text_reading``): the library's settings, the
     environment, and the reader models being installed."""
-    from clipdesk.core.catalog import quick_sql
-    from clipdesk.core.faces import faces_wanted
+    from clipdesk.core.faces import FACES_SETTING, faces_setting, faces_wanted
     from clipdesk.core.faces.models import models_installed
     from clipdesk.core.models.readers import OCR, missing_files
     from clipdesk.core.ocr import TEXT_SETTING, text_wanted
 
-    setting = catalog.get_meta(quick_sql.FACES_SETTING)
-    faces = faces_wanted(None if not setting else setting == "on") and models_installed()
+    setting = faces_setting(catalog.get_meta(FACES_SETTING))
+    faces = faces_wanted(setting) and models_installed()
     text = text_wanted(None, catalog.get_meta(TEXT_SETTING)) and not missing_files(OCR)
     return faces, text
 

@@ -27,6 +27,7 @@ from clipdesk.core.models.manifest import shipped_label_features
 from clipdesk.core.progress import CancelToken, Progress
 from clipdesk.core.tags.answers import PhotoTag, TaggedPhoto, TagInfo
 from clipdesk.core.tags.job import TagReport, run_tagging
+from clipdesk.core.tags.photo_set import tags_stale
 from clipdesk.core.tags.prompts import PromptSet, prompt_set_for_model, with_article
 from clipdesk.core.tags.store import TagRecord, TagStore
 from clipdesk.core.tags.vocabulary import (
@@ -341,10 +342,7 @@ class TagService:
         key = self._model_key_or_none()
         if key is None:
             return False
-        current = self.store.photo_set(key)
-        if current == "0:0":
-            return False
-        return self.store.tagged_photo_set(key) != current
+        return tags_stale(self.store.photo_set(key), self.store.tagged_photo_set(key))
 
     def export_xmp(
         self,

@@ -28,6 +28,7 @@ from clipdesk.core.catalog.schema import (
 )
 from clipdesk.core.tags import photo_reads
 from clipdesk.core.tags.kept_decisions import delete_tag, restore_decisions
+from clipdesk.core.tags.photo_set import photo_set_digest, tagged_key
 from clipdesk.core.tags.records import SOURCES, Assignment, TagModel, TagRecord
 from clipdesk.core.tags.vocabulary import TagDef
 
@@ -42,11 +43,6 @@ _ASSIGN_COLUMNS = (
     file_tags.c.confidence,
     file_tags.c.rejected,
 )
-
-
-def tagged_key(model_key: str) -> str:
-    """The ``meta`` key of :meth:`TagStore.tagged_photo_set`."""
-    return f"tags_photo_set:{model_key}"
 
 
 def photo_set_query(model_key: str | BindParameter[str]) -> Select[tuple[int, int]]:
@@ -352,7 +348,7 @@ class TagStore:
         """
         with self.engine.connect() as conn:
             count, total = conn.execute(photo_set_query(model_key)).one()
-        return f"{int(count)}:{int(total)}"
+        return photo_set_digest(count, total)
 
     def tagged_photo_set(self, model_key: str) -> str | None:
         """:meth:`photo_set` as it was when the whole vocabulary was last decided."""
